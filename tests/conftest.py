@@ -1,0 +1,205 @@
+"""Shared fixtures: a real Redis, a real database file per test, the app, clients, accounts, live processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from webide import create_app
+from webide.config import Settings
+from webide.database import migrate_database
+from webide.devices.registry import NewDevice, classroom_named, create_device, create_user
+from webide.extensions import db
+from webide.runner import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+AVR_FQBN = "arduino:avr:uno"
+ESP32_FQBN = "esp32:esp32:esp32"
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when set (it must point at a scratch database: tests flush it); else a private redis-server."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    executable = shutil.which("redis-server")
+    assert executable, "redis-server is not installed (the README's test command installs it)"
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "instance"
+
+
+@pytest.fixture
+def settings(data_dir: Path, redis_url: str) -> Settings:
+    redis.Redis.from_url(redis_url).flushdb()
+    return Settings(data_dir=data_dir, redis_url=redis_url, async_mode="threading", toolchain="arduino-builder",
+                    default_fqbn=AVR_FQBN, login_max_lockout_s=60)
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    migrate_database(application)
+    # No app context is held across requests: each request gets its own, as in production.
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def csrf_token(client) -> str:  # type: ignore[no-untyped-def]
+    response = client.get("/api/auth/csrf")
+    assert response.status_code == 200
+    return response.get_json()["csrf_token"]
+
+
+class Accounts:
+    """Creates principals and logs clients in, the way a person or a script would."""
+
+    def __init__(self, app):  # type: ignore[no-untyped-def]
+        self.app = app
+
+    def instructor(self, username: str = "teacher", password: str = "correct horse",
+                   classes: tuple[str, ...] = ()) -> None:
+        with self.app.app_context():
+            user = create_user(username, password, "instructor")
+            for name in classes:
+                classroom_named(name, user)
+            db.session.commit()
+
+    def admin(self, username: str = "admin", password: str = "admin secret") -> None:
+        with self.app.app_context():
+            create_user(username, password, "admin")
+
+    def bot(self, product_id: str = "bot_001", password: str = "12345", class_name: str | None = None,
+            fqbn: str = AVR_FQBN) -> NewDevice:
+        with self.app.app_context():
+            return create_device(product_id, password, "", fqbn, class_name)
+
+    def browser_login(self, client, identifier: str, password: str, mode: str = "device"):  # type: ignore[no-untyped-def]
+        return client.post("/login", data={"mode": mode, "identifier": identifier, "password": password,
+                                           "csrf_token": csrf_token(client)})
+
+    def api_token(self, client, **credentials: str) -> str:  # type: ignore[no-untyped-def]
+        response = client.post("/api/auth/login", json=credentials)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["token"]
+
+
+@pytest.fixture
+def accounts(app) -> Accounts:  # type: ignore[no-untyped-def]
+    return Accounts(app)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    """The environment a separately started web server or worker needs to share this test's data."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_")}
+    env.update(WEBIDE_DATA_DIR=str(settings.data_dir), REDIS_URL=settings.redis_url,
+               WEBIDE_ASYNC_MODE="eventlet", WEBIDE_TOOLCHAIN=settings.toolchain,
+               WEBIDE_DEFAULT_FQBN=settings.default_fqbn, PYTHONUNBUFFERED="1")
+    return env
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """A child process in its own session, stopped (and its whole group killed) afterwards."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   cwd=ROOT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def wait_for_http(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"server exited early:\n{log_path.read_text()[-3000:]}"
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}")
+
+
+class LiveService:
+    def __init__(self, base_url: str, settings: Settings):
+        self.base_url = base_url
+        self.settings = settings
+
+
+@pytest.fixture
+def live_service(app, settings: Settings, tmp_path: Path) -> Iterator[LiveService]:  # type: ignore[no-untyped-def]
+    """The real thing: gunicorn (eventlet) and a Celery worker as separate processes on this test's data."""
+    env = service_env(settings)
+    port = free_port()
+    web = [sys.executable, "-m", "webide.cli", "web", "--port", str(port)]
+    worker = [sys.executable, "-m", "webide.cli", "worker", "--concurrency", "2"]
+    with running(web, env, tmp_path / "web.log") as web_process, \
+            running(worker, env, tmp_path / "worker.log") as worker_process:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_http(base_url + "/login", web_process, tmp_path / "web.log")
+        wait_for_worker(settings.redis_url, worker_process, tmp_path / "worker.log")
+        yield LiveService(base_url, settings)
+
+
+def wait_for_worker(redis_url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"worker exited early:\n{log_path.read_text()[-3000:]}"
+        if "ready." in log_path.read_text():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"worker not ready within {timeout} s:\n{log_path.read_text()[-3000:]}")

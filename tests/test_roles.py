@@ -1,0 +1,105 @@
+"""Role boundaries: a bot sees only itself, an instructor their classes, an admin everything — on every endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from webide.extensions import db
+from sqlalchemy import select
+
+from webide.models import Build, BuildStatus, Device
+
+from .conftest import bearer, csrf_token
+
+SAMPLE_VALUES = {"rev": "1", "update_id": None, "example_id": "blink", "name": "x.ino"}
+# Endpoints that take a product ID but authenticate the bot's firmware (device token), not a user.
+DEVICE_FIRMWARE_ENDPOINTS = {"ota.firmware", "ota.check", "ota.status", "ota.heartbeat"}
+
+
+def product_routes(app):  # type: ignore[no-untyped-def]
+    """(method, url template, endpoint) for every route of the app that names a bot or a build."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in DEVICE_FIRMWARE_ENDPOINTS or rule.endpoint == "static":
+            continue
+        if not {"product_id", "update_id"} & set(rule.arguments):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, rule, rule.endpoint
+
+
+def url_for_rule(rule, product_id: str, update_id: str) -> str:  # type: ignore[no-untyped-def]
+    values = {arg: SAMPLE_VALUES.get(arg) for arg in rule.arguments}
+    values.update({k: v for k, v in {"product_id": product_id, "update_id": update_id}.items() if k in values})
+    return rule.build(values, append_unknown=False)[1]
+
+
+@pytest.fixture
+def two_classes(app, accounts):  # type: ignore[no-untyped-def]
+    accounts.instructor("teacher_a", "password a", classes=("class-a",))
+    accounts.instructor("teacher_b", "password b", classes=("class-b",))
+    accounts.admin("root", "admin secret")
+    accounts.bot("bot_a", "11111", class_name="class-a")
+    accounts.bot("bot_b", "22222", class_name="class-b")
+    with app.app_context():
+        bot_b = db.session.scalar(select(Device).where(Device.product_id == "bot_b"))
+        build = Build(device_id=bot_b.id, revision=1, fqbn="arduino:avr:uno", status=BuildStatus.COMPLETE.value)
+        db.session.add(build)
+        db.session.commit()
+        return build.id
+
+
+def test_every_bot_endpoint_hides_other_bots(app, client, accounts, two_classes):
+    token = accounts.api_token(client, product_id="bot_a", password="11111")
+    routes = list(product_routes(app))
+    assert len(routes) >= 7, "the route table should have been found"
+    for method, rule, endpoint in routes:
+        url = url_for_rule(rule, "bot_b", two_classes)
+        response = client.open(url, method=method, headers=bearer(token), json={})
+        assert response.status_code == 404, f"{method} {url} ({endpoint}) gave {response.status_code}"
+        assert b"bot_b" not in response.data or b"No bot named" in response.data
+
+
+def test_every_bot_endpoint_hides_other_classes_from_an_instructor(app, client, accounts, two_classes):
+    token = accounts.api_token(client, username="teacher_a", password="password a")
+    for method, rule, endpoint in product_routes(app):
+        url = url_for_rule(rule, "bot_b", two_classes)
+        response = client.open(url, method=method, headers=bearer(token), json={})
+        assert response.status_code == 404, f"{method} {url} ({endpoint}) gave {response.status_code}"
+
+
+def test_unknown_and_forbidden_bots_look_the_same(client, accounts, two_classes):
+    token = accounts.api_token(client, product_id="bot_a", password="11111")
+    hidden = client.get("/api/devices/bot_b", headers=bearer(token))
+    missing = client.get("/api/devices/no_such_bot", headers=bearer(token))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.get_json()["error"].replace("bot_b", "X") == missing.get_json()["error"].replace("no_such_bot", "X")
+
+
+@pytest.mark.parametrize("who,credentials,visible", [
+    ("bot", {"product_id": "bot_a", "password": "11111"}, ["bot_a"]),
+    ("instructor", {"username": "teacher_a", "password": "password a"}, ["bot_a"]),
+    ("admin", {"username": "root", "password": "admin secret"}, ["bot_a", "bot_b"]),
+])
+def test_device_list_shows_what_the_caller_may_see(client, accounts, two_classes, who, credentials, visible):
+    token = accounts.api_token(client, **credentials)
+    listed = client.get("/api/devices", headers=bearer(token)).get_json()["devices"]
+    assert [d["product_id"] for d in listed] == visible
+    shown = client.get(f"/api/devices/{visible[0]}", headers=bearer(token)).get_json()
+    assert shown["class_name"] == "class-a" and shown["fqbn"] == "arduino:avr:uno"
+    assert shown["created_at"].endswith("Z") and shown["last_seen"] is None
+
+
+def test_admin_reaches_every_bot(client, accounts, two_classes):
+    token = accounts.api_token(client, username="root", password="admin secret")
+    assert client.get("/api/devices/bot_b", headers=bearer(token)).status_code == 200
+    assert client.get(f"/api/builds/{two_classes}", headers=bearer(token)).status_code == 200
+
+
+def test_unauthenticated_requests_get_401_json_or_the_login_page(app, client, two_classes):
+    for method, rule, endpoint in product_routes(app):
+        url = url_for_rule(rule, "bot_a", two_classes)
+        response = client.open(url, method=method, json={}, headers={"X-CSRFToken": csrf_token(client)})
+        if response.status_code == 302:
+            assert "/login" in response.headers["Location"], f"{method} {url}"
+        else:
+            assert response.status_code == 401, f"{method} {url} ({endpoint}) gave {response.status_code}"

@@ -1,0 +1,122 @@
+"""Who is calling: password checks with throttling, API tokens, and loading principals for Flask-Login."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from ..errors import NotFound, TooManyRequests, Unauthorized
+from ..extensions import db
+from ..models import ApiToken, Device, User, as_utc, utcnow
+from ..security import LoginThrottler, ThrottlePolicy, hash_password, new_token, token_digest, verify_password
+
+Principal = User | Device
+LOGIN_KINDS = ("device", "user")
+
+
+def throttler() -> LoginThrottler:
+    settings = current_app.config["SETTINGS"]
+    return LoginThrottler(
+        ThrottlePolicy(settings.login_free_attempts, settings.login_max_lockout_s),
+        ThrottlePolicy(settings.login_ip_free_attempts, settings.login_max_lockout_s),
+    )
+
+
+def find_principal(kind: str, identifier: str) -> Principal | None:
+    if kind == "device":
+        return db.session.scalar(select(Device).where(Device.product_id == identifier))
+    return db.session.scalar(select(User).where(User.username == identifier))
+
+
+def authenticate(kind: str, identifier: str, password: str) -> Principal:
+    """Check a login, throttled per account and per client address; raise on failure.
+
+    Unknown names and wrong passwords get the same answer and cost the same time.
+    """
+    keys = {"account": f"{kind}:{identifier.lower()}", "address": request.remote_addr or "unknown"}
+    gate = throttler()
+    wait = gate.retry_after(keys)
+    if wait:
+        raise TooManyRequests(f"Too many failed logins; try again in {wait} s", retry_after=wait)
+    principal = find_principal(kind, identifier)
+    if not verify_password(principal.password_hash if principal else None, password):
+        gate.record_failure(keys)
+        raise Unauthorized("Wrong product ID or password" if kind == "device" else "Wrong username or password")
+    if not principal.is_active:
+        raise Unauthorized("This bot is blocked; ask your instructor")
+    gate.record_success(keys["account"])
+    return principal
+
+
+def issue_api_token(principal: Principal) -> str:
+    token = new_token()
+    ttl = timedelta(seconds=current_app.config["SETTINGS"].api_token_ttl_s)
+    row = ApiToken(token_hash=token_digest(token), expires_at=utcnow() + ttl)
+    if isinstance(principal, Device):
+        row.device_id = principal.id
+    else:
+        row.user_id = principal.id
+    db.session.add(row)
+    db.session.commit()
+    return token
+
+
+def principal_for_api_token(token: str) -> Principal | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
+        return None
+    principal = row.device or row.user
+    return principal if principal is not None and principal.is_active else None
+
+
+def revoke_api_token(token: str) -> None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+
+
+def load_session_principal(session_id: str) -> Principal | None:
+    """Flask-Login's user loader: 'kind:id:version', where a stale version means the password has changed."""
+    if bearer_token() is not None:
+        return None  # a request that brings a token is judged by the token alone, never by a cookie
+    try:
+        kind, raw_id, version = session_id.split(":")
+        model = {"device": Device, "user": User}[kind]
+        principal = db.session.get(model, int(raw_id))
+    except (ValueError, KeyError):
+        return None
+    if principal is None or str(principal.session_version) != version:
+        return None
+    return principal
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def load_request_principal(_request: object) -> Principal | None:
+    token = bearer_token()
+    return principal_for_api_token(token) if token else None
+
+
+def change_password(principal: Principal, new_password: str) -> None:
+    """Set a new password and end every session and API token the principal had."""
+    principal.password_hash = hash_password(new_password)
+    principal.session_version += 1
+    owner = ApiToken.device_id if isinstance(principal, Device) else ApiToken.user_id
+    for token in db.session.scalars(select(ApiToken).where(owner == principal.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = utcnow()
+    db.session.commit()
+
+
+def accessible_device(principal: Principal, product_id: str) -> Device:
+    """The bot with this product ID if the caller may act on it; otherwise 404, so existence does not leak."""
+    device = db.session.scalar(select(Device).where(Device.product_id == product_id))
+    if device is None or not principal.can_access(device):
+        raise NotFound(f"No bot named {product_id!r}")
+    return device

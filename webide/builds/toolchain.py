@@ -1,0 +1,59 @@
+"""The compiler library configured from the service's settings (one instance per process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compiler import Board, Compiler, CompilerConfig, Limits
+
+from ..config import Settings
+
+AGENT_LIBRARY = Path(__file__).resolve().parents[2] / "bootstrap_firmware" / "WebideAgent"
+
+_compilers: dict[int, Compiler] = {}
+
+
+def compiler_config(settings: Settings) -> CompilerConfig:
+    return CompilerConfig(
+        work_root=settings.work_dir,
+        cache_root=settings.cache_dir,
+        toolchain=settings.toolchain,
+        arduino_cli=settings.arduino_cli,
+        arduino_builder=settings.arduino_builder,
+        sandbox=settings.sandbox,
+        limits=Limits(
+            cpu_seconds=settings.build_cpu_s,
+            wall_seconds=settings.build_wall_s,
+            memory_bytes=settings.build_memory_bytes,
+            max_processes=settings.build_max_processes,
+            max_output_bytes=settings.build_max_output_bytes,
+            max_files=settings.sketch_max_files,
+            max_sketch_bytes=settings.sketch_max_bytes,
+        ),
+        build_cache_bytes=settings.build_cache_bytes,
+        core_cache_bytes=settings.core_cache_bytes,
+        agent_library=AGENT_LIBRARY if AGENT_LIBRARY.is_dir() else None,
+        agent_version=agent_version(),
+    )
+
+
+def agent_version() -> str:
+    """The agent library's version (library.properties), part of every ESP32 build's cache key."""
+    properties = AGENT_LIBRARY / "library.properties"
+    if not properties.is_file():
+        return ""
+    for line in properties.read_text().splitlines():
+        if line.startswith("version="):
+            return line.partition("=")[2].strip()
+    return ""
+
+
+def get_compiler(settings: Settings) -> Compiler:
+    key = id(settings)
+    if key not in _compilers:
+        _compilers[key] = Compiler(compiler_config(settings))
+    return _compilers[key]
+
+
+def available_boards(settings: Settings) -> list[Board]:
+    return get_compiler(settings).boards()

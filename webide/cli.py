@@ -1,0 +1,259 @@
+"""The `webide` command: run the service, manage accounts and bots, check the installation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from . import create_app
+from .config import ConfigError, load_settings
+from .database import migrate_database, new_migration
+from .errors import ApiError
+
+
+def make_app() -> Flask:
+    try:
+        app = create_app(load_settings())
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    migrate_database(app)
+    return app
+
+
+def fail(error: ApiError) -> None:
+    raise click.ClickException(error.message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """webide: a Web IDE with sandboxed server-side compilation for ESP32 bots."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Celery worker processes.")
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Builds each worker runs at once.")
+@click.option("--demo", is_flag=True, help="Create a demo instructor and bot and print their credentials.")
+def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
+    """Run everything on this machine: Redis (unless REDIS_URL is set), the web server and Celery workers."""
+    from .runner import run_all
+
+    from .builds.service import fail_interrupted_builds
+
+    app = make_app()
+    with app.app_context():
+        if not app.config["SETTINGS"].redis_url:
+            fail_interrupted_builds()  # a fresh private Redis has an empty queue: nothing would ever run them
+        if demo:
+            from .demo import ensure_demo_accounts
+            click.echo(ensure_demo_accounts(app.config["SETTINGS"]))
+    sys.exit(run_all(app.config["SETTINGS"], host, port, workers, concurrency))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+def web(host: str, port: int) -> None:
+    """Run only the web server (gunicorn with the configured async mode)."""
+    from .runner import serve_web
+
+    settings = make_app().config["SETTINGS"]
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL must be set for `webide web` (or use `webide run`)")
+    serve_web(settings, host, port)
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--hostname", default=None, help="Worker name (default: celery@<host>).")
+def worker(concurrency: int, hostname: str | None) -> None:
+    """Run only a Celery build worker (scale out by starting more, on any machine)."""
+    from .runner import serve_worker
+
+    settings = make_app().config["SETTINGS"]
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL must be set for `webide worker` (or use `webide run`)")
+    serve_worker(settings, concurrency, hostname)
+
+
+@main.group()
+def user() -> None:
+    """Admins and instructors."""
+
+
+@user.command("create")
+@click.option("--role", type=click.Choice(["admin", "instructor"]), required=True)
+@click.option("--username", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+def user_create(role: str, username: str, password: str) -> None:
+    """Create an admin or an instructor."""
+    from .devices.registry import create_user
+
+    with make_app().app_context():
+        try:
+            create_user(username, password, role)
+        except ApiError as error:
+            fail(error)
+    click.echo(f"created {role} {username}")
+
+
+@user.command("passwd")
+@click.option("--username", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+def user_passwd(username: str, password: str) -> None:
+    """Set a new password (ends every session and API token of that user)."""
+    from .auth.service import change_password, find_principal
+    from .devices.registry import check_password
+
+    with make_app().app_context():
+        principal = find_principal("user", username)
+        if principal is None:
+            raise click.ClickException(f"no user {username!r}")
+        try:
+            change_password(principal, check_password(password))
+        except ApiError as error:
+            fail(error)
+    click.echo(f"password changed for {username}")
+
+
+@main.group("class")
+def classroom() -> None:
+    """Classes of bots, each owned by an instructor."""
+
+
+@classroom.command("create")
+@click.argument("name")
+@click.option("--instructor", required=True, help="Username of the instructor who owns the class.")
+def classroom_create(name: str, instructor: str) -> None:
+    """Create a class (or hand an existing one to another instructor)."""
+    from .auth.service import find_principal
+    from .devices.registry import classroom_named
+    from .extensions import db
+
+    with make_app().app_context():
+        owner = find_principal("user", instructor)
+        if owner is None:
+            raise click.ClickException(f"no user {instructor!r}")
+        try:
+            classroom_named(name, owner)
+        except ApiError as error:
+            fail(error)
+        db.session.commit()
+    click.echo(f"class {name} belongs to {instructor}")
+
+
+@main.group()
+def device() -> None:
+    """Bots: create, import a roster, reset tokens, simulate."""
+
+
+@device.command("create")
+@click.option("--product-id", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+@click.option("--fqbn", default=None, help="Board, e.g. esp32:esp32:esp32 (default: WEBIDE_DEFAULT_FQBN).")
+@click.option("--class", "class_name", default=None, help="Class name (created when new).")
+@click.option("--json", "as_json", is_flag=True, help="Print {product_id, device_token} as JSON.")
+def device_create(product_id: str, password: str, name: str, fqbn: str | None, class_name: str | None,
+                  as_json: bool) -> None:
+    """Create a bot and print its device token (shown once; the firmware uses it)."""
+    from .devices.registry import create_device
+
+    app = make_app()
+    with app.app_context():
+        try:
+            created = create_device(product_id, password, name, fqbn or app.config["SETTINGS"].default_fqbn,
+                                    class_name)
+        except ApiError as error:
+            fail(error)
+    if as_json:
+        click.echo(json.dumps({"product_id": created.product_id, "device_token": created.device_token}))
+    else:
+        click.echo(f"created bot {created.product_id}\ndevice token: {created.device_token}")
+
+
+@device.command("import")
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--fqbn", default=None, help="Board for every bot of the roster.")
+@click.option("--json", "as_json", is_flag=True)
+def device_import(roster: Path, fqbn: str | None, as_json: bool) -> None:
+    """Create every bot of a CSV roster (product_id,password,name,class) or none of them."""
+    from .devices.registry import import_roster
+
+    app = make_app()
+    try:
+        text = roster.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException("the roster is not UTF-8 text") from None
+    with app.app_context():
+        try:
+            created = import_roster(text, fqbn or app.config["SETTINGS"].default_fqbn)
+        except ApiError as error:
+            fail(error)
+    rows = [{"product_id": c.product_id, "device_token": c.device_token, "password": c.password} for c in created]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        generated = f"  password: {row['password']}" if row["password"] else ""
+        click.echo(f"{row['product_id']}  device token: {row['device_token']}{generated}")
+    click.echo(f"created {len(rows)} bots")
+
+
+@device.command("token")
+@click.argument("product_id")
+def device_token(product_id: str) -> None:
+    """Issue a new device token for a bot (the old one stops working)."""
+    from .auth.service import find_principal
+    from .devices.registry import reset_device_token
+
+    with make_app().app_context():
+        found = find_principal("device", product_id)
+        if found is None:
+            raise click.ClickException(f"no bot {product_id!r}")
+        click.echo(reset_device_token(found))
+
+
+@main.command()
+def doctor() -> None:
+    """Report what is installed and what is missing, with the fix for each."""
+    from .doctor import run_checks
+
+    settings = load_settings()
+    problems = 0
+    for check in run_checks(settings):
+        mark = "ok " if check.ok else "MISSING"
+        click.echo(f"[{mark}] {check.name}: {check.detail}")
+        if not check.ok:
+            problems += 1
+            click.echo(f"        fix: {check.fix}")
+    sys.exit(1 if problems else 0)
+
+
+@main.group("db")
+def database() -> None:
+    """Database schema."""
+
+
+@database.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (also done on every start)."""
+    make_app()
+    click.echo("database is up to date")
+
+
+@database.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from model changes (for developers)."""
+    new_migration(create_app(load_settings()), message)
+
+
+if __name__ == "__main__":
+    main()

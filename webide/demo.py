@@ -1,0 +1,45 @@
+"""Demo accounts for `webide run --demo`: an instructor, a class and a bot, with credentials to try them."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+
+from .auth.service import find_principal
+from .config import Settings
+from .devices.registry import classroom_named, create_device, create_user
+from .extensions import db
+
+DEMO_FILE = "demo-credentials.json"
+
+
+def ensure_demo_accounts(settings: Settings) -> str:
+    """Create the demo accounts once and return the text that tells how to log in with them.
+
+    The credentials are kept in the data folder (mode 0600) so every later start can print them again.
+    """
+    path = settings.data_dir / DEMO_FILE
+    if path.exists() and find_principal("device", json.loads(path.read_text())["bot"]["product_id"]):
+        credentials = json.loads(path.read_text())
+    else:
+        credentials = create_demo_accounts(settings)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(credentials, handle)
+    teacher, bot = credentials["instructor"], credentials["bot"]
+    return (f"Demo instructor: username {teacher['username']}  password {teacher['password']}\n"
+            f"Demo bot:        product ID {bot['product_id']}  password {bot['password']}  "
+            f"device token {bot['device_token']}")
+
+
+def create_demo_accounts(settings: Settings) -> dict:
+    username = "teacher" if find_principal("user", "teacher") is None else f"teacher_{secrets.token_hex(2)}"
+    teacher_password = secrets.token_urlsafe(9)
+    teacher = create_user(username, teacher_password, "instructor")
+    classroom_named("demo-class", teacher)
+    db.session.commit()
+    product_id = "bot_001" if find_principal("device", "bot_001") is None else f"bot_{secrets.token_hex(2)}"
+    bot = create_device(product_id, "12345", "Demo bot", settings.default_fqbn, "demo-class")
+    return {"instructor": {"username": username, "password": teacher_password},
+            "bot": {"product_id": product_id, "password": "12345", "device_token": bot.device_token}}

@@ -1,0 +1,78 @@
+"""`webide doctor`: what is installed, what is missing, and the fix for each."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import redis
+
+from .config import Settings
+
+MIN_FREE_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_redis(settings: Settings) -> Check:
+    if settings.redis_url:
+        try:
+            redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
+            return Check("redis", True, "REDIS_URL answers")
+        except redis.exceptions.RedisError as error:
+            return Check("redis", False, f"REDIS_URL does not answer: {error}", "start Redis or fix REDIS_URL")
+    path = shutil.which("redis-server")
+    if path:
+        return Check("redis", True, f"`webide run` starts a private {path}")
+    return Check("redis", False, "no REDIS_URL and no redis-server on PATH", "apt-get install redis-server")
+
+
+def check_toolchains(settings: Settings) -> list[Check]:
+    from compiler import CompilerError
+
+    from .builds.toolchain import get_compiler
+
+    compiler = get_compiler(settings)
+    usable, message = compiler.sandbox_status()
+    checks = [Check("sandbox", usable or not settings.sandbox,
+                    message if settings.sandbox else f"DISABLED by WEBIDE_SANDBOX=false ({message})",
+                    "apt-get install bubblewrap (and allow unprivileged user namespaces)")]
+    try:
+        toolchains = compiler.toolchains()
+    except CompilerError as error:
+        toolchains, detail = [], str(error)
+    else:
+        detail = "none found"
+    for toolchain in toolchains:
+        boards = ", ".join(board.fqbn for board in toolchain.boards[:8])
+        more = f" (+{len(toolchain.boards) - 8} more)" if len(toolchain.boards) > 8 else ""
+        checks.append(Check(f"toolchain {toolchain.name}", True, f"{toolchain.version} at {toolchain.path}; "
+                                                                 f"boards: {boards}{more}"))
+    if not toolchains:
+        checks.append(Check("toolchain", False, detail,
+                            "install arduino-cli with the esp32:esp32 core (see the Dockerfile), or for AVR boards: "
+                            "apt-get install arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags"))
+    return checks
+
+
+def check_disk(settings: Settings) -> Check:
+    folder = settings.data_dir if settings.data_dir.exists() else settings.data_dir.resolve().parent
+    free = shutil.disk_usage(folder).free
+    return Check("disk", free >= MIN_FREE_BYTES, f"{free / 1024**3:.1f} GiB free under {folder}",
+                 "free some space or point WEBIDE_DATA_DIR at a larger disk")
+
+
+def check_formatter() -> Check:
+    path = shutil.which("clang-format")
+    return Check("clang-format", path is not None, path or "not found (Auto Format is unavailable)",
+                 "apt-get install clang-format")
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [check_redis(settings), *check_toolchains(settings), check_disk(settings), check_formatter()]

@@ -1,0 +1,7 @@
+"""The browser IDE: the editor page and the sketch API (files, revisions, import/export)."""
+
+from flask import Blueprint
+
+bp = Blueprint("editor", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,115 @@
+"""A bot's sketch as a chain of immutable revisions; the newest one is the current sketch."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from compiler import SketchFile
+
+from ..errors import BadRequest, Conflict, NotFound
+from ..extensions import db
+from ..models import Device, SketchRevision, iso
+from ..validation import checked_str
+
+MAX_FILE_NAME = 64
+REVISION_KINDS = ("create", "save", "autosave", "build", "restore", "import")
+
+STARTER_SKETCH = """// Your bot's program. Press Verify (Ctrl+R) to compile, Upload (Ctrl+U) to send it to the bot.
+
+void setup() {
+  pinMode(LED_BUILTIN, OUTPUT);
+}
+
+void loop() {
+  digitalWrite(LED_BUILTIN, HIGH);
+  delay(500);
+  digitalWrite(LED_BUILTIN, LOW);
+  delay(500);
+}
+"""
+
+
+def sketch_name(device: Device) -> str:
+    """Arduino sketch names allow letters, digits, '_' and '-', and the main .ino is named after the sketch."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", device.product_id)
+    return name if name[0].isalnum() else f"s{name}"
+
+
+def main_file(device: Device) -> str:
+    return f"{sketch_name(device)}.ino"
+
+
+def head_revision(device: Device) -> SketchRevision:
+    """The current sketch, created from the starter sketch on first use."""
+    head = db.session.scalar(select(SketchRevision).where(SketchRevision.device_id == device.id)
+                             .order_by(SketchRevision.number.desc()).limit(1))
+    if head is not None:
+        return head
+    files = [{"name": main_file(device), "content": STARTER_SKETCH}]
+    try:
+        return add_revision(device, files, 1, "create", "", "New sketch")
+    except Conflict:  # created concurrently by another request
+        return head_revision(device)
+
+
+def revision(device: Device, number: int) -> SketchRevision:
+    found = db.session.scalar(select(SketchRevision).where(SketchRevision.device_id == device.id,
+                                                           SketchRevision.number == number))
+    if found is None:
+        raise NotFound(f"No revision {number}")
+    return found
+
+
+def add_revision(device: Device, files: list[dict[str, str]], number: int, kind: str, author: str,
+                 message: str) -> SketchRevision:
+    """Insert revision ``number``; the (device, number) unique key turns a lost race into a 409."""
+    row = SketchRevision(device_id=device.id, number=number, files=files, kind=kind, author=author,
+                         message=message[:200])
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device)) from None
+    return row
+
+
+def save_sketch(device: Device, files: list[dict[str, str]], base_revision: int, kind: str, author: str,
+                message: str = "") -> SketchRevision:
+    """Save a new revision on top of ``base_revision``; a stale base is a conflict, never a silent overwrite."""
+    head = head_revision(device)
+    if base_revision != head.number:
+        raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device))
+    if files == head.files and kind in ("autosave", "save"):
+        return head  # nothing changed: no empty revision
+    return add_revision(device, files, head.number + 1, kind, author, message)
+
+
+def sketch_files(row: SketchRevision) -> list[SketchFile]:
+    return [SketchFile(name=f["name"], content=f["content"]) for f in row.files]
+
+
+def parse_files(value: Any, max_files: int) -> list[dict[str, str]]:
+    """The `files` field of a request: a list of {name, content} with string values."""
+    if not isinstance(value, list) or not value:
+        raise BadRequest("Field files must be a non-empty list of {name, content}")
+    if len(value) > max_files:
+        raise BadRequest(f"A sketch may have at most {max_files} files")
+    files = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) - {"name", "content"}:
+            raise BadRequest(f"files[{index}] must be an object with name and content")
+        name = checked_str(f"files[{index}].name", item.get("name"), MAX_FILE_NAME)
+        content = checked_str(f"files[{index}].content", item.get("content", ""), 10 * 1024 * 1024)
+        files.append({"name": name, "content": content})
+    return files
+
+
+def sketch_view(device: Device) -> dict[str, Any]:
+    head = head_revision(device)
+    return {"files": head.files, "revision": head.number, "fqbn": device.fqbn, "sketch_name": sketch_name(device),
+            "saved_at": iso(head.created_at)}

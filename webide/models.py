@@ -1,0 +1,253 @@
+"""Every database table of the service, in one place (SQLAlchemy 2.x declarative style)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import Select
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def iso(moment: datetime | None) -> str | None:
+    moment = as_utc(moment)
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"
+    INSTRUCTOR = "instructor"
+
+
+class User(UserMixin, db.Model):
+    """A person: an admin or an instructor."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    classrooms: Mapped[list["Classroom"]] = relationship(back_populates="instructor")
+
+    kind = "user"
+
+    def get_id(self) -> str:
+        # The session version makes every existing session invalid after a password change.
+        return f"user:{self.id}:{self.session_version}"
+
+    @property
+    def display_name(self) -> str:
+        return self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+    def visible_devices(self) -> Select:
+        """A query for the bots this person may see and act on."""
+        query = select(Device).order_by(Device.product_id)
+        if self.is_admin:
+            return query
+        return query.join(Classroom).where(Classroom.instructor_id == self.id)
+
+    def can_access(self, device: "Device") -> bool:
+        return self.is_admin or (device.classroom is not None and device.classroom.instructor_id == self.id)
+
+
+class Classroom(db.Model):
+    __tablename__ = "classrooms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    instructor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    instructor: Mapped[User | None] = relationship(back_populates="classrooms")
+    devices: Mapped[list["Device"]] = relationship(back_populates="classroom")
+
+
+class Device(UserMixin, db.Model):
+    """A bot: logs in with its product ID and password; the firmware uses a separate device token."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    fqbn: Mapped[str] = mapped_column(String(120))
+    classroom_id: Mapped[int | None] = mapped_column(ForeignKey("classrooms.id", ondelete="SET NULL"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    device_token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    running_md5: Mapped[str | None] = mapped_column(String(32))
+    running_sha256: Mapped[str | None] = mapped_column(String(64))
+    running_version: Mapped[str | None] = mapped_column(String(64))
+    telemetry: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    wifi_ssid: Mapped[str | None] = mapped_column(String(64))
+    wifi_password_encrypted: Mapped[str | None] = mapped_column(Text)
+    target_artifact_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"))
+    build_counter: Mapped[int] = mapped_column(Integer, default=0)
+
+    classroom: Mapped[Classroom | None] = relationship(back_populates="devices")
+    target_artifact: Mapped["Artifact | None"] = relationship(foreign_keys=[target_artifact_id])
+
+    kind = "device"
+    is_admin = False
+
+    def get_id(self) -> str:
+        return f"device:{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return not self.blocked
+
+    @property
+    def display_name(self) -> str:
+        return self.product_id
+
+    @property
+    def class_name(self) -> str | None:
+        return self.classroom.name if self.classroom else None
+
+    def visible_devices(self) -> Select:
+        return select(Device).where(Device.id == self.id)
+
+    def can_access(self, device: "Device") -> bool:
+        return device.id == self.id
+
+
+class ApiToken(db.Model):
+    """A bearer token from `POST /api/auth/login`; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User | None] = relationship()
+    device: Mapped[Device | None] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed-login bookkeeping per account name and per client address."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SketchRevision(db.Model):
+    """One immutable snapshot of a bot's sketch; the newest is the current sketch."""
+
+    __tablename__ = "sketch_revisions"
+    __table_args__ = (UniqueConstraint("device_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    files: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(16), default="save")  # save|autosave|build|restore|import|create
+    message: Mapped[str] = mapped_column(String(200), default="")
+    author: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Artifact(db.Model):
+    """A published firmware image, content-addressed by SHA-256 under the artifacts folder."""
+
+    __tablename__ = "artifacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    md5: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    fqbn: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BuildStatus(str, enum.Enum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+    ERROR = "error"
+
+
+def new_update_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Build(db.Model):
+    """One Verify (deploy=False) or Upload (deploy=True) request and its outcome."""
+
+    __tablename__ = "builds"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_update_id)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    classroom_id: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    fqbn: Mapped[str] = mapped_column(String(120))
+    deploy: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default=BuildStatus.PENDING.value, index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(300), default="Queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    diagnostics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sizes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    log: Mapped[str] = mapped_column(Text, default="")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    artifact_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    device: Mapped[Device] = relationship()
+    artifact: Mapped[Artifact | None] = relationship()
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (BuildStatus.COMPLETE.value, BuildStatus.ERROR.value)
+
+
+class Deployment(db.Model):
+    """An artifact made a bot's target, and how far the bot got in flashing it."""
+
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"))
+    build_id: Mapped[str | None] = mapped_column(String(32))
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(24), default="waiting_for_button")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    artifact: Mapped[Artifact] = relationship()

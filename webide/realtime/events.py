@@ -1,0 +1,67 @@
+"""Publishing room events: numbered, kept in Redis for replay, and broadcast through the Socket.IO queue.
+
+Every event for a bot gets the next sequence number of that bot's room, is appended to a capped Redis list (so a
+browser that connects late, or reconnects, receives what it missed) and is emitted to the room through
+python-socketio's Redis manager — the same path from the web process and from Celery workers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import redis
+from flask import current_app
+from socketio import RedisManager
+
+log = logging.getLogger(__name__)
+
+KEEP_EVENTS = 20_000
+KEEP_SECONDS = 7 * 24 * 3600
+EVENT_NAME = "ota_event"
+
+
+def room_for(product_id: str) -> str:
+    return f"device:{product_id}"
+
+
+class EventLog:
+    def __init__(self, redis_url: str, namespace: str):
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.emitter = RedisManager(redis_url, channel="webide-socketio", write_only=True)
+        self.namespace = namespace
+
+    def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
+        """Number, store and broadcast one event; raises redis errors to the caller."""
+        seq = self.redis.incr(f"webide:events:{product_id}:seq")
+        event = {"seq": seq, "product_id": product_id, "type": event_type, **payload}
+        key = f"webide:events:{product_id}"
+        pipe = self.redis.pipeline()
+        pipe.rpush(key, json.dumps(event))
+        pipe.ltrim(key, -KEEP_EVENTS, -1)
+        pipe.expire(key, KEEP_SECONDS)
+        pipe.expire(f"{key}:seq", KEEP_SECONDS)
+        pipe.execute()
+        self.emitter.emit(EVENT_NAME, event, namespace=self.namespace, room=room_for(product_id))
+        return event
+
+    def since(self, product_id: str, seq: int) -> list[dict[str, Any]]:
+        """Stored events after ``seq``, in order."""
+        events = [json.loads(raw) for raw in self.redis.lrange(f"webide:events:{product_id}", 0, -1)]
+        return sorted((e for e in events if e["seq"] > seq), key=lambda e: e["seq"])
+
+
+def configure_event_log(redis_url: str, namespace: str) -> EventLog | None:
+    return EventLog(redis_url, namespace) if redis_url else None
+
+
+def publish(product_id: str, event_type: str, **payload: Any) -> None:
+    """Best-effort publish from request or task code: a Redis outage must never fail the caller's real work."""
+    event_log: EventLog | None = current_app.extensions.get("webide_events")
+    if event_log is None:
+        return
+    try:
+        event_log.publish(product_id, event_type, **payload)
+    except redis.exceptions.RedisError as error:
+        log.warning("Could not publish %s event for %s: %s", event_type, product_id, error)
