@@ -175,27 +175,35 @@ def wait_for_http(url: str, process: subprocess.Popen, log_path: Path, timeout: 
 
 
 class LiveService:
-    def __init__(self, base_url: str, settings: Settings):
+    def __init__(self, base_url: str, settings: Settings, worker: subprocess.Popen, log_dir: Path):
         self.base_url = base_url
         self.settings = settings
+        self.worker = worker
+        self.log_dir = log_dir
+
+
+@contextmanager
+def live_processes(settings: Settings, log_dir: Path, **env_overrides: str) -> Iterator[LiveService]:
+    """The real thing: gunicorn (eventlet) and a Celery worker as separate processes on the given data."""
+    env = dict(service_env(settings), **env_overrides)
+    port = free_port()
+    web = [sys.executable, "-m", "webide.cli", "web", "--port", str(port)]
+    worker = [sys.executable, "-m", "webide.cli", "worker", "--concurrency", "2"]
+    with running(web, env, log_dir / "web.log") as web_process, \
+            running(worker, env, log_dir / "worker.log") as worker_process:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_http(base_url + "/login", web_process, log_dir / "web.log")
+        wait_for_worker(worker_process, log_dir / "worker.log")
+        yield LiveService(base_url, settings, worker_process, log_dir)
 
 
 @pytest.fixture
 def live_service(app, settings: Settings, tmp_path: Path) -> Iterator[LiveService]:  # type: ignore[no-untyped-def]
-    """The real thing: gunicorn (eventlet) and a Celery worker as separate processes on this test's data."""
-    env = service_env(settings)
-    port = free_port()
-    web = [sys.executable, "-m", "webide.cli", "web", "--port", str(port)]
-    worker = [sys.executable, "-m", "webide.cli", "worker", "--concurrency", "2"]
-    with running(web, env, tmp_path / "web.log") as web_process, \
-            running(worker, env, tmp_path / "worker.log") as worker_process:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_for_http(base_url + "/login", web_process, tmp_path / "web.log")
-        wait_for_worker(settings.redis_url, worker_process, tmp_path / "worker.log")
-        yield LiveService(base_url, settings)
+    with live_processes(settings, tmp_path) as service:
+        yield service
 
 
-def wait_for_worker(redis_url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+def wait_for_worker(process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"worker exited early:\n{log_path.read_text()[-3000:]}"
