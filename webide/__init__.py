@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, realtime_server: bool = True) -
 def prepare_data_dir(settings: Settings) -> None:
     for folder in (settings.data_dir, settings.artifacts_dir, settings.work_dir, settings.cache_dir, settings.log_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)
+    # Traversable but not listable: the unprivileged sandbox user must reach the build folders below it, while the
+    # database, secret key and credentials in it are private to the service (mode 0600).
+    settings.data_dir.chmod(0o711)
 
 
 @event.listens_for(Engine, "connect")

@@ -24,6 +24,15 @@ def migrate_database(app: Flask) -> None:
     with open(settings.data_dir / "migrate.lock", "w") as lock, app.app_context():
         fcntl.flock(lock, fcntl.LOCK_EX)
         command.upgrade(alembic_config(), "head")
+    make_sqlite_files_private(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+def make_sqlite_files_private(uri: str) -> None:
+    if uri.startswith("sqlite:///"):
+        database = Path(uri.removeprefix("sqlite:///"))
+        for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            if path.exists():
+                path.chmod(0o600)
 
 
 def new_migration(app: Flask, message: str) -> None:
