@@ -1,0 +1,40 @@
+// The two JSON replies a device reads: the update manifest and the heartbeat answer.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flat_json.h"
+
+namespace webide {
+
+/** GET /api/ota/<product_id>/check */
+struct Manifest {
+  bool updateAvailable;
+  char latestVersion[72];
+  char currentVersion[72];
+  char url[256];
+  char md5[33];
+  char sha256[65];
+  uint32_t size;
+};
+
+/** POST /api/devices/<product_id>/heartbeat */
+struct HeartbeatReply {
+  bool success;
+  bool updateAvailable;
+};
+
+/**
+ * Parses and validates a manifest: when an update is offered it must name a URL, a 32-digit MD5 and a size,
+ * so the device never starts a download it could not verify.
+ */
+JsonError parseManifest(const char* text, size_t length, Manifest& out);
+
+/** Parses the heartbeat answer; `update_available` is optional (older servers omit it). */
+JsonError parseHeartbeatReply(const char* text, size_t length, HeartbeatReply& out);
+
+/** True when the manifest offers an image different from the one running (compared by MD5). */
+bool manifestOffersNewImage(const Manifest& manifest, const char* runningMd5);
+
+}  // namespace webide

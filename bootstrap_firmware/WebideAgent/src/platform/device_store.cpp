@@ -1,0 +1,78 @@
+#include "device_store.h"
+
+#include <Preferences.h>
+
+namespace webide {
+
+namespace {
+
+const char* const kNamespace = "webide";
+const char* const kSsidKey = "ssid";
+const char* const kPasswordKey = "pass";
+const char* const kServerKey = "server";
+const char* const kProductKey = "product";
+const char* const kTokenKey = "token";
+const char* const kMd5BeforeKey = "md5_before";
+
+void readString(Preferences& preferences, const char* key, char* out, size_t capacity) {
+  out[0] = '\0';
+  if (preferences.isKey(key)) preferences.getString(key, out, capacity);
+}
+
+}  // namespace
+
+bool DeviceStore::loadSettings(DeviceSettings& out) {
+  Preferences preferences;
+  if (!preferences.begin(kNamespace, true)) {
+    memset(&out, 0, sizeof out);
+    return false;
+  }
+  readString(preferences, kSsidKey, out.ssid, sizeof out.ssid);
+  readString(preferences, kPasswordKey, out.password, sizeof out.password);
+  readString(preferences, kServerKey, out.server, sizeof out.server);
+  readString(preferences, kProductKey, out.productId, sizeof out.productId);
+  readString(preferences, kTokenKey, out.token, sizeof out.token);
+  preferences.end();
+  return validateSettings(out) == SettingsError::None;
+}
+
+bool DeviceStore::saveSettings(const DeviceSettings& settings) {
+  Preferences preferences;
+  if (!preferences.begin(kNamespace, false)) return false;
+  const bool saved = preferences.putString(kSsidKey, settings.ssid) > 0 &&
+                     preferences.putString(kPasswordKey, settings.password) == strlen(settings.password) &&
+                     preferences.putString(kServerKey, settings.server) > 0 &&
+                     preferences.putString(kProductKey, settings.productId) > 0 &&
+                     preferences.putString(kTokenKey, settings.token) > 0;
+  preferences.end();
+  return saved;
+}
+
+void DeviceStore::forgetWifi() {
+  Preferences preferences;
+  if (!preferences.begin(kNamespace, false)) return;
+  preferences.remove(kSsidKey);
+  preferences.remove(kPasswordKey);
+  preferences.end();
+}
+
+void DeviceStore::loadMd5BeforeUpdate(char* out, size_t capacity) {
+  out[0] = '\0';
+  Preferences preferences;
+  if (!preferences.begin(kNamespace, true)) return;
+  readString(preferences, kMd5BeforeKey, out, capacity);
+  preferences.end();
+}
+
+void DeviceStore::saveMd5BeforeUpdate(const char* md5) {
+  Preferences preferences;
+  if (!preferences.begin(kNamespace, false)) return;
+  if (md5[0] == '\0') {
+    preferences.remove(kMd5BeforeKey);
+  } else {
+    preferences.putString(kMd5BeforeKey, md5);
+  }
+  preferences.end();
+}
+
+}  // namespace webide

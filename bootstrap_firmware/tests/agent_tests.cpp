@@ -1,0 +1,615 @@
+// Host tests of the agent's portable core. Each TEST is one case; run one with `agent_tests <name>`.
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/backoff.h"
+#include "core/debounce.h"
+#include "core/digest.h"
+#include "core/flat_json.h"
+#include "core/reports.h"
+#include "core/server_replies.h"
+#include "core/settings.h"
+#include "core/update_machine.h"
+#include "core/urls.h"
+#include "test_runner.h"
+
+using namespace webide;
+
+namespace {
+
+const char* const kMd5Lower = "9e107d9d372bb6826bd81d3542a419d6";
+const char* const kMd5Upper = "9E107D9D372BB6826BD81D3542A419D6";
+const char* const kOtherMd5 = "e4d909c290d0fb1ca068ffaddf22cbd0";
+const char* const kSha256 = "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592";
+
+JsonError parse(const char* text, Manifest& manifest) { return parseManifest(text, strlen(text), manifest); }
+
+/** Feeds a constant raw level every millisecond from `fromMs` to `toMs` and counts the events seen. */
+struct PressLog {
+  int shortPresses;
+  int longPresses;
+};
+
+void feed(ButtonDebouncer& button, bool level, uint32_t fromMs, uint32_t toMs, PressLog& log) {
+  for (uint32_t now = fromMs; now != toMs; ++now) {
+    const ButtonEvent event = button.update(level, now);
+    if (event == ButtonEvent::ShortPress) ++log.shortPresses;
+    if (event == ButtonEvent::LongPress) ++log.longPresses;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- digests
+
+TEST(digest_equal_ignores_case) {
+  CHECK(digestsEqual(kMd5Lower, kMd5Upper));
+  CHECK(digestsEqual(kMd5Upper, kMd5Lower));
+  CHECK(digestsEqual(kSha256, kSha256));
+}
+
+TEST(digest_different_values_are_not_equal) {
+  CHECK(!digestsEqual(kMd5Lower, kOtherMd5));
+  CHECK(!digestsEqual(kMd5Lower, kSha256));
+}
+
+TEST(digest_rejects_malformed_input) {
+  CHECK(!digestsEqual("", ""));
+  CHECK(!digestsEqual(nullptr, kMd5Lower));
+  CHECK(!digestsEqual("zz107d9d372bb6826bd81d3542a419d6", "zz107d9d372bb6826bd81d3542a419d6"));
+  CHECK(!digestsEqual("abc", "abc"));
+  CHECK(!isHexDigest(kMd5Lower, kSha256HexLength));
+  CHECK(isHexDigest(kMd5Upper, kMd5HexLength));
+  CHECK(!isHexDigest("9e107d9d372bb6826bd81d3542a419d ", kMd5HexLength));
+}
+
+// ---------------------------------------------------------------- manifest
+
+TEST(manifest_valid_offer) {
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"updateAvailable\": true, \"latestVersion\": \"abc123\", \"currentVersion\": \"def\", "
+           "\"url\": \"http://host:5000/bot_001.ino.bin\", \"md5\": \"%s\", \"sha256\": \"%s\", \"size\": 1048576}",
+           kMd5Upper, kSha256);
+  Manifest manifest;
+  CHECK(parse(text, manifest) == JsonError::None);
+  CHECK(manifest.updateAvailable);
+  CHECK_STR(manifest.latestVersion, "abc123");
+  CHECK_STR(manifest.currentVersion, "def");
+  CHECK_STR(manifest.url, "http://host:5000/bot_001.ino.bin");
+  CHECK_STR(manifest.md5, kMd5Upper);
+  CHECK_STR(manifest.sha256, kSha256);
+  CHECK(manifest.size == 1048576u);
+  CHECK(manifestOffersNewImage(manifest, kOtherMd5));
+  CHECK(!manifestOffersNewImage(manifest, kMd5Lower));
+}
+
+TEST(manifest_no_update_needs_only_the_flag) {
+  Manifest manifest;
+  CHECK(parse("{\"updateAvailable\":false,\"url\":null,\"md5\":null,\"extra\":{\"a\":[1,2,{\"b\":null}]}}",
+              manifest) == JsonError::None);
+  CHECK(!manifest.updateAvailable);
+  CHECK_STR(manifest.url, "");
+  CHECK(!manifestOffersNewImage(manifest, kOtherMd5));
+}
+
+TEST(manifest_missing_fields) {
+  Manifest manifest;
+  CHECK(parse("{}", manifest) == JsonError::MissingField);
+  CHECK(parse("{\"url\":\"http://h/x\"}", manifest) == JsonError::MissingField);
+  char text[256];
+  snprintf(text, sizeof text, "{\"updateAvailable\":true,\"md5\":\"%s\",\"size\":10}", kMd5Lower);
+  CHECK(parse(text, manifest) == JsonError::MissingField);
+  snprintf(text, sizeof text, "{\"updateAvailable\":true,\"md5\":\"%s\",\"url\":\"http://h/x\"}", kMd5Lower);
+  CHECK(parse(text, manifest) == JsonError::MissingField);
+}
+
+TEST(manifest_wrong_types) {
+  Manifest manifest;
+  CHECK(parse("{\"updateAvailable\":\"yes\"}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":1}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":false,\"url\":42}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":false,\"size\":\"10\"}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":false,\"size\":-1}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":false,\"size\":1.5}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":false,\"size\":1e3}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":false,\"size\":4294967296}", manifest) == JsonError::WrongType);
+  CHECK(parse("{\"updateAvailable\":false,\"size\":4294967295}", manifest) == JsonError::None);
+  CHECK(manifest.size == 4294967295u);
+}
+
+TEST(manifest_bad_digests) {
+  Manifest manifest;
+  CHECK(parse("{\"updateAvailable\":true,\"url\":\"/x.bin\",\"md5\":\"nothex\",\"size\":5}", manifest) ==
+        JsonError::BadDigest);
+  CHECK(parse("{\"updateAvailable\":false,\"sha256\":\"abcd\"}", manifest) == JsonError::BadDigest);
+}
+
+TEST(manifest_malformed_json) {
+  const char* const broken[] = {
+      "",
+      "[]",
+      "{",
+      "{\"updateAvailable\":true",
+      "{\"updateAvailable\":tru}",
+      "{\"updateAvailable\":false,}",
+      "{\"updateAvailable\":false} trailing",
+      "{\"updateAvailable\":false,\"url\":\"unterminated}",
+      "{\"updateAvailable\":false,\"url\":\"bad \\q escape\"}",
+      "{\"updateAvailable\":false,\"url\":\"raw\ncontrol\"}",
+      "{\"updateAvailable\":false,\"url\":\"\\ud800 lone surrogate\"}",
+      "{\"updateAvailable\":false,\"url\":\"\\u12\"}",
+      "{updateAvailable:false}",
+      "{\"updateAvailable\":false,\"size\":12",
+  };
+  for (size_t i = 0; i < sizeof broken / sizeof broken[0]; ++i) {
+    Manifest manifest;
+    const JsonError error = parse(broken[i], manifest);
+    if (error != JsonError::Syntax) printf("  case %zu: %s\n", i, jsonErrorName(error));
+    CHECK(error == JsonError::Syntax);
+  }
+}
+
+TEST(manifest_truncated_at_every_length) {
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"updateAvailable\":true,\"url\":\"http://h/b.ino.bin\",\"md5\":\"%s\",\"size\":77,\"latestVersion\":\"v\\u00e9\"}",
+           kMd5Lower);
+  const size_t length = strlen(text);
+  Manifest manifest;
+  CHECK(parseManifest(text, length, manifest) == JsonError::None);
+  for (size_t cut = 0; cut < length; ++cut) {
+    const JsonError error = parseManifest(text, cut, manifest);
+    CHECK(error != JsonError::None);
+  }
+}
+
+TEST(manifest_huge_input_is_refused) {
+  static char text[kMaxServerReplyBytes + 64];
+  memset(text, ' ', sizeof text);
+  memcpy(text, "{\"updateAvailable\":false}", 25);
+  Manifest manifest;
+  CHECK(parseManifest(text, kMaxServerReplyBytes, manifest) == JsonError::None);
+  CHECK(parseManifest(text, kMaxServerReplyBytes + 1, manifest) == JsonError::TooLarge);
+}
+
+TEST(manifest_deep_nesting_is_refused) {
+  char text[256] = "{\"updateAvailable\":false,\"x\":";
+  for (int i = 0; i < 40; ++i) strcat(text, "[");
+  for (int i = 0; i < 40; ++i) strcat(text, "]");
+  strcat(text, "}");
+  Manifest manifest;
+  CHECK(parse(text, manifest) == JsonError::Syntax);
+}
+
+TEST(manifest_overlong_string_is_an_error) {
+  char text[600];
+  char longUrl[300];
+  memset(longUrl, 'a', sizeof longUrl - 1);
+  longUrl[sizeof longUrl - 1] = '\0';
+  snprintf(text, sizeof text, "{\"updateAvailable\":false,\"url\":\"http://h/%s\"}", longUrl);
+  Manifest manifest;
+  CHECK(parse(text, manifest) == JsonError::FieldTooLong);
+}
+
+TEST(manifest_escaped_strings_are_decoded) {
+  Manifest manifest;
+  CHECK(parse("{\"updateAvailable\":false,\"latestVersion\":\"a\\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00\\n\"}",
+              manifest) == JsonError::None);
+  CHECK_STR(manifest.latestVersion, "a\"b\\c/d\xC3\xA9\xF0\x9F\x98\x80\n");
+}
+
+TEST(manifest_duplicate_field_is_an_error) {
+  Manifest manifest;
+  CHECK(parse("{\"updateAvailable\":false,\"updateAvailable\":true}", manifest) == JsonError::DuplicateField);
+}
+
+TEST(manifest_unknown_long_keys_are_skipped) {
+  Manifest manifest;
+  CHECK(parse("{\"a_key_that_is_much_longer_than_any_known_field_name\":\"x\",\"updateAvailable\":false}",
+              manifest) == JsonError::None);
+}
+
+TEST(heartbeat_reply_parsing) {
+  HeartbeatReply reply;
+  const char* ok = "{\"success\": true, \"update_available\": true}";
+  CHECK(parseHeartbeatReply(ok, strlen(ok), reply) == JsonError::None);
+  CHECK(reply.success && reply.updateAvailable);
+  const char* older = "{\"success\": true}";
+  CHECK(parseHeartbeatReply(older, strlen(older), reply) == JsonError::None);
+  CHECK(reply.success && !reply.updateAvailable);
+  const char* error = "{\"success\": false, \"error\": \"unknown bot\"}";
+  CHECK(parseHeartbeatReply(error, strlen(error), reply) == JsonError::None);
+  CHECK(!reply.success);
+  const char* missing = "{\"error\": \"x\"}";
+  CHECK(parseHeartbeatReply(missing, strlen(missing), reply) == JsonError::MissingField);
+}
+
+// ---------------------------------------------------------------- backoff
+
+TEST(backoff_delays_stay_within_bounds) {
+  Backoff backoff(1000, 60000, 12345);
+  uint32_t ceiling = 1000;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    const uint32_t delay = backoff.nextDelayMs();
+    CHECK(delay >= ceiling / 2);
+    CHECK(delay <= ceiling);
+    ceiling = ceiling * 2 > 60000 ? 60000 : ceiling * 2;
+  }
+  CHECK(backoff.failures() == 20);
+}
+
+TEST(backoff_reaches_and_keeps_the_cap) {
+  Backoff backoff(500, 8000, 7);
+  for (int i = 0; i < 10; ++i) backoff.nextDelayMs();
+  for (int i = 0; i < 1000; ++i) {
+    const uint32_t delay = backoff.nextDelayMs();
+    CHECK(delay >= 4000 && delay <= 8000);
+  }
+}
+
+TEST(backoff_reset_starts_over) {
+  Backoff backoff(1000, 60000, 99);
+  for (int i = 0; i < 8; ++i) backoff.nextDelayMs();
+  backoff.reset();
+  CHECK(backoff.failures() == 0);
+  const uint32_t delay = backoff.nextDelayMs();
+  CHECK(delay >= 500 && delay <= 1000);
+}
+
+TEST(backoff_jitter_spreads_devices) {
+  uint32_t smallest = UINT32_MAX;
+  uint32_t largest = 0;
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    Backoff backoff(1000, 60000, seed * 2654435761u);
+    for (int i = 0; i < 5; ++i) backoff.nextDelayMs();
+    const uint32_t delay = backoff.nextDelayMs();
+    smallest = delay < smallest ? delay : smallest;
+    largest = delay > largest ? delay : largest;
+  }
+  CHECK(smallest >= 16000 && largest <= 32000);
+  CHECK(largest - smallest > 8000);
+}
+
+TEST(backoff_survives_zero_and_huge_values) {
+  Backoff zero(0, 0, 0);
+  CHECK(zero.nextDelayMs() <= 1);
+  Backoff huge(0x80000000u, 0xFFFFFFFFu, 3);
+  for (int i = 0; i < 40; ++i) CHECK(huge.nextDelayMs() >= 0x40000000u);
+}
+
+// ---------------------------------------------------------------- button
+
+TEST(button_short_press) {
+  ButtonDebouncer button(30, 3000);
+  PressLog log = {0, 0};
+  feed(button, false, 0, 100, log);
+  feed(button, true, 100, 400, log);
+  CHECK(button.isPressed());
+  feed(button, false, 400, 500, log);
+  CHECK(!button.isPressed());
+  CHECK(log.shortPresses == 1);
+  CHECK(log.longPresses == 0);
+}
+
+TEST(button_bounces_are_ignored) {
+  ButtonDebouncer button(30, 3000);
+  PressLog log = {0, 0};
+  for (uint32_t now = 0; now < 200; ++now) {
+    const ButtonEvent event = button.update((now / 7) % 2 == 1, now);
+    CHECK(event == ButtonEvent::None);
+  }
+  CHECK(!button.isPressed());
+  feed(button, false, 200, 300, log);
+  CHECK(log.shortPresses == 0 && log.longPresses == 0);
+}
+
+TEST(button_bouncy_press_counts_once) {
+  ButtonDebouncer button(30, 3000);
+  PressLog log = {0, 0};
+  for (uint32_t now = 0; now < 20; ++now) button.update(now % 3 == 0, now);
+  feed(button, true, 20, 300, log);
+  for (uint32_t now = 300; now < 315; ++now) button.update(now % 2 == 0, now);
+  feed(button, false, 315, 400, log);
+  CHECK(log.shortPresses == 1);
+  CHECK(log.longPresses == 0);
+}
+
+TEST(button_long_press_fires_once_while_held) {
+  ButtonDebouncer button(30, 3000);
+  PressLog log = {0, 0};
+  feed(button, true, 0, 3000, log);
+  CHECK(log.longPresses == 0);
+  feed(button, true, 3000, 3040, log);
+  CHECK(log.longPresses == 1);
+  feed(button, true, 3040, 9000, log);
+  feed(button, false, 9000, 9100, log);
+  CHECK(log.longPresses == 1);
+  CHECK(log.shortPresses == 0);
+}
+
+TEST(button_works_across_millis_wraparound) {
+  ButtonDebouncer button(30, 3000);
+  PressLog log = {0, 0};
+  const uint32_t start = 0xFFFFFF00u;
+  feed(button, false, start, start + 10, log);
+  feed(button, true, start + 10, start + 300, log);
+  feed(button, false, start + 300, start + 400, log);
+  CHECK(log.shortPresses == 1);
+  feed(button, true, start + 400, start + 3500, log);
+  CHECK(log.longPresses == 1);
+}
+
+// ---------------------------------------------------------------- update state machine
+
+TEST(machine_check_without_update) {
+  UpdateMachine machine(60000);
+  CHECK(machine.boot(BootKind::Normal, 0) == UpdateAction::None);
+  CHECK(machine.requestCheck() == UpdateAction::StartCheck);
+  CHECK(machine.state() == UpdateState::Checking);
+  CHECK(machine.requestCheck() == UpdateAction::None);
+  CHECK(machine.checkAnswered(false) == UpdateAction::None);
+  CHECK(machine.state() == UpdateState::Idle);
+  CHECK(machine.lastOutcome() == UpdateOutcome::UpToDate);
+}
+
+TEST(machine_full_update_path) {
+  UpdateMachine machine(60000);
+  machine.boot(BootKind::Normal, 0);
+  machine.requestCheck();
+  CHECK(machine.checkAnswered(true) == UpdateAction::StartDownload);
+  CHECK(machine.state() == UpdateState::Downloading);
+  CHECK(machine.requestCheck() == UpdateAction::None);
+  CHECK(machine.downloadFinished(true) == UpdateAction::Reboot);
+  CHECK(machine.state() == UpdateState::Rebooting);
+  CHECK(machine.lastOutcome() == UpdateOutcome::Installed);
+}
+
+TEST(machine_failure_paths_return_to_idle) {
+  UpdateMachine machine(60000);
+  machine.boot(BootKind::Normal, 0);
+  machine.requestCheck();
+  CHECK(machine.checkFailed() == UpdateAction::None);
+  CHECK(machine.state() == UpdateState::Idle);
+  CHECK(machine.lastOutcome() == UpdateOutcome::Failed);
+  machine.requestCheck();
+  machine.checkAnswered(true);
+  CHECK(machine.downloadFinished(false) == UpdateAction::None);
+  CHECK(machine.state() == UpdateState::Idle);
+  CHECK(machine.lastOutcome() == UpdateOutcome::Failed);
+  CHECK(machine.requestCheck() == UpdateAction::StartCheck);
+}
+
+TEST(machine_ignores_out_of_order_events) {
+  UpdateMachine machine(60000);
+  machine.boot(BootKind::Normal, 0);
+  CHECK(machine.checkAnswered(true) == UpdateAction::None);
+  CHECK(machine.downloadFinished(true) == UpdateAction::None);
+  CHECK(machine.checkFailed() == UpdateAction::None);
+  CHECK(machine.heartbeatAccepted() == UpdateAction::None);
+  CHECK(machine.tick(1000000) == UpdateAction::None);
+  CHECK(machine.state() == UpdateState::Idle);
+  CHECK(machine.lastOutcome() == UpdateOutcome::None);
+}
+
+TEST(machine_confirms_after_sketch_runs_and_heartbeat_accepted) {
+  UpdateMachine machine(60000);
+  machine.boot(BootKind::NewImageOnProbation, 5000);
+  CHECK(machine.state() == UpdateState::AwaitingConfirmation);
+  CHECK(machine.heartbeatAccepted() == UpdateAction::None);
+  machine.noteSketchRunning();
+  CHECK(machine.heartbeatAccepted() == UpdateAction::MarkImageValid);
+  CHECK(machine.state() == UpdateState::Idle);
+  CHECK(machine.lastOutcome() == UpdateOutcome::Confirmed);
+  CHECK(machine.tick(5000 + 120000) == UpdateAction::None);
+}
+
+TEST(machine_rolls_back_when_never_confirmed) {
+  UpdateMachine machine(60000);
+  machine.boot(BootKind::NewImageOnProbation, 5000);
+  machine.noteSketchRunning();
+  CHECK(machine.tick(5000 + 59999) == UpdateAction::None);
+  CHECK(machine.tick(5000 + 60000) == UpdateAction::RollBackAndReboot);
+  CHECK(machine.state() == UpdateState::Rebooting);
+  CHECK(machine.lastOutcome() == UpdateOutcome::RolledBack);
+  CHECK(machine.heartbeatAccepted() == UpdateAction::None);
+}
+
+TEST(machine_refuses_downloads_on_probation) {
+  UpdateMachine machine(60000);
+  machine.boot(BootKind::NewImageOnProbation, 0);
+  CHECK(machine.requestCheck() == UpdateAction::None);
+  CHECK(machine.state() == UpdateState::AwaitingConfirmation);
+}
+
+TEST(machine_reports_rollback_after_boot) {
+  UpdateMachine machine(60000);
+  CHECK(machine.boot(BootKind::RolledBack, 0) == UpdateAction::ReportRolledBack);
+  CHECK(machine.state() == UpdateState::Idle);
+  CHECK(machine.lastOutcome() == UpdateOutcome::RolledBack);
+  CHECK(machine.requestCheck() == UpdateAction::StartCheck);
+}
+
+TEST(machine_probation_window_survives_wraparound) {
+  UpdateMachine machine(60000);
+  machine.boot(BootKind::NewImageOnProbation, 0xFFFFF000u);
+  CHECK(machine.tick(0x00001000u) == UpdateAction::None);
+  CHECK(machine.tick(0xFFFFF000u + 60000u) == UpdateAction::RollBackAndReboot);
+}
+
+TEST(boot_classification) {
+  CHECK(classifyBoot(kMd5Lower, "", false) == BootKind::Normal);
+  CHECK(classifyBoot(kMd5Lower, "", true) == BootKind::NewImageOnProbation);
+  CHECK(classifyBoot(kMd5Lower, kOtherMd5, true) == BootKind::NewImageOnProbation);
+  CHECK(classifyBoot(kMd5Lower, kOtherMd5, false) == BootKind::Normal);
+  CHECK(classifyBoot(kMd5Lower, kMd5Upper, false) == BootKind::RolledBack);
+  CHECK(classifyBoot(kMd5Lower, nullptr, false) == BootKind::Normal);
+}
+
+TEST(state_and_outcome_names) {
+  CHECK_STR(updateStateName(UpdateState::Downloading), "downloading");
+  CHECK_STR(updateOutcomeName(UpdateOutcome::RolledBack), "rolled back");
+  CHECK_STR(updateOutcomeName(UpdateOutcome::Confirmed), "running new firmware");
+}
+
+// ---------------------------------------------------------------- reports
+
+TEST(heartbeat_json_has_all_fields) {
+  const SensorReading sensors[] = {{"temperature", 21.5}, {"distance_cm", 12}};
+  HeartbeatInfo info = {"1.0.0", kMd5Lower, kSha256, 123456, 42, -61, "192.168.1.20", "24:6F:28:AA:BB:CC",
+                        sensors, 2};
+  char out[512];
+  const size_t length = buildHeartbeatJson(info, out, sizeof out);
+  CHECK(length == strlen(out));
+  char expected[512];
+  snprintf(expected, sizeof expected,
+           "{\"fw\":\"1.0.0\",\"md5\":\"%s\",\"heap\":123456,\"uptime\":42,\"rssi\":-61,\"ip\":\"192.168.1.20\","
+           "\"mac\":\"24:6F:28:AA:BB:CC\",\"sha256\":\"%s\",\"temperature\":21.5,\"distance_cm\":12}",
+           kMd5Lower, kSha256);
+  CHECK_STR(out, expected);
+}
+
+TEST(heartbeat_json_escapes_text) {
+  const SensorReading sensors[] = {{"we\"ird\\name", 1}};
+  HeartbeatInfo info = {"v\"1\n\t\x01", kMd5Lower, "", 0, 0, 0, "", "", sensors, 1};
+  char out[256];
+  CHECK(buildHeartbeatJson(info, out, sizeof out) > 0);
+  CHECK(strstr(out, "\"fw\":\"v\\\"1\\n\\t\\u0001\"") != nullptr);
+  CHECK(strstr(out, "\"we\\\"ird\\\\name\":1") != nullptr);
+  CHECK(strstr(out, "sha256") == nullptr);
+}
+
+TEST(heartbeat_json_drops_shadowing_and_non_finite_sensors) {
+  const SensorReading sensors[] = {{"md5", 1}, {"", 2}, {"nan", 0.0 / 0.0}, {"inf", 1.0 / 0.0}, {"ok", -3.25}};
+  HeartbeatInfo info = {"1", kMd5Lower, nullptr, 0, 0, 0, "", "", sensors, 5};
+  char out[256];
+  CHECK(buildHeartbeatJson(info, out, sizeof out) > 0);
+  CHECK(strstr(out, "\"md5\":1") == nullptr);
+  CHECK(strstr(out, "nan") == nullptr);
+  CHECK(strstr(out, "inf") == nullptr);
+  CHECK(strstr(out, "\"ok\":-3.25}") != nullptr);
+}
+
+TEST(heartbeat_json_overflow_reports_zero) {
+  HeartbeatInfo info = {"1.0.0", kMd5Lower, kSha256, 1, 2, 3, "10.0.0.1", "aa", nullptr, 0};
+  char out[64];
+  CHECK(buildHeartbeatJson(info, out, sizeof out) == 0);
+  CHECK(strlen(out) < sizeof out);
+}
+
+TEST(status_json) {
+  char out[128];
+  CHECK(buildStatusJson(OtaStatus::InProgress, 50, "writing \"flash\"", out, sizeof out) > 0);
+  CHECK_STR(out, "{\"status\":\"IN_PROGRESS\",\"progress\":50,\"message\":\"writing \\\"flash\\\"\"}");
+  CHECK(buildStatusJson(OtaStatus::Failed, 250, "x", out, sizeof out) > 0);
+  CHECK_STR(out, "{\"status\":\"FAILED\",\"progress\":100,\"message\":\"x\"}");
+  CHECK(buildStatusJson(OtaStatus::Started, -4, "", out, sizeof out) > 0);
+  CHECK_STR(out, "{\"status\":\"STARTED\",\"progress\":0,\"message\":\"\"}");
+  CHECK(buildStatusJson(OtaStatus::Success, 100, "done", out, sizeof out) > 0);
+  CHECK_STR(out, "{\"status\":\"SUCCESS\",\"progress\":100,\"message\":\"done\"}");
+}
+
+TEST(reports_round_trip_through_parser) {
+  char out[128];
+  buildStatusJson(OtaStatus::Failed, 3, "quote \" backslash \\ newline \n", out, sizeof out);
+  char message[64];
+  char status[16];
+  FieldSpec fields[] = {{"status", FieldKind::String, status, sizeof status, true, false},
+                        {"message", FieldKind::String, message, sizeof message, true, false}};
+  CHECK(parseFlatObject(out, strlen(out), fields, 2) == JsonError::None);
+  CHECK_STR(status, "FAILED");
+  CHECK_STR(message, "quote \" backslash \\ newline \n");
+}
+
+// ---------------------------------------------------------------- urls
+
+TEST(endpoint_urls) {
+  char out[128];
+  CHECK(buildEndpointUrl("http://host:5000", Endpoint::Firmware, "bot_001", out, sizeof out));
+  CHECK_STR(out, "http://host:5000/bot_001.ino.bin");
+  CHECK(buildEndpointUrl("http://host:5000/", Endpoint::Check, "bot_001", out, sizeof out));
+  CHECK_STR(out, "http://host:5000/api/ota/bot_001/check");
+  CHECK(buildEndpointUrl("https://ide.school.org/webide//", Endpoint::Status, "bot_001", out, sizeof out));
+  CHECK_STR(out, "https://ide.school.org/webide/api/ota/bot_001/status");
+  CHECK(buildEndpointUrl("http://10.0.0.2", Endpoint::Heartbeat, "bot-7", out, sizeof out));
+  CHECK_STR(out, "http://10.0.0.2/api/devices/bot-7/heartbeat");
+}
+
+TEST(endpoint_urls_encode_product_id) {
+  char out[128];
+  CHECK(buildEndpointUrl("http://h", Endpoint::Firmware, "../admin?x=1 y", out, sizeof out));
+  CHECK_STR(out, "http://h/..%2Fadmin%3Fx%3D1%20y.ino.bin");
+}
+
+TEST(endpoint_urls_refuse_bad_input) {
+  char out[32];
+  CHECK(!buildEndpointUrl("ftp://h", Endpoint::Firmware, "bot", out, sizeof out));
+  CHECK(!buildEndpointUrl("http://", Endpoint::Firmware, "bot", out, sizeof out));
+  CHECK(!buildEndpointUrl("http://h", Endpoint::Firmware, "", out, sizeof out));
+  CHECK(!buildEndpointUrl("http://a-rather-long-host-name.example", Endpoint::Heartbeat, "bot", out, sizeof out));
+  CHECK_STR(out, "");
+}
+
+TEST(resolve_server_urls) {
+  char out[128];
+  CHECK(resolveServerUrl("http://host:5000/prefix", "/bot.ino.bin?sig=ab", out, sizeof out));
+  CHECK_STR(out, "http://host:5000/bot.ino.bin?sig=ab");
+  CHECK(resolveServerUrl("http://host:5000", "https://cdn.example/x.bin", out, sizeof out));
+  CHECK_STR(out, "https://cdn.example/x.bin");
+  CHECK(!resolveServerUrl("http://host:5000", "//evil.example/x", out, sizeof out));
+  CHECK(!resolveServerUrl("http://host:5000", "relative.bin", out, sizeof out));
+  CHECK(!resolveServerUrl("http://host:5000", "/with space", out, sizeof out));
+  CHECK(!resolveServerUrl("not a url", "/x", out, sizeof out));
+}
+
+// ---------------------------------------------------------------- settings
+
+TEST(settings_validation) {
+  DeviceSettings settings;
+  memset(&settings, 0, sizeof settings);
+  copyText(settings.ssid, sizeof settings.ssid, "ClassroomWiFi");
+  copyText(settings.password, sizeof settings.password, "secret123");
+  copyText(settings.server, sizeof settings.server, "http://10.0.0.2:5000");
+  copyText(settings.productId, sizeof settings.productId, "bot_001");
+  copyText(settings.token, sizeof settings.token, "tok");
+  CHECK(validateSettings(settings) == SettingsError::None);
+  copyText(settings.password, sizeof settings.password, "");
+  CHECK(validateSettings(settings) == SettingsError::None);
+  copyText(settings.password, sizeof settings.password, "short");
+  CHECK(validateSettings(settings) == SettingsError::PasswordLength);
+  copyText(settings.password, sizeof settings.password, "secret123");
+  copyText(settings.server, sizeof settings.server, "10.0.0.2:5000");
+  CHECK(validateSettings(settings) == SettingsError::ServerUrl);
+  copyText(settings.server, sizeof settings.server, "http://10.0.0.2:5000");
+  copyText(settings.productId, sizeof settings.productId, "bot/001");
+  CHECK(validateSettings(settings) == SettingsError::ProductId);
+  copyText(settings.productId, sizeof settings.productId, "bot_001");
+  copyText(settings.token, sizeof settings.token, "");
+  CHECK(validateSettings(settings) == SettingsError::TokenMissing);
+  copyText(settings.token, sizeof settings.token, "tok");
+  copyText(settings.ssid, sizeof settings.ssid, "");
+  CHECK(validateSettings(settings) == SettingsError::SsidLength);
+  CHECK(strlen(settingsErrorMessage(SettingsError::ServerUrl)) > 10);
+}
+
+TEST(copy_text_truncates_safely) {
+  char small[4];
+  CHECK(!copyText(small, sizeof small, "abcdef"));
+  CHECK_STR(small, "abc");
+  CHECK(copyText(small, sizeof small, nullptr));
+  CHECK_STR(small, "");
+}
+
+TEST(html_escaping) {
+  char out[128];
+  CHECK(escapeHtml("<script>alert('x')</script> & \"q\"", out, sizeof out));
+  CHECK_STR(out, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+  char tiny[8];
+  CHECK(!escapeHtml("ab<cd", tiny, sizeof tiny));
+  CHECK_STR(tiny, "ab&lt;c");
+  CHECK(!escapeHtml("abc&", tiny, 6));
+  CHECK_STR(tiny, "abc");
+}
+
+int main(int argc, char** argv) { return testing::main(argc, argv); }
