@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,9 +56,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(10)
 
 
+def traversable(path: Path) -> Path:
+    """Let the unprivileged sandbox user walk down to ``path`` (pytest makes its temp folders 0700)."""
+    for folder in [path, *path.parents]:
+        if folder == Path(tempfile.gettempdir()):
+            break
+        folder.chmod(folder.stat().st_mode | 0o111)
+    return path
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "instance"
+    return traversable(tmp_path) / "instance"
 
 
 @pytest.fixture
@@ -167,9 +177,9 @@ def wait_for_http(url: str, process: subprocess.Popen, log_path: Path, timeout: 
     while time.monotonic() < deadline:
         assert process.poll() is None, f"server exited early:\n{log_path.read_text()[-3000:]}"
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}")
 

@@ -39,7 +39,7 @@ def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path) -> N
         try:
             if requests.get(url, timeout=2).status_code == 200 and "ready." in log_path.read_text():
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.3)
     raise AssertionError(f"service did not come up:\n{log_path.read_text()[-4000:]}")

@@ -51,6 +51,7 @@ def check_buildable(sketch_name: str, files: list[SketchFile], fqbn: str) -> Non
 
 def queue_build(device: Device, revision: int, fqbn: str, deploy: bool, requested_by: str) -> Build:
     """Record a pending build, supersede this bot's queued ones, and hand it to a worker (503 if Redis is down)."""
+    ensure_queue_reachable()
     expire_stale_builds()
     superseded = db.session.scalars(select(Build).where(Build.device_id == device.id, Build.status == PENDING)).all()
     for old in superseded:
@@ -68,6 +69,16 @@ def queue_build(device: Device, revision: int, fqbn: str, deploy: bool, requeste
         raise ServiceUnavailable("The build queue is unavailable right now; try again shortly") from None
     publish_progress(build)
     return build
+
+
+def ensure_queue_reachable() -> None:
+    """Fail fast with 503 rather than after the broker client's own connection timeouts."""
+    event_log = current_app.extensions.get("webide_events")
+    try:
+        if event_log is None or not event_log.redis.ping():
+            raise ServiceUnavailable("The build queue is not configured (REDIS_URL)")
+    except redis.exceptions.RedisError:
+        raise ServiceUnavailable("The build queue is unavailable right now; try again shortly") from None
 
 
 def publish_progress(build: Build) -> None:

@@ -6,9 +6,12 @@ from flask import current_app
 from flask_login import current_user, login_required
 
 from ..auth.service import accessible_device
+from ..editor.checks import set_board
 from ..extensions import db
+from ..validation import FQBN_RE, json_body, required_str
 from . import bp
 from .presenters import device_summary
+from .wifi import set_wifi, wifi_view
 
 
 @bp.get("/api/devices")
@@ -24,3 +27,29 @@ def list_devices() -> dict:
 def show_device(product_id: str) -> dict:
     device = accessible_device(current_user, product_id)
     return {"success": True, **device_summary(device, current_app.config["SETTINGS"])}
+
+
+@bp.patch("/api/devices/<product_id>")
+@login_required
+def change_device(product_id: str) -> dict:
+    """Change the bot's board; anyone who may edit the bot may (the board only affects that bot's own builds)."""
+    device = accessible_device(current_user, product_id)
+    settings = current_app.config["SETTINGS"]
+    set_board(device, required_str(json_body(), "fqbn", 120, FQBN_RE), settings)
+    return {"success": True, **device_summary(device, settings)}
+
+
+@bp.get("/api/devices/<product_id>/wifi")
+@login_required
+def get_wifi(product_id: str) -> dict:
+    return {"success": True, **wifi_view(accessible_device(current_user, product_id))}
+
+
+@bp.put("/api/devices/<product_id>/wifi")
+@login_required
+def put_wifi(product_id: str) -> dict:
+    """Set the bot's network: ``password`` "" means an open network, a missing one keeps the stored password."""
+    device = accessible_device(current_user, product_id)
+    body = json_body()
+    set_wifi(device, body.get("ssid"), body.get("password"), current_app.config["SETTINGS"].data_dir)
+    return {"success": True, **wifi_view(device)}

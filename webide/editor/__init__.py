@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("editor", __name__)
 
-from . import views  # noqa: E402,F401
+from . import api, views  # noqa: E402,F401

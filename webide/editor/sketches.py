@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from compiler import SketchFile
 
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, Conflict, NotFound, TooLarge
 from ..extensions import db
-from ..models import Device, SketchRevision, iso
+from ..models import Build, Device, SketchRevision, iso
 from ..validation import checked_str
 
 MAX_FILE_NAME = 64
 REVISION_KINDS = ("create", "save", "autosave", "build", "restore", "import")
+# How many autosaves of a bot are kept (set SKETCH_KEEP_AUTOSAVES in the app config to change it); explicit saves,
+# builds, restores and imports are always kept.
+DEFAULT_KEEP_AUTOSAVES = 200
+
+log = logging.getLogger(__name__)
 
 STARTER_SKETCH = """// Your bot's program. Press Verify (Ctrl+R) to compile, Upload (Ctrl+U) to send it to the bot.
 
@@ -40,6 +47,7 @@ def sketch_name(device: Device) -> str:
 
 
 def main_file(device: Device) -> str:
+    """The main tab's file name, e.g. bot_001.ino."""
     return f"{sketch_name(device)}.ino"
 
 
@@ -57,6 +65,7 @@ def head_revision(device: Device) -> SketchRevision:
 
 
 def revision(device: Device, number: int) -> SketchRevision:
+    """Revision ``number`` of the bot's sketch, or 404 (it may never have existed or have been pruned)."""
     found = db.session.scalar(select(SketchRevision).where(SketchRevision.device_id == device.id,
                                                            SketchRevision.number == number))
     if found is None:
@@ -86,10 +95,54 @@ def save_sketch(device: Device, files: list[dict[str, str]], base_revision: int,
         raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device))
     if files == head.files and kind in ("autosave", "save"):
         return head  # nothing changed: no empty revision
-    return add_revision(device, files, head.number + 1, kind, author, message)
+    row = add_revision(device, files, head.number + 1, kind, author, message)
+    if kind == "autosave":
+        prune_autosaves(device, current_app.config.get("SKETCH_KEEP_AUTOSAVES", DEFAULT_KEEP_AUTOSAVES))
+    return row
+
+
+def prune_autosaves(device: Device, keep: int) -> int:
+    """Delete all but the newest ``keep`` autosaves; a revision a build refers to and the head always stay.
+
+    Autosaves come every few seconds while someone types; without pruning the history fills with them and hides
+    the snapshots people care about (explicit saves, builds, restores, imports).
+    """
+    autosaves = select(SketchRevision.number).where(SketchRevision.device_id == device.id,
+                                                    SketchRevision.kind == "autosave")
+    kept = autosaves.order_by(SketchRevision.number.desc()).limit(keep)
+    built = select(Build.revision).where(Build.device_id == device.id)
+    result = db.session.execute(delete(SketchRevision).where(
+        SketchRevision.device_id == device.id, SketchRevision.kind == "autosave",
+        SketchRevision.number.not_in(kept.scalar_subquery()), SketchRevision.number.not_in(built.scalar_subquery()),
+        SketchRevision.number != head_revision(device).number))
+    db.session.commit()
+    if result.rowcount:
+        log.info("Pruned %s old autosaves of %s", result.rowcount, device.product_id)
+    return result.rowcount
+
+
+def restore_revision(device: Device, number: int, base_revision: int | None, author: str) -> SketchRevision:
+    """A new revision (kind "restore") with the files of revision ``number``; old revisions stay untouched."""
+    old = revision(device, number)
+    base = head_revision(device).number if base_revision is None else base_revision
+    return save_sketch(device, old.files, base, "restore", author, f"Restored revision {number}")
+
+
+def revision_history(device: Device, before: int | None, limit: int) -> list[SketchRevision]:
+    """Up to ``limit`` revisions, newest first, older than revision ``before`` when given (for paging)."""
+    query = select(SketchRevision).where(SketchRevision.device_id == device.id)
+    if before is not None:
+        query = query.where(SketchRevision.number < before)
+    return list(db.session.scalars(query.order_by(SketchRevision.number.desc()).limit(limit)))
+
+
+def revision_summary(row: SketchRevision) -> dict[str, Any]:
+    return {"revision": row.number, "created_at": iso(row.created_at), "message": row.message, "author": row.author,
+            "kind": row.kind}
 
 
 def sketch_files(row: SketchRevision) -> list[SketchFile]:
+    """The revision's files as the compiler takes them."""
     return [SketchFile(name=f["name"], content=f["content"]) for f in row.files]
 
 
@@ -98,7 +151,7 @@ def parse_files(value: Any, max_files: int) -> list[dict[str, str]]:
     if not isinstance(value, list) or not value:
         raise BadRequest("Field files must be a non-empty list of {name, content}")
     if len(value) > max_files:
-        raise BadRequest(f"A sketch may have at most {max_files} files")
+        raise TooLarge(f"A sketch may have at most {max_files} files; this one has {len(value)}")
     files = []
     for index, item in enumerate(value):
         if not isinstance(item, dict) or set(item) - {"name", "content"}:
@@ -110,6 +163,7 @@ def parse_files(value: Any, max_files: int) -> list[dict[str, str]]:
 
 
 def sketch_view(device: Device) -> dict[str, Any]:
+    """The current sketch as the API shows it (also the `current` of a 409, so the client can resolve it)."""
     head = head_revision(device)
     return {"files": head.files, "revision": head.number, "fqbn": device.fqbn, "sketch_name": sketch_name(device),
             "saved_at": iso(head.created_at)}

@@ -11,6 +11,7 @@ from ..builds.toolchain import available_boards
 from ..devices.presenters import device_summary
 from ..models import Device
 from . import bp
+from .examples import list_examples
 
 
 def render_editor(device: Device) -> str:
@@ -20,7 +21,7 @@ def render_editor(device: Device) -> str:
         "productId": device.product_id,
         "device": summary,
         "boards": [{"fqbn": board.fqbn, "name": board.name} for board in available_boards(settings)],
-        "examples": [],
+        "examples": list_examples(),
         "csrfToken": generate_csrf(),
         "socketPath": "/socket.io",
     }

@@ -6,10 +6,12 @@ transition is recorded in the database (the truth) and streamed to the bot's roo
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Artifact, Deployment, Device, utcnow
+from ..models import Artifact, Deployment, Device, as_utc, utcnow
 from ..realtime.events import publish
 
 WAITING, DOWNLOADING, REBOOTING = "waiting_for_button", "downloading", "rebooting"
@@ -63,3 +65,80 @@ def announce(device: Device, deployment: Deployment) -> None:
             message=deployment.message, build_number=deployment.number)
     line = STATE_LINES[deployment.state].format(progress=deployment.progress, message=deployment.message or "")
     publish(device.product_id, "line", update_id=deployment.build_id, stream="flash", text=line)
+
+
+# How the flash state moves on the device's own reports (see webide/ota/reports.py for their parsing).
+DEVICE_STATUSES = ("STARTED", "IN_PROGRESS", "SUCCESS", "FAILED")
+ROLLBACK_WORDS = "rolled back"
+
+
+def record_running_image(device: Device, md5: str | None, sha256: str | None, on_target: bool,
+                         uptime_s: int | None = None, says_rolled_back: bool = False) -> None:
+    """Remember which image the bot reports running and move its deployment on.
+
+    Reporting the target's hash confirms the deployment (``running``). Reporting another image after the server saw
+    the whole download go out (``rebooting``) means the new image did not stay: rolled back — when the bot says so,
+    or when its uptime shows it restarted after the download finished.
+    """
+    target = device.target_artifact
+    if on_target and target is not None:
+        md5, sha256 = target.md5, target.sha256
+    if remember_hashes(device, md5, sha256):
+        db.session.commit()
+    deployment = current_deployment(device)
+    if deployment is None:
+        return
+    if on_target:
+        if deployment.state != RUNNING:
+            set_flash_state(device, deployment, RUNNING, 100)
+    elif deployment.state == REBOOTING and (says_rolled_back or restarted_since(deployment, uptime_s)):
+        set_flash_state(device, deployment, ROLLED_BACK, message="the bot restarted with its previous firmware")
+
+
+def remember_hashes(device: Device, md5: str | None, sha256: str | None) -> bool:
+    """Store reported hashes; a new value for one hash makes the other one stale. True when anything changed."""
+    if md5 is None and sha256 is None:
+        return False
+    before = (device.running_md5, device.running_sha256)
+    if md5 is not None and md5 != device.running_md5:
+        device.running_md5, device.running_sha256 = md5, sha256
+    elif sha256 is not None and sha256 != device.running_sha256:
+        device.running_sha256 = sha256
+        if md5 is None:
+            device.running_md5 = None
+    return before != (device.running_md5, device.running_sha256)
+
+
+def restarted_since(deployment: Deployment, uptime_s: int | None) -> bool:
+    entered = as_utc(deployment.updated_at)
+    return uptime_s is not None and entered is not None and utcnow() - timedelta(seconds=uptime_s) > entered
+
+
+def record_download_progress(device: Device, deployment: Deployment, percent: int, finished: bool) -> None:
+    """Server-measured download progress: ``downloading n%``, then ``rebooting`` once every byte went out."""
+    if deployment.state == RUNNING:
+        return
+    if finished:
+        set_flash_state(device, deployment, REBOOTING, 100)
+    elif deployment.state != DOWNLOADING or percent > deployment.progress:
+        set_flash_state(device, deployment, DOWNLOADING, percent)
+
+
+def apply_status_report(device: Device, status: str, progress: int | None, message: str) -> Deployment | None:
+    """Move the current deployment on a report of the agent; stale reports never move it backwards."""
+    deployment = current_deployment(device)
+    if deployment is None:
+        return None
+    rolled_back = status == "FAILED" and ROLLBACK_WORDS in message.lower()
+    if rolled_back or (status == "FAILED" and deployment.state != RUNNING):
+        set_flash_state(device, deployment, ROLLED_BACK if rolled_back else FAILED,
+                        message=message or "the bot reported a failed update")
+    elif deployment.state in (RUNNING, REBOOTING):
+        return deployment  # a late progress report: the download already finished
+    elif status == "SUCCESS":
+        set_flash_state(device, deployment, REBOOTING, 100)
+    else:
+        reported = progress or 0
+        current = deployment.progress if deployment.state == DOWNLOADING else 0
+        set_flash_state(device, deployment, DOWNLOADING, max(reported, current))
+    return deployment

@@ -28,7 +28,7 @@ def room_for(product_id: str) -> str:
 
 class EventLog:
     def __init__(self, redis_url: str, namespace: str):
-        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=1)
         self.emitter = RedisManager(redis_url, channel="webide-socketio", write_only=True)
         self.namespace = namespace
 

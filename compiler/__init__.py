@@ -1,0 +1,28 @@
+"""Sandboxed, cached Arduino compiles: a plain library used by the web service's workers and by scripts."""
+from compiler.errors import CompilerError, SandboxUnavailable, SketchError, ToolchainNotFound, UnknownBoard
+from compiler.models import (
+    Board,
+    BuildResult,
+    CompilerConfig,
+    Diagnostic,
+    Limits,
+    SketchFile,
+    ToolchainInfo,
+)
+from compiler.service import Compiler
+
+__all__ = [
+    "Board",
+    "BuildResult",
+    "Compiler",
+    "CompilerConfig",
+    "CompilerError",
+    "Diagnostic",
+    "Limits",
+    "SandboxUnavailable",
+    "SketchError",
+    "SketchFile",
+    "ToolchainInfo",
+    "ToolchainNotFound",
+    "UnknownBoard",
+]

@@ -1,0 +1,99 @@
+"""The small interface every toolchain driver implements, plus helpers they share."""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.models import Board, ToolchainInfo
+from compiler.sandbox import Mount
+
+FQBN_PATTERN = re.compile(
+    r"^(?P<vendor>[A-Za-z0-9_.-]+):(?P<arch>[A-Za-z0-9_.-]+):(?P<board>[A-Za-z0-9_.-]+)"
+    r"(?::(?P<options>[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*(?:,[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*)*))?$"
+)
+# The agent library says how it is linked in, so the flags live next to the code they must match:
+# extras/esp32_link_flags.txt wraps the mangled setup()/loop() symbols (they have C++ linkage in every Arduino
+# core), and extras/webide_ota_agent.cpp is the one-line sketch source that makes the builder compile the library.
+AGENT_LINK_FLAGS_FILE = Path("extras/esp32_link_flags.txt")
+AGENT_SOURCE = Path("extras/webide_ota_agent.cpp")
+
+
+@dataclass
+class CompileJob:
+    """One compile as the toolchain sees it: every path is the one visible to the toolchain process."""
+
+    sketch_name: str
+    sketch_dir: str
+    build_dir: str
+    output_dir: str
+    cache_dir: str
+    fqbn: str
+    warnings: str = "default"
+    libraries: list[str] = field(default_factory=list)
+    build_properties: dict[str, str] = field(default_factory=dict)
+    sandboxed: bool = True
+
+
+class Driver(ABC):
+    """A toolchain: how to detect it, which boards it builds, and the argv of a compile."""
+
+    name: str
+
+    @abstractmethod
+    def detect(self) -> ToolchainInfo:
+        """Probe the installed toolchain; raise ToolchainNotFound when it is missing or has no boards."""
+
+    @abstractmethod
+    def compile_argv(self, job: CompileJob) -> list[str]:
+        """The argv (never a shell string) that compiles ``job``."""
+
+    @abstractmethod
+    def cache_identity(self, fqbn: str) -> dict[str, str]:
+        """Versions that change the output for ``fqbn`` (toolchain, core/platform, compiler)."""
+
+    def server_properties(self, fqbn: str) -> dict[str, str]:
+        """Build properties the server always sets for ``fqbn`` (never user-supplied)."""
+        return {}
+
+    def sandbox_mounts(self) -> list[Mount]:
+        """Toolchain folders outside /usr that the sandbox must show read-only."""
+        return []
+
+    def sandbox_env(self, job: CompileJob) -> dict[str, str]:
+        """Environment variables the toolchain needs inside the sandbox."""
+        return {}
+
+    def uses_core_cache(self) -> bool:
+        """True when the toolchain reads/writes a compiled-core cache folder."""
+        return True
+
+
+def fqbn_parts(fqbn: str) -> re.Match[str] | None:
+    """Split an FQBN into vendor/arch/board/options, or None when it is malformed."""
+    return FQBN_PATTERN.match(fqbn)
+
+
+def board_id(fqbn: str) -> str:
+    """The vendor:arch:board part of an FQBN (menu options removed)."""
+    return ":".join(fqbn.split(":")[:3])
+
+
+def artifact_candidates(folder: Path, sketch_name: str) -> dict[str, Path]:
+    """Map the files a toolchain leaves in ``folder`` to artifact roles (only those that exist)."""
+    stem = f"{sketch_name}.ino"
+    names = {
+        "app_bin": f"{stem}.bin",
+        "elf": f"{stem}.elf",
+        "hex": f"{stem}.hex",
+        "partitions_bin": f"{stem}.partitions.bin",
+        "bootloader_bin": f"{stem}.bootloader.bin",
+        "merged_bin": f"{stem}.merged.bin",
+    }
+    return {role: folder / name for role, name in names.items() if (folder / name).is_file()}
+
+
+def boards_sorted(boards: list[Board]) -> list[Board]:
+    """Boards in a stable display order."""
+    return sorted(boards, key=lambda board: board.fqbn)
