@@ -31,7 +31,7 @@ COPY compiler ./compiler
 COPY templates ./templates
 COPY static ./static
 COPY bootstrap_firmware ./bootstrap_firmware
-RUN pip install --no-cache-dir '.[postgres]' \
+RUN pip install --no-cache-dir -e '.[postgres]' \
  && useradd --system --home /data webide \
  && mkdir -p /data && chown webide /data
 

@@ -43,6 +43,7 @@ class Settings:
     arduino_cli: str = "arduino-cli"
     arduino_builder: str = "arduino-builder"
     sandbox: bool = True
+    agent_library: str = ""  # OTA agent linked into ESP32 builds (default: bootstrap_firmware/WebideAgent)
     build_cpu_s: int = 120
     build_wall_s: int = 180
     build_memory_bytes: int = 1536 * 1024 * 1024
@@ -59,6 +60,7 @@ class Settings:
     # devices
     device_offline_s: int = 120
     signed_url_ttl_s: int = 600
+    x_accel_redirect_prefix: str = ""  # e.g. /protected-artifacts: nginx serves firmware bytes (empty = the app does)
     # set by tests and `webide run`; not an environment setting
     extra: Mapping[str, object] = field(default_factory=dict)
 

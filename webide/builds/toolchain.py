@@ -8,7 +8,7 @@ from compiler import Board, Compiler, CompilerConfig, Limits
 
 from ..config import Settings
 
-AGENT_LIBRARY = Path(__file__).resolve().parents[2] / "bootstrap_firmware" / "WebideAgent"
+BUNDLED_AGENT = Path(__file__).resolve().parents[2] / "bootstrap_firmware" / "WebideAgent"
 
 _compilers: dict[int, Compiler] = {}
 
@@ -32,14 +32,21 @@ def compiler_config(settings: Settings) -> CompilerConfig:
         ),
         build_cache_bytes=settings.build_cache_bytes,
         core_cache_bytes=settings.core_cache_bytes,
-        agent_library=AGENT_LIBRARY if AGENT_LIBRARY.is_dir() else None,
-        agent_version=agent_version(),
+        agent_library=agent_library(settings),
+        agent_version=agent_version(agent_library(settings)),
     )
 
 
-def agent_version() -> str:
+def agent_library(settings: Settings) -> Path | None:
+    library = Path(settings.agent_library) if settings.agent_library else BUNDLED_AGENT
+    return library.resolve() if library.is_dir() else None
+
+
+def agent_version(library: Path | None) -> str:
     """The agent library's version (library.properties), part of every ESP32 build's cache key."""
-    properties = AGENT_LIBRARY / "library.properties"
+    if library is None:
+        return ""
+    properties = library / "library.properties"
     if not properties.is_file():
         return ""
     for line in properties.read_text().splitlines():

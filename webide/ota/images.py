@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from esptool.bin_image import LoadFirmwareImage
@@ -41,7 +40,7 @@ def check_app_image(fqbn: str, path: Path) -> None:
     if data[0] != ESP_IMAGE_MAGIC:
         raise ImageRejected(f"first byte is 0x{data[0]:02X}, not the ESP image magic 0xE9")
     try:
-        image = LoadFirmwareImage(chip, io.BytesIO(data))
+        image = LoadFirmwareImage(chip, data)
     except Exception as error:  # esptool raises FatalError, struct.error, … for malformed input
         raise ImageRejected(f"esptool cannot parse it: {error}") from None
     expected_chip = CHIP_DEFS[chip].IMAGE_CHIP_ID

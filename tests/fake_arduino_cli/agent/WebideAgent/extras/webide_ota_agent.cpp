@@ -1,0 +1,1 @@
+../../../../../bootstrap_firmware/WebideAgent/extras/webide_ota_agent.cpp
