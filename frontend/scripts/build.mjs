@@ -1,0 +1,24 @@
+/**
+ * Bundle the editor page into static/dist/editor.js and editor.css (minified, no source maps, no timestamps),
+ * so the same sources always give the same bytes and the service needs no Node.js at run time.
+ */
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const outdir = path.join(root, '..', 'static', 'dist');
+
+await build({
+  absWorkingDir: root,
+  entryPoints: { editor: 'src/main.js' },
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+  outdir,
+  sourcemap: false,
+  legalComments: 'eof',
+  charset: 'utf8',
+  logLevel: 'info',
+});

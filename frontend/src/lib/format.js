@@ -1,0 +1,59 @@
+/**
+ * Texts shown in the build status line, in the Arduino IDE's words.
+ */
+
+/** "Sketch uses N bytes (P%) of program storage space. Maximum is M bytes." plus the RAM line when known. */
+export function sizeSummary(sizes) {
+  if (!sizes || !Number.isFinite(sizes.flash_bytes)) return '';
+  const lines = [`Sketch uses ${sizes.flash_bytes} bytes (${percentOf(sizes.flash_percent, sizes.flash_bytes, sizes.flash_max)}%) `
+    + `of program storage space.${sizes.flash_max ? ` Maximum is ${sizes.flash_max} bytes.` : ''}`];
+  if (Number.isFinite(sizes.ram_bytes)) {
+    const leaving = sizes.ram_max ? `, leaving ${sizes.ram_max - sizes.ram_bytes} bytes for local variables.`
+      + ` Maximum is ${sizes.ram_max} bytes.` : '.';
+    lines.push(`Global variables use ${sizes.ram_bytes} bytes (${percentOf(sizes.ram_percent, sizes.ram_bytes, sizes.ram_max)}%) `
+      + `of dynamic memory${leaving}`);
+  }
+  return lines.join('\n');
+}
+
+function percentOf(given, used, maximum) {
+  if (Number.isFinite(given)) return Math.round(given);
+  return maximum ? Math.round((100 * used) / maximum) : '?';
+}
+
+/** Elapsed time as m:ss (or h:mm:ss for very long runs). */
+export function formatElapsed(milliseconds) {
+  const total = Math.max(0, Math.floor(milliseconds / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, '0');
+  return hours ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+const FLASH_TEXTS = {
+  waiting_for_button: 'Upload ready: press the button on your bot',
+  downloading: 'Bot is downloading the new firmware',
+  rebooting: 'Bot is rebooting into the new firmware',
+  running: 'Bot is running the new firmware',
+  failed: 'Update failed on the bot',
+  rolled_back: 'Bot rolled back to its previous firmware',
+};
+
+/** Status text for a flash state event {state, progress, message}. */
+export function flashStatusText({ state, progress, message } = {}) {
+  const base = FLASH_TEXTS[state] ?? `Bot: ${state}`;
+  const percent = state === 'downloading' && Number.isFinite(progress) ? ` (${progress}%)` : '';
+  return message && !FLASH_TEXTS[state] ? `${base}: ${message}` : `${base}${percent}`;
+}
+
+/** A relative "last seen" description such as "12 s ago" or "3 h ago"; "never" without a timestamp. */
+export function lastSeenText(isoTime, now = Date.now()) {
+  if (!isoTime) return 'never';
+  const seen = Date.parse(isoTime);
+  if (Number.isNaN(seen)) return 'unknown';
+  const seconds = Math.max(0, Math.round((now - seen) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86400)} d ago`;
+}

@@ -1,0 +1,196 @@
+/**
+ * Verify and Upload: save, submit the build, then follow it through room events (lines, progress, result) and the
+ * flash sequence on the bot, driving the terminal, progress bar, elapsed time and status line.
+ */
+import { flashStatusText, formatElapsed, sizeSummary } from '../lib/format.js';
+
+const RUNNING = new Set(['pending', 'in_progress']);
+const REPLAY_SETTLE_MS = 3000;
+
+export class BuildPanel {
+  /**
+   * @param {object} parts  {api, terminal, editor, saveFirst() → Promise<{ok, error?}>, elements: {status, progress,
+   *   elapsed, verify, upload, cancel}}
+   */
+  constructor({ api, terminal, editor, saveFirst, elements }) {
+    Object.assign(this, { api, terminal, editor, saveFirst, elements });
+    this.current = null;
+    this.timer = null;
+    this.lastHeadline = '';
+    this.finished = new Set();
+    elements.cancel.addEventListener('click', () => this.cancel());
+  }
+
+  isRunning() {
+    return this.current !== null;
+  }
+
+  /** Verify (deploy=false) or Upload (deploy=true) the stored sketch, saving the editor first. */
+  async start(deploy) {
+    if (this.current) return;
+    const verb = deploy ? 'Upload' : 'Verify';
+    this.setBusy(true);
+    this.setStatus(`${verb}: saving…`, 'busy');
+    const saved = await this.saveFirst();
+    if (!saved.ok) {
+      this.setBusy(false);
+      this.setStatus(`${verb} cancelled: the sketch could not be saved (${saved.error})`, 'error');
+      return;
+    }
+    try {
+      const build = await this.api.startBuild(deploy);
+      // Room events can overtake the HTTP answer: the build may already be followed, or even finished.
+      if (this.finished.has(build.update_id)) return;
+      if (this.current?.updateId !== build.update_id) this.begin(build.update_id, deploy);
+      this.applyProgress(build);
+    } catch (error) {
+      this.setBusy(false);
+      this.setStatus(`${verb} failed to start: ${error.message}`, 'error');
+    }
+  }
+
+  begin(updateId, deploy) {
+    this.current = { updateId, deploy, startedAt: Date.now() };
+    this.editor.setDiagnostics([]);
+    this.terminal.clear();
+    this.terminal.info(deploy ? 'Compiling sketch for upload…' : 'Compiling sketch…');
+    this.setBusy(true);
+    this.elements.progress.value = 0;
+    this.elements.progress.hidden = false;
+    this.tickElapsed();
+    this.timer = setInterval(() => this.tickElapsed(), 1000);
+  }
+
+  async cancel() {
+    if (!this.current) return;
+    try {
+      await this.api.cancelBuild(this.current.updateId);
+      this.setStatus('Cancelling…', 'busy');
+    } catch (error) {
+      this.setStatus(`Could not cancel: ${error.message}`, 'error');
+    }
+  }
+
+  /** Handle one room event; returns true when it belonged to builds or flashing. */
+  handleEvent(event) {
+    switch (event.type) {
+      case 'line':
+        this.adoptIfNew(event);
+        this.terminal.writeLine(event.text);
+        return true;
+      case 'progress':
+        this.adoptIfNew(event);
+        if (this.current && event.update_id === this.current.updateId) this.applyProgress(event);
+        return true;
+      case 'result':
+        this.applyResult(event);
+        return true;
+      case 'flash':
+        this.applyFlash(event);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** A build started elsewhere (another tab, an instructor) is followed live as well. */
+  adoptIfNew(event) {
+    if (event.stream === 'flash' || this.finished.has(event.update_id)) return;
+    if (this.current?.updateId === event.update_id) return;
+    if (event.type === 'progress' && !RUNNING.has(event.status)) return;
+    this.stopTimer();
+    this.begin(event.update_id, Boolean(event.deploy));
+    this.confirmStillRunning(event.update_id);
+  }
+
+  /**
+   * A build picked up from replayed events may have ended long ago with its last events trimmed from the log;
+   * once the replay has settled, ask the server so the page never stays stuck in "building".
+   */
+  confirmStillRunning(updateId) {
+    setTimeout(async () => {
+      if (this.current?.updateId !== updateId) return;
+      try {
+        const build = await this.api.build(updateId);
+        if (!RUNNING.has(build.status) && this.current?.updateId === updateId) this.applyResult(build);
+      } catch (error) {
+        if (error.status === 404) this.finish();
+      }
+    }, REPLAY_SETTLE_MS);
+  }
+
+  applyProgress({ progress, message, status }) {
+    if (Number.isFinite(progress)) this.elements.progress.value = progress;
+    if (message && RUNNING.has(status)) this.setStatus(message, 'busy');
+  }
+
+  applyResult(result) {
+    if (this.finished.has(result.update_id)) return;
+    this.finished.add(result.update_id);
+    const deploy = result.deploy ?? this.current?.deploy ?? false;
+    this.editor.setDiagnostics(result.diagnostics || []);
+    const isCurrent = !this.current || this.current.updateId === result.update_id;
+    if (isCurrent) this.finish();
+    if (result.status === 'complete') this.reportSuccess(result, deploy);
+    else this.reportFailure(result);
+  }
+
+  reportSuccess(result, deploy) {
+    const sizes = sizeSummary(result.sizes);
+    for (const line of (sizes || result.message || 'Done compiling').split('\n')) this.terminal.success(line);
+    this.elements.progress.value = 100;
+    const headline = sizes ? sizes.split('\n')[0] : result.message || 'Done compiling';
+    this.lastHeadline = headline;
+    if (deploy) {
+      this.setStatus(`${headline} — press the button on your bot`, 'ok');
+    } else {
+      this.setStatus(`Done compiling. ${headline}`, 'ok');
+    }
+  }
+
+  reportFailure(result) {
+    const errors = (result.diagnostics || []).filter((d) => String(d.severity).includes('error')).length;
+    const text = result.message || (errors ? `Compilation error (${errors})` : 'Build failed');
+    this.terminal.failure(text);
+    this.setStatus(text, 'error');
+  }
+
+  applyFlash(event) {
+    const text = flashStatusText(event);
+    this.terminal.info(text);
+    const failed = event.state === 'failed' || event.state === 'rolled_back';
+    const keepSizes = event.state === 'waiting_for_button' && this.lastHeadline;
+    this.setStatus(keepSizes ? `${this.lastHeadline} — ${text}` : text, failed ? 'error' : event.state === 'running' ? 'ok' : 'busy');
+    if (event.state === 'downloading' && Number.isFinite(event.progress)) {
+      this.elements.progress.hidden = false;
+      this.elements.progress.value = event.progress;
+    }
+  }
+
+  finish() {
+    this.stopTimer();
+    this.tickElapsed();
+    this.current = null;
+    this.setBusy(false);
+  }
+
+  stopTimer() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  tickElapsed() {
+    if (this.current) this.elements.elapsed.textContent = formatElapsed(Date.now() - this.current.startedAt);
+  }
+
+  setBusy(busy) {
+    this.elements.verify.disabled = busy;
+    this.elements.upload.disabled = busy;
+    this.elements.cancel.hidden = !busy;
+  }
+
+  setStatus(text, kind) {
+    this.elements.status.textContent = text;
+    this.elements.status.dataset.kind = kind;
+  }
+}

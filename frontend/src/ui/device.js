@@ -1,0 +1,109 @@
+/**
+ * The device panel (online state, firmware it runs vs the target, Wi-Fi settings, first-flash instructions) and
+ * the device monitor listing heartbeats and flash states as they arrive.
+ */
+import { lastSeenText } from '../lib/format.js';
+import { el, byId } from './dom.js';
+
+const MONITOR_LIMIT = 200;
+
+export class DevicePanel {
+  constructor({ api, initial }) {
+    this.api = api;
+    this.device = initial;
+    this.monitor = byId('monitor-log');
+    byId('wifi-form').addEventListener('submit', (event) => this.saveWifi(event));
+    setInterval(() => this.renderLastSeen(), 5000);
+    this.render();
+  }
+
+  async refresh() {
+    try {
+      this.device = await this.api.device();
+      this.render();
+    } catch (error) {
+      byId('device-error').textContent = `Could not load the device: ${error.message}`;
+    }
+    try {
+      const wifi = await this.api.wifi();
+      byId('wifi-ssid').value = wifi.ssid || '';
+      byId('wifi-password').placeholder = wifi.has_password ? 'a password is stored; type it again when saving' : '';
+    } catch (error) {
+      byId('wifi-message').textContent = `Could not load Wi-Fi settings: ${error.message}`;
+    }
+  }
+
+  /** Apply a `device` or `flash` room event. */
+  handleEvent(event) {
+    if (event.type === 'device') {
+      this.device = { ...this.device, online: event.online, last_seen: event.last_seen };
+      this.render();
+      this.log(`${event.online ? 'online' : 'offline'} — heartbeat ${event.last_seen ? new Date(event.last_seen).toLocaleTimeString() : ''}`);
+      return true;
+    }
+    if (event.type === 'flash') {
+      this.device = { ...this.device, flash: { state: event.state, progress: event.progress, message: event.message } };
+      this.log(`flash: ${event.state}${Number.isFinite(event.progress) ? ` ${event.progress}%` : ''}${event.message ? ` — ${event.message}` : ''}`);
+      this.render();
+      if (event.state === 'running' || event.state === 'rolled_back') this.refresh();
+      return true;
+    }
+    return false;
+  }
+
+  render() {
+    const device = this.device || {};
+    const online = byId('device-online');
+    online.textContent = device.online ? 'online' : 'offline';
+    online.className = device.online ? 'online' : 'offline';
+    this.renderLastSeen();
+    byId('device-running').textContent = firmwareText(device.running, device.running?.version);
+    byId('device-target').textContent = firmwareText(device.target,
+      device.target?.build_number ? `build #${device.target.build_number}` : '');
+    const upToDate = device.running && device.target && device.running.md5 === device.target.md5;
+    byId('device-sync').textContent = device.target ? (upToDate ? 'The bot runs the target firmware.'
+      : 'The bot does not run the target firmware yet.') : 'No firmware uploaded yet.';
+    byId('device-flash').textContent = device.flash
+      ? `${device.flash.state}${device.flash.message ? `: ${device.flash.message}` : ''}` : '—';
+    const link = byId('firmware-link');
+    link.href = device.firmware_url || '#';
+    link.textContent = device.firmware_url || '';
+    byId('firmware-url-code').textContent = device.firmware_url || '';
+  }
+
+  renderLastSeen() {
+    byId('device-last-seen').textContent = lastSeenText(this.device?.last_seen);
+  }
+
+  async saveWifi(event) {
+    event.preventDefault();
+    const message = byId('wifi-message');
+    const ssid = byId('wifi-ssid').value.trim();
+    const password = byId('wifi-password').value;
+    if (!ssid) {
+      message.textContent = 'Enter the network name (SSID).';
+      return;
+    }
+    try {
+      await this.api.setWifi(ssid, password);
+      byId('wifi-password').value = '';
+      byId('wifi-password').placeholder = 'a password is stored; type it again when saving';
+      message.textContent = 'Wi-Fi settings saved.';
+    } catch (error) {
+      message.textContent = `Could not save Wi-Fi settings: ${error.message}`;
+    }
+  }
+
+  log(text) {
+    const time = new Date().toLocaleTimeString();
+    this.monitor.append(el('li', {}, `${time}  ${text}`));
+    while (this.monitor.childElementCount > MONITOR_LIMIT) this.monitor.firstElementChild.remove();
+    this.monitor.scrollTop = this.monitor.scrollHeight;
+  }
+}
+
+function firmwareText(firmware, extra) {
+  if (!firmware) return 'none';
+  const hash = firmware.sha256 ? `sha256 ${firmware.sha256.slice(0, 12)}…` : `md5 ${firmware.md5 || '?'}`;
+  return [hash, extra].filter(Boolean).join(', ');
+}

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sizeSummary, formatElapsed, flashStatusText, lastSeenText } from '../src/lib/format.js';
+
+test('size summary uses the Arduino IDE sentences', () => {
+  const text = sizeSummary({ flash_bytes: 924, flash_max: 32256, flash_percent: 2.9, ram_bytes: 9, ram_max: 2048, ram_percent: 0.4 });
+  assert.equal(text, 'Sketch uses 924 bytes (3%) of program storage space. Maximum is 32256 bytes.\n'
+    + 'Global variables use 9 bytes (0%) of dynamic memory, leaving 2039 bytes for local variables. Maximum is 2048 bytes.');
+});
+
+test('size summary without RAM figures or percent computes what it can', () => {
+  assert.equal(sizeSummary({ flash_bytes: 500, flash_max: 1000, ram_bytes: null }),
+    'Sketch uses 500 bytes (50%) of program storage space. Maximum is 1000 bytes.');
+  assert.equal(sizeSummary(null), '');
+  assert.equal(sizeSummary({}), '');
+});
+
+test('elapsed time is m:ss and h:mm:ss', () => {
+  assert.equal(formatElapsed(0), '0:00');
+  assert.equal(formatElapsed(65_400), '1:05');
+  assert.equal(formatElapsed(3_726_000), '1:02:06');
+});
+
+test('flash states read like instructions', () => {
+  assert.match(flashStatusText({ state: 'waiting_for_button' }), /press the button on your bot/);
+  assert.equal(flashStatusText({ state: 'downloading', progress: 40 }), 'Bot is downloading the new firmware (40%)');
+  assert.equal(flashStatusText({ state: 'weird', message: 'x' }), 'Bot: weird: x');
+});
+
+test('last seen is relative to now', () => {
+  const now = Date.parse('2024-05-01T12:00:00Z');
+  assert.equal(lastSeenText('2024-05-01T11:59:50Z', now), '10 s ago');
+  assert.equal(lastSeenText('2024-05-01T09:00:00Z', now), '3 h ago');
+  assert.equal(lastSeenText(null, now), 'never');
+});
