@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 KEEP_EVENTS = 20_000
 KEEP_SECONDS = 7 * 24 * 3600
+FRESH_PAGE_EVENTS = 200
 EVENT_NAME = "ota_event"
 
 
@@ -47,9 +48,20 @@ class EventLog:
         return event
 
     def since(self, product_id: str, seq: int) -> list[dict[str, Any]]:
-        """Stored events after ``seq``, in order."""
-        events = [json.loads(raw) for raw in self.redis.lrange(f"webide:events:{product_id}", 0, -1)]
-        return sorted((e for e in events if e["seq"] > seq), key=lambda e: e["seq"])
+        """Stored events after ``seq``, in order; a fresh page (``seq`` 0) gets the newest build onwards."""
+        events = sorted((json.loads(raw) for raw in self.redis.lrange(f"webide:events:{product_id}", 0, -1)),
+                        key=lambda e: e["seq"])
+        if seq <= 0:
+            events = events[newest_build_start(events):]
+        return [e for e in events if e["seq"] > seq]
+
+
+def newest_build_start(events: list[dict[str, Any]]) -> int:
+    """Index of the first event of the newest build (or of the last few events when there was no build)."""
+    newest = next((e["update_id"] for e in reversed(events) if e.get("update_id")), None)
+    if newest is None:
+        return max(0, len(events) - FRESH_PAGE_EVENTS)
+    return next(i for i, e in enumerate(events) if e.get("update_id") == newest)
 
 
 def configure_event_log(redis_url: str, namespace: str) -> EventLog | None:
