@@ -148,10 +148,18 @@ class CoreCache:
 
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.store = EntryStore(root, max_bytes)
+        self.enabled = max_bytes > 0  # a size of 0 turns core sharing off: every build compiles its own core
 
     @contextmanager
     def lease(self, key: str) -> Iterator[CoreLease]:
         """Yield the folder a build should use as its core cache; see :meth:`publish` for filling it."""
+        if not self.enabled:
+            staging = self.store.new_staging_dir()
+            try:
+                yield CoreLease(staging, writable=True, key=key)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            return
         fd = _open_lock(self.store._lock_path(key))
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
@@ -172,7 +180,7 @@ class CoreCache:
 
     def publish(self, lease: CoreLease) -> None:
         """Publish a filled staging folder (call only after a successful build)."""
-        if not lease.writable or not any(lease.folder.iterdir()):
+        if not self.enabled or not lease.writable or not any(lease.folder.iterdir()):
             return
         _own_by_service(lease.folder)
         self.store.publish(lease.key, lease.folder)

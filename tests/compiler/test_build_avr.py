@@ -149,6 +149,15 @@ def test_second_sketch_reuses_the_compiled_core(avr: Compiler) -> None:
     assert len(list(avr.core_cache.store.root.glob("*/core/core_*.a"))) == 1
 
 
+def test_core_cache_size_zero_compiles_the_core_every_time(make_compiler: Callable[..., Compiler]) -> None:
+    uncached = make_compiler(core_cache_bytes=0)
+    first, first_lines = build(uncached, sketch())
+    second, second_lines = build(uncached, sketch(main=BLINK.replace("500", "250")))
+    assert first.status == second.status == "success"
+    assert all(any("Archiving built core" in line for line in lines) for lines in (first_lines, second_lines))
+    assert list(uncached.core_cache.store.root.glob("*/core/core_*.a")) == []
+
+
 def test_concurrent_identical_builds_share_one_entry(avr: Compiler) -> None:
     results = []
     threads = [threading.Thread(target=lambda: results.append(build(avr, sketch())[0])) for _ in range(3)]
