@@ -18,7 +18,7 @@ from ..models import Build, Device, SketchRevision, iso
 from ..validation import checked_str
 
 MAX_FILE_NAME = 64
-REVISION_KINDS = ("create", "save", "autosave", "build", "restore", "import")
+REVISION_KINDS = ("create", "save", "autosave", "build", "restore", "import", "push")
 # How many autosaves of a bot are kept (set SKETCH_KEEP_AUTOSAVES in the app config to change it); explicit saves,
 # builds, restores and imports are always kept.
 DEFAULT_KEEP_AUTOSAVES = 200

@@ -1,0 +1,7 @@
+"""Classes of bots for instructors: overview of who runs what, and pushing one sketch to every bot."""
+
+from flask import Blueprint
+
+bp = Blueprint("classroom", __name__)
+
+from . import views  # noqa: E402,F401
