@@ -31,6 +31,9 @@ PRLIMIT = "/usr/bin/prlimit"
 SANDBOX_LANG = "C.UTF-8"
 UID_BASE = 1_500_000_000
 UID_SLOTS = 512
+# The uid pool is machine-wide, so its leases must be too: two services (or test runs) with different data
+# folders would otherwise lease the same uid and sweep each other's compilers. /run is writable by root only.
+UID_LEASE_DIR = Path("/run/webide/sandbox-uids")
 # Build outputs are small; a larger single file can only be an attempt to fill the disk.
 MAX_FILE_BYTES = 1024 * MIB
 TMPFS_BYTES = 512 * MIB
@@ -59,9 +62,8 @@ class SandboxSpec:
 class Sandbox:
     """Runs commands inside bubblewrap (or, when an admin opted out, directly with a cleared environment)."""
 
-    def __init__(self, enabled: bool, state_dir: Path, bwrap: str = "bwrap") -> None:
+    def __init__(self, enabled: bool, bwrap: str = "bwrap") -> None:
         self.enabled = enabled
-        self._state_dir = state_dir
         self._bwrap = bwrap
 
     def status(self) -> tuple[bool, str]:
@@ -71,7 +73,6 @@ class Sandbox:
         executable = shutil.which(self._bwrap)
         if not executable:
             return False, "bubblewrap (bwrap) is not installed: install the 'bubblewrap' package"
-        self._state_dir.mkdir(parents=True, exist_ok=True)
         lines: list[str] = []
         outcome = self.run(["/bin/true"], SandboxSpec(), Limits(wall_seconds=20), lines.append, lambda: False)
         if outcome.succeeded:
@@ -84,7 +85,7 @@ class Sandbox:
             should_cancel: Callable[[], bool], scrub: Callable[[str], str] = lambda line: line) -> RunOutcome:
         """Run ``argv`` confined by ``spec`` and ``limits``, streaming output lines as they come."""
         with ExitStack() as stack:
-            identity = stack.enter_context(_run_identity(self._state_dir)) if self.enabled else None
+            identity = stack.enter_context(_run_identity()) if self.enabled else None
             for mount in spec.mounts:
                 if mount.writable and identity is not None:
                     os.chown(mount.host, identity, identity)
@@ -140,13 +141,13 @@ def _path_fd(path: Path) -> Iterator[int]:
 
 
 @contextmanager
-def _run_identity(state_dir: Path) -> Iterator[int | None]:
+def _run_identity() -> Iterator[int | None]:
     """Lease a private unprivileged uid for one run when running as root; None otherwise."""
     if os.geteuid() != 0:
         yield None
         return
     for slot in range(UID_SLOTS):
-        fd = try_lock(state_dir / "sandbox-uids" / f"{slot}.lock")
+        fd = try_lock(UID_LEASE_DIR / f"{slot}.lock")
         if fd is None:
             continue
         uid = UID_BASE + slot

@@ -49,7 +49,7 @@ class Compiler:
         for folder in (config.work_root, config.cache_root):
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o711)
-        self.sandbox = Sandbox(config.sandbox, config.work_root / ".state")
+        self.sandbox = Sandbox(config.sandbox)
         self.build_cache = EntryStore(config.cache_root / "builds", config.build_cache_bytes)
         self.core_cache = CoreCache(config.cache_root / "cores", config.core_cache_bytes)
         self.runs = 0

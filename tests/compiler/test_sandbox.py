@@ -20,7 +20,7 @@ def tmp_path(shared_tmp: Path) -> Path:
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
-    return Sandbox(True, tmp_path / "state")
+    return Sandbox(True)
 
 
 def run(sandbox: Sandbox, script: str, limits: Limits | None = None, spec: SandboxSpec | None = None,
@@ -144,10 +144,10 @@ def test_cancellation_kills_the_run(sandbox: Sandbox) -> None:
 
 
 def test_disabled_sandbox_is_reported(tmp_path: Path) -> None:
-    usable, message = Sandbox(False, tmp_path).status()
+    usable, message = Sandbox(False).status()
     assert not usable and "disabled" in message
 
 
 def test_missing_bwrap_is_reported(tmp_path: Path) -> None:
-    usable, message = Sandbox(True, tmp_path, bwrap="bwrap-not-installed").status()
+    usable, message = Sandbox(True, bwrap="bwrap-not-installed").status()
     assert not usable and "bubblewrap" in message and "install" in message

@@ -1,0 +1,189 @@
+"""Compile-service benchmarks, side by side in one run on the AVR toolchain (medians and ratios, no assertions).
+
+(a) pipeline overhead: submit → published through web, Redis, Celery and the sandbox, against the bare
+    arduino-builder command on the same warm sketch (target ratio ≤ 1.10)
+(b) a build-cache hit against a real compile (target ≥ 20× faster)
+(c) a classroom burst: 30 different sketches at once, 2 builds at a time, shared core cache on vs off (≥ 2.5×)
+(d) a 5,000-line compiler output reaching a Socket.IO client complete and in order
+plus the memory of the web process with 100 connected browsers and of the Celery worker during the burst.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from compiler import Compiler
+from compiler.drivers import CompileJob
+from webide.builds.toolchain import compiler_config
+from tests.live import ApiClient, RoomListener
+
+from .service import AVR_FQBN, BenchService, bench_service, scratch_dir
+
+ROUNDS = 7
+BURST = 30
+FLOOD_WARNINGS = 1700  # gcc prints three lines per #warning: ≥ 5,000 lines
+
+SKETCH = """// variant {n}
+const int LED = 13;
+void setup() {{ pinMode(LED, OUTPUT); Serial.begin(115200); }}
+void loop() {{ digitalWrite(LED, HIGH); delay({n}); digitalWrite(LED, LOW); delay(100); Serial.println({n}); }}
+"""
+
+
+def sketch_files(product_id: str, variant: int, body: str = SKETCH) -> list[dict[str, str]]:
+    return [{"name": f"{product_id}.ino", "content": body.format(n=variant)}]
+
+
+def timed_build(api: ApiClient, listener: RoomListener, product_id: str, files: list[dict[str, str]]) -> dict:
+    """Submit and wait for the result event; returns the build details with the measured seconds."""
+    started = time.perf_counter()
+    update_id = api.submit(product_id, files)
+    listener.wait_for(lambda events: any(e["type"] == "result" and e["update_id"] == update_id for e in events),
+                      timeout=300)
+    seconds = time.perf_counter() - started
+    details = api.get(f"/api/builds/{update_id}").json()
+    assert details["status"] == "complete", details["log"][-2000:]
+    return {**details, "seconds": seconds}
+
+
+def bare_compile(service: BenchService, variant: int, cache_dir: Path) -> float:
+    """The same arduino-builder command the driver runs, without web, queue or sandbox."""
+    compiler = Compiler(compiler_config(service.settings))
+    driver = compiler.driver_for(AVR_FQBN)
+    with tempfile.TemporaryDirectory() as folder:
+        sketch_dir, build_dir = Path(folder, "bare"), Path(folder, "build")
+        sketch_dir.mkdir()
+        build_dir.mkdir()
+        (sketch_dir / "bare.ino").write_text(SKETCH.format(n=variant))
+        job = CompileJob(sketch_name="bare", sketch_dir=str(sketch_dir), build_dir=str(build_dir),
+                         output_dir=str(build_dir), cache_dir=str(cache_dir), fqbn=AVR_FQBN,
+                         build_properties=driver.server_properties(AVR_FQBN), sandboxed=False)
+        started = time.perf_counter()
+        subprocess.run(driver.compile_argv(job), check=True, capture_output=True)
+        return time.perf_counter() - started
+
+
+def overhead_and_cache_hit(service: BenchService) -> dict[str, Any]:
+    api = ApiClient(service.base_url, product_id="bench_1", password="12345")
+    listener = RoomListener(service.base_url, api.token, "bench_1")
+    bare_cache = scratch_dir()
+    try:
+        timed_build(api, listener, "bench_1", sketch_files("bench_1", 1000))  # warm the shared core cache
+        bare_compile(service, 1000, bare_cache)  # and the bare command's own
+        pipeline, bare, hits = [], [], []
+        for n in range(ROUNDS):  # alternate, so drift on the machine hits both sides alike
+            pipeline.append(timed_build(api, listener, "bench_1", sketch_files("bench_1", 2000 + n))["seconds"])
+            bare.append(bare_compile(service, 2000 + n, bare_cache))
+            hit = timed_build(api, listener, "bench_1", sketch_files("bench_1", 2000 + n))
+            assert hit["cache_hit"], "the repeated request should be a cache hit"
+            hits.append(hit["seconds"])
+    finally:
+        listener.close()
+    return {"pipeline_s": statistics.median(pipeline), "bare_s": statistics.median(bare),
+            "cache_hit_s": statistics.median(hits)}
+
+
+def burst(service: BenchService) -> dict[str, Any]:
+    """30 bots press Verify at once with different sketches; wall time until the last one is published."""
+    clients = [ApiClient(service.base_url, product_id=f"bench_{n}", password="12345") for n in range(1, BURST + 1)]
+    worker_peak = WorkerMemory(service.worker.process.pid)
+    worker_peak.start()
+    started = time.perf_counter()
+    ids = [(api, api.submit(f"bench_{n}", sketch_files(f"bench_{n}", 3000 + n)))
+           for n, api in enumerate(clients, start=1)]
+    results = [api.wait(update_id, timeout=900) for api, update_id in ids]
+    seconds = time.perf_counter() - started
+    worker_peak.stop()
+    failed = [(r["status"], r["message"]) for r in results if r["status"] != "complete"]
+    assert not failed, failed
+    return {"seconds": seconds, "worker_rss_mb": worker_peak.peak_mb}
+
+
+class WorkerMemory(threading.Thread):
+    """Peak RSS of the Celery processes themselves (main + pool), not of the compilers they start."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.peak_mb = 0.0
+        self.running = True
+
+    def celery_processes(self) -> list[psutil.Process]:
+        processes = [self.root] + self.root.children(recursive=True)
+        return [p for p in processes if "celery" in " ".join(p.cmdline())]
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                self.peak_mb = max(self.peak_mb, max(p.memory_info().rss for p in self.celery_processes()) / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.running = False
+        self.join()
+
+
+def output_flood(service: BenchService) -> dict[str, Any]:
+    body = "\n".join(f"#warning flood line {n}" for n in range(FLOOD_WARNINGS)) + "\n" + SKETCH
+    api = ApiClient(service.base_url, product_id="bench_2", password="12345")
+    listener = RoomListener(service.base_url, api.token, "bench_2")
+    try:
+        result = timed_build(api, listener, "bench_2", sketch_files("bench_2", 7, body))
+        lines = listener.lines(result["update_id"])
+    finally:
+        listener.close()
+    log_lines = result["log"].rstrip("\n").split("\n")
+    seqs = [e["seq"] for e in listener.events]
+    return {"lines": len(lines), "complete": lines == log_lines, "in_order": seqs == sorted(seqs),
+            "seconds": result["seconds"]}
+
+
+def web_memory_with_browsers(service: BenchService, browsers: int = 100) -> dict[str, float]:
+    web = next(p for p in psutil.Process(service.web.process.pid).children(recursive=True))
+    before = web.memory_info().rss / 2**20
+    api = ApiClient(service.base_url, product_id="bench_3", password="12345")
+    listeners = [RoomListener(service.base_url, api.token, "bench_3") for _ in range(browsers)]
+    time.sleep(1)
+    during = web.memory_info().rss / 2**20
+    for listener in listeners:
+        listener.close()
+    return {"idle_mb": before, "with_browsers_mb": during, "browsers": browsers}
+
+
+def run() -> list[tuple[str, str, str]]:
+    """Run every compile benchmark; returns (name, measured, target) rows."""
+    rows: list[tuple[str, str, str]] = []
+    with bench_service(bots=BURST) as service:
+        timing = overhead_and_cache_hit(service)
+        flood = output_flood(service)
+        memory = web_memory_with_browsers(service)
+        cached_burst = burst(service)
+    with bench_service(bots=BURST, WEBIDE_CORE_CACHE_BYTES="0") as service:
+        uncached_burst = burst(service)
+    rows.append(("(a) submit→published vs bare arduino-builder (warm, medians of 7)",
+                 f"{timing['pipeline_s']:.2f} s vs {timing['bare_s']:.2f} s = "
+                 f"{timing['pipeline_s'] / timing['bare_s']:.2f}×", "≤ 1.10×"))
+    rows.append(("(b) cache hit vs real compile (medians of 7)",
+                 f"{timing['cache_hit_s'] * 1000:.0f} ms vs {timing['pipeline_s']:.2f} s = "
+                 f"{timing['pipeline_s'] / timing['cache_hit_s']:.0f}× faster", "≥ 20×"))
+    rows.append((f"(c) burst of {BURST} sketches, 2 at a time: core cache on vs off",
+                 f"{cached_burst['seconds']:.1f} s vs {uncached_burst['seconds']:.1f} s = "
+                 f"{uncached_burst['seconds'] / cached_burst['seconds']:.1f}× faster", "≥ 2.5×"))
+    rows.append(("(d) compiler output to a Socket.IO client",
+                 f"{flood['lines']} lines, complete={flood['complete']}, in order={flood['in_order']}",
+                 "≥ 5,000, complete, in order"))
+    rows.append(("web process RSS, idle → 100 connected browsers",
+                 f"{memory['idle_mb']:.0f} MB → {memory['with_browsers_mb']:.0f} MB", "≤ 150 MB"))
+    rows.append(("Celery worker peak RSS during the burst (per process, toolchain excluded)",
+                 f"{max(cached_burst['worker_rss_mb'], uncached_burst['worker_rss_mb']):.0f} MB", "≤ 250 MB"))
+    return rows
