@@ -16,7 +16,7 @@ import requests
 
 from webide.runner import free_port
 
-from .conftest import CSRF_RE, ROOT
+from .conftest import CSRF_RE, ROOT, traversable
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +24,7 @@ pytestmark = pytest.mark.slow
 def start_service(tmp_path: Path, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
     log_path = tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_") and k != "REDIS_URL"}
-    env.update(WEBIDE_DATA_DIR=str(tmp_path / "instance"), WEBIDE_TOOLCHAIN="arduino-builder",
-               WEBIDE_DEFAULT_FQBN="arduino:avr:uno", PYTHONUNBUFFERED="1")
+    env.update(WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"), PYTHONUNBUFFERED="1")
     with log_path.open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "webide.cli", "run", "--port", str(port), *extra],
                                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -55,6 +54,20 @@ def browser_login(base: str, product_id: str, password: str) -> requests.Session
     return session
 
 
+def assert_demo_bot_can_verify(session: requests.Session, base: str, product_id: str) -> None:
+    """The demo bot's board is one this machine can build: its starter sketch compiles."""
+    csrf = session.get(f"{base}/api/auth/csrf").json()["csrf_token"]
+    submitted = session.post(f"{base}/api/devices/{product_id}/builds", json={}, headers={"X-CSRFToken": csrf})
+    assert submitted.status_code == 202, submitted.text
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        progress = session.get(f"{base}/ota-update-progress/{submitted.json()['update_id']}").json()
+        if progress["status"] in ("complete", "error"):
+            break
+        time.sleep(0.3)
+    assert progress["status"] == "complete", progress
+
+
 def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_path):
     port = free_port()
     process, log_path = start_service(tmp_path, port, "--demo")
@@ -67,6 +80,7 @@ def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_pa
         session = browser_login(base, match.group(1), match.group(2))
         devices = session.get(f"{base}/api/devices").json()["devices"]
         assert [d["product_id"] for d in devices] == [match.group(1)]
+        assert_demo_bot_can_verify(session, base, match.group(1))
         tree = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
         names = " ".join(" ".join(psutil.Process(pid).cmdline()) for pid in tree)
         assert "redis-server" in names and "gunicorn" in names and "celery" in names

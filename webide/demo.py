@@ -7,6 +7,7 @@ import os
 import secrets
 
 from .auth.service import find_principal
+from .builds.toolchain import available_boards
 from .config import Settings
 from .devices.registry import classroom_named, create_device, create_user
 from .extensions import db
@@ -33,6 +34,15 @@ def ensure_demo_accounts(settings: Settings) -> str:
             f"device token {bot['device_token']}")
 
 
+def demo_board(settings: Settings) -> str:
+    """The default board if this machine can build it, else one it can (so the demo bot can compile at once)."""
+    installed = [board.fqbn for board in available_boards(settings)]
+    for fqbn in (settings.default_fqbn, "arduino:avr:uno"):
+        if fqbn in installed:
+            return fqbn
+    return installed[0] if installed else settings.default_fqbn
+
+
 def create_demo_accounts(settings: Settings) -> dict:
     username = "teacher" if find_principal("user", "teacher") is None else f"teacher_{secrets.token_hex(2)}"
     teacher_password = secrets.token_urlsafe(9)
@@ -40,6 +50,6 @@ def create_demo_accounts(settings: Settings) -> dict:
     classroom_named("demo-class", teacher)
     db.session.commit()
     product_id = "bot_001" if find_principal("device", "bot_001") is None else f"bot_{secrets.token_hex(2)}"
-    bot = create_device(product_id, "12345", "Demo bot", settings.default_fqbn, "demo-class")
+    bot = create_device(product_id, "12345", "Demo bot", demo_board(settings), "demo-class")
     return {"instructor": {"username": username, "password": teacher_password},
             "bot": {"product_id": product_id, "password": "12345", "device_token": bot.device_token}}
