@@ -53,9 +53,9 @@ class RoomListener:
     def __init__(self, base_url: str, token: str, product_id: str, since: int = 0):
         self.events: list[dict[str, Any]] = []
         self.errors: list[Any] = []
-        self.joined = threading.Event()
+        self.arrived = threading.Condition()
         self.client = socketio.Client(reconnection=False)
-        self.client.on("ota_event", self.events.append, namespace="/ota-update")
+        self.client.on("ota_event", self.record, namespace="/ota-update")
         self.client.on("error", self.errors.append, namespace="/ota-update")
         self.client.connect(base_url, namespaces=["/ota-update"], auth={"token": token}, transports=["websocket"],
                             wait_timeout=10)
@@ -64,16 +64,19 @@ class RoomListener:
         assert ack["success"], ack
         self.ack = ack
 
+    def record(self, event: dict[str, Any]) -> None:
+        with self.arrived:
+            self.events.append(event)
+            self.arrived.notify_all()
+
     def lines(self, update_id: str | None = None) -> list[str]:
         return [e["text"] for e in self.events
                 if e["type"] == "line" and (update_id is None or e.get("update_id") == update_id)]
 
     def wait_for(self, predicate, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self.events):
+        with self.arrived:
+            if self.arrived.wait_for(lambda: predicate(self.events), timeout):
                 return
-            time.sleep(0.05)
         raise AssertionError(f"event not seen in {timeout} s; last events: {self.events[-5:]}")
 
     def close(self) -> None:
