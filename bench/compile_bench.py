@@ -31,10 +31,43 @@ ROUNDS = 7
 BURST = 30
 FLOOD_WARNINGS = 1700  # gcc prints three lines per #warning: ≥ 5,000 lines
 
+# A typical classroom sketch: a sensor on I2C, a radio on SPI, settings in EEPROM, a debug port in software.
 SKETCH = """// variant {n}
+#include <Wire.h>
+#include <SPI.h>
+#include <EEPROM.h>
+#include <SoftwareSerial.h>
+
+SoftwareSerial debugPort(10, 11);
 const int LED = 13;
-void setup() {{ pinMode(LED, OUTPUT); Serial.begin(115200); }}
-void loop() {{ digitalWrite(LED, HIGH); delay({n}); digitalWrite(LED, LOW); delay(100); Serial.println({n}); }}
+int threshold;
+
+int readDistance() {{
+  Wire.beginTransmission(0x29);
+  Wire.write(0x00);
+  Wire.endTransmission();
+  Wire.requestFrom(0x29, 2);
+  return (Wire.read() << 8) | Wire.read();
+}}
+
+void setup() {{
+  pinMode(LED, OUTPUT);
+  Serial.begin(115200);
+  debugPort.begin(9600);
+  Wire.begin();
+  SPI.begin();
+  threshold = EEPROM.read(0) * 4 + {n};
+}}
+
+void loop() {{
+  int distance = readDistance();
+  digitalWrite(LED, distance < threshold ? HIGH : LOW);
+  SPI.transfer(distance & 0xFF);
+  Serial.print("distance ");
+  Serial.println(distance);
+  debugPort.println(threshold);
+  delay(100);
+}}
 """
 
 
