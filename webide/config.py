@@ -57,6 +57,9 @@ class Settings:
     builds_per_class_limit: int = 4
     build_stale_s: int = 60  # a running build whose worker is silent this long is marked failed
     default_fqbn: str = "esp32:esp32:esp32"
+    # editor
+    sketch_keep_autosaves: int = 200  # older autosaves are pruned; saves, builds, restores and imports stay
+    clang_format: str = "clang-format"  # Auto Format (Ctrl+T)
     # devices
     device_offline_s: int = 120
     signed_url_ttl_s: int = 600

@@ -10,7 +10,7 @@ from ..config import Settings
 
 BUNDLED_AGENT = Path(__file__).resolve().parents[2] / "bootstrap_firmware" / "WebideAgent"
 
-_compilers: dict[int, Compiler] = {}
+_compilers: dict[CompilerConfig, Compiler] = {}
 
 
 def compiler_config(settings: Settings) -> CompilerConfig:
@@ -56,10 +56,11 @@ def agent_version(library: Path | None) -> str:
 
 
 def get_compiler(settings: Settings) -> Compiler:
-    key = id(settings)
-    if key not in _compilers:
-        _compilers[key] = Compiler(compiler_config(settings))
-    return _compilers[key]
+    """One Compiler per configuration and process (it caches toolchain detection)."""
+    config = compiler_config(settings)
+    if config not in _compilers:
+        _compilers[config] = Compiler(config)
+    return _compilers[config]
 
 
 def available_boards(settings: Settings) -> list[Board]:

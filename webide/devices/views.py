@@ -42,6 +42,7 @@ def change_device(product_id: str) -> dict:
 @bp.get("/api/devices/<product_id>/wifi")
 @login_required
 def get_wifi(product_id: str) -> dict:
+    """The bot's network name and whether a password is stored."""
     return {"success": True, **wifi_view(accessible_device(current_user, product_id))}
 
 

@@ -43,6 +43,7 @@ def cipher(data_dir: Path) -> Fernet:
 
 
 def check_ssid(ssid: object) -> str:
+    """An SSID of 1 to 32 bytes (the 802.11 limit counts bytes, not characters)."""
     if ssid is None:
         raise BadRequest("Missing field: ssid")
     if not isinstance(ssid, str):

@@ -15,9 +15,9 @@ from .archive import ImportLimits, read_upload, sketch_zip
 from .examples import example_files, list_examples
 from .formatting import format_source
 from .history import render_revision
-from .checks import check_sketch, set_board
-from .sketches import (MAX_FILE_NAME, head_revision, main_file, parse_files, restore_revision, revision, revision_history,
-                       revision_summary, save_sketch, sketch_name, sketch_view)
+from .checks import check_board, check_sketch, set_board
+from .sketches import (MAX_FILE_NAME, head_revision, main_file, parse_files, restore_revision, revision,
+                       revision_history, revision_summary, save_sketch, sketch_name, sketch_view)
 
 MAX_REVISION = 2**31 - 1
 DEFAULT_PAGE = 50
@@ -26,12 +26,14 @@ MAX_MESSAGE = 200
 
 
 def settings() -> Settings:
+    """The service settings of the running app."""
     return current_app.config["SETTINGS"]
 
 
 @bp.get("/api/devices/<product_id>/sketch")
 @login_required
 def get_sketch(product_id: str) -> dict:
+    """The current sketch: files, revision, board and sketch name."""
     return {"success": True, **sketch_view(accessible_device(current_user, product_id))}
 
 
@@ -46,6 +48,8 @@ def put_sketch(product_id: str) -> dict:
     kind = "save" if optional_bool(body, "explicit") else "autosave"
     message = optional_str(body, "message", MAX_MESSAGE, default="") or ""
     fqbn = optional_str(body, "fqbn", 120, FQBN_RE)
+    if fqbn is not None:
+        check_board(fqbn, settings())
     check_sketch(device, files, settings())
     saved = save_sketch(device, files, base, kind, current_user.display_name, message)
     if fqbn is not None:
@@ -67,6 +71,7 @@ def list_revisions(product_id: str) -> dict:
 @bp.get("/api/devices/<product_id>/sketch/revisions/<int:rev>")
 @login_required
 def show_revision(product_id: str, rev: int) -> dict:
+    """One old revision, read-only: its files and their Pygments rendering."""
     row = revision(accessible_device(current_user, product_id), rev)
     return {"success": True, **revision_summary(row), "files": row.files, "html": render_revision(row.files)}
 
@@ -85,6 +90,7 @@ def restore(product_id: str, rev: int) -> dict:
 @bp.get("/api/devices/<product_id>/sketch.zip")
 @login_required
 def export_zip(product_id: str) -> Response:
+    """The current sketch as ``<sketch_name>.zip`` in the Arduino folder layout."""
     device = accessible_device(current_user, product_id)
     head = head_revision(device)
     folder = sketch_name(device)
@@ -103,11 +109,12 @@ def import_sketch(product_id: str) -> dict:
     if upload is None:
         raise BadRequest("Attach the sketch as the multipart field 'file' (.zip or .ino)")
     base = form_revision("base_revision")
+    head = head_revision(device)
     limits = ImportLimits(settings().sketch_max_files, settings().sketch_max_bytes)
-    files = read_upload(upload.filename or "", upload.read(), main_file(device), head_revision(device).files, limits)
+    files = read_upload(upload.filename or "", upload.read(), main_file(device), head.files, limits)
     check_sketch(device, files, settings())
-    saved = save_sketch(device, files, head_revision(device).number if base is None else base, "import",
-                        current_user.display_name, f"Imported {upload.filename}")
+    saved = save_sketch(device, files, head.number if base is None else base, "import", current_user.display_name,
+                        f"Imported {upload.filename}")
     return {"success": True, "revision": saved.number, "files": saved.files}
 
 
@@ -119,13 +126,14 @@ def format_file(product_id: str) -> dict:
     body = json_body()
     name = required_str(body, "name", MAX_FILE_NAME)
     content = checked_str("content", body.get("content"), current_app.config["MAX_CONTENT_LENGTH"])
-    executable = current_app.config.get("CLANG_FORMAT", "clang-format")
-    return {"success": True, "content": format_source(name, content, executable, settings().sketch_max_bytes)}
+    return {"success": True, "content": format_source(name, content, settings().clang_format,
+                                                      settings().sketch_max_bytes)}
 
 
 @bp.get("/api/examples")
 @login_required
 def examples() -> dict:
+    """The File → Examples menu."""
     return {"success": True, "examples": list_examples()}
 
 
@@ -139,12 +147,14 @@ def example(example_id: str) -> dict:
 
 
 def required_revision(body: dict, name: str) -> int:
+    """A revision number the client must send, with a hint on what it means when missing."""
     if body.get(name) is None:
         raise BadRequest(f"Missing field: {name} (the revision the edited text was based on)")
     return optional_int(body, name, 1, MAX_REVISION)  # type: ignore[return-value]
 
 
 def query_int(name: str, low: int, high: int, default: int | None) -> int | None:
+    """A bounded whole-number query parameter, or 400 saying which one is wrong."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -154,6 +164,7 @@ def query_int(name: str, low: int, high: int, default: int | None) -> int | None
 
 
 def form_revision(name: str) -> int | None:
+    """An optional revision number sent as a multipart form field."""
     raw = request.form.get(name, "")
     if raw == "":
         return None

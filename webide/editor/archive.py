@@ -28,6 +28,7 @@ RATIO_CHECK_FROM_BYTES = 4096
 READ_CHUNK = 64 * 1024
 UTF8_BOM = "\ufeff"
 ZIP_ENCRYPTED_FLAG = 0x1
+UNIX_SYSTEM = 3  # ZipInfo.create_system of archives made on Unix-like systems
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def base_name(filename: str) -> str:
 
 
 def merge_single_file(name: str, content: str, current: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``current`` with the tab ``name`` replaced by ``content``, or added when there is none."""
     merged = [dict(f) for f in current]
     for existing in merged:
         if existing["name"] == name:
@@ -95,7 +97,8 @@ def read_sketch_zip(data: bytes, main_name: str, archive_stem: str, limits: Impo
         texts = [decode_text(name, read_entry(archive, entry, limits)) for name, entry in zip(names, entries)]
     files = [{"name": name, "content": text} for name, text in zip(names, texts)]
     main = pick_main_file(names, main_name, [folder, archive_stem])
-    return [{"name": main_name if f["name"] == main else f["name"], "content": f["content"]} for f in files]
+    renamed = [{"name": main_name if f["name"] == main else f["name"], "content": f["content"]} for f in files]
+    return sorted(renamed, key=lambda f: (f["name"] != main_name, f["name"]))
 
 
 def sketch_entries(archive: zipfile.ZipFile, limits: ImportLimits) -> list[zipfile.ZipInfo]:
@@ -137,6 +140,7 @@ def check_entry_name(name: str) -> None:
 
 
 def is_macos_metadata(name: str) -> bool:
+    """Finder's ``__MACOSX/``, ``.DS_Store`` and ``._*`` entries."""
     parts = name.rstrip("/").split("/")
     leaf = parts[-1]
     return parts[0] == MACOS_METADATA_FOLDER or leaf in MACOS_METADATA_FILES or leaf.startswith(APPLE_DOUBLE_PREFIX)
@@ -144,10 +148,11 @@ def is_macos_metadata(name: str) -> bool:
 
 def check_entry_type(info: zipfile.ZipInfo) -> None:
     """Only plain files and folders, unencrypted: a symlink entry could point anywhere once extracted."""
-    mode = info.external_attr >> 16
-    if info.create_system == 3 and mode and stat.S_ISLNK(mode):
+    # Unix file type bits; many tools leave them out (0), which means a plain file or folder.
+    file_type = stat.S_IFMT(info.external_attr >> 16) if info.create_system == UNIX_SYSTEM else 0
+    if file_type == stat.S_IFLNK:
         raise BadRequest(f"Archive entry {info.filename!r} is a symbolic link; only plain files can be imported")
-    if info.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise BadRequest(f"Archive entry {info.filename!r} is not a plain file")
     if info.flag_bits & ZIP_ENCRYPTED_FLAG:
         raise BadRequest(f"Archive entry {info.filename!r} is encrypted; upload an archive without a password")

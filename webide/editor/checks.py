@@ -33,12 +33,18 @@ def check_sketch(device: Device, files: list[dict[str, str]], settings: Settings
         raise BadRequest("; ".join(error.problems), problems=error.problems) from None
 
 
-def set_board(device: Device, fqbn: str, settings: Settings) -> None:
-    """Make ``fqbn`` the bot's board; 400 naming the installed boards when no toolchain here can build it."""
+def check_board(fqbn: str, settings: Settings) -> str:
+    """``fqbn`` if an installed toolchain can build it; else 400 naming the installed boards."""
     installed = [board.fqbn for board in available_boards(settings)]
     if fqbn not in installed:
         raise BadRequest(f"No installed toolchain can build {fqbn!r}. Installed boards: "
                          f"{', '.join(installed) or 'none'}", installed=installed)
+    return fqbn
+
+
+def set_board(device: Device, fqbn: str, settings: Settings) -> None:
+    """Make ``fqbn`` the bot's board, after :func:`check_board`."""
+    check_board(fqbn, settings)
     if device.fqbn != fqbn:
         log.info("Board of %s changed from %s to %s", device.product_id, device.fqbn, fqbn)
         device.fqbn = fqbn

@@ -26,7 +26,8 @@ class Example:
 
 CATALOGUE = (
     Example("Blink", "Blink", "Switches the on-board LED on and off once a second."),
-    Example("SerialHello", "Serial hello", "Greets you on the serial monitor, counts seconds and echoes what you type."),
+    Example("SerialHello", "Serial hello",
+            "Greets you on the serial monitor, counts seconds and echoes what you type."),
     Example("WiFiScan", "Wi-Fi scan", "Lists the Wi-Fi networks around the bot with their signal strength.",
             esp32_only=True),
     Example("Button", "Button", "The LED follows a push button; presses are debounced and counted."),
@@ -41,6 +42,7 @@ def list_examples() -> list[dict[str, str]]:
 
 
 def find_example(example_id: str) -> Example:
+    """The catalogue entry for ``example_id``; 404 for anything else, so no path reaches the disk."""
     for example in CATALOGUE:
         if example.id == example_id:
             return example

@@ -34,6 +34,7 @@ def format_source(name: str, content: str, executable: str, max_bytes: int) -> s
 
 
 def find_clang_format(executable: str) -> str:
+    """The clang-format executable's path, or 503 telling the operator what to install."""
     found = shutil.which(executable)
     if found is None:
         raise ServiceUnavailable("Auto Format is not available: clang-format is not installed on the server "
@@ -42,10 +43,12 @@ def find_clang_format(executable: str) -> str:
 
 
 def clang_format_argv(executable: str) -> list[str]:
+    """The argument list (no shell) that formats stdin with the bundled style."""
     return [executable, f"--style=file:{STYLE_FILE}", f"--assume-filename={ASSUMED_NAME}"]
 
 
 def run_clang_format(executable: str, content: str) -> str:
+    """Run clang-format on ``content`` with a timeout; failures become 503 with the tool's first message."""
     try:
         completed = subprocess.run(clang_format_argv(executable), input=content.encode("utf-8", "surrogatepass"),
                                    capture_output=True, timeout=FORMAT_TIMEOUT_S, cwd="/", check=False)

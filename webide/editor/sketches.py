@@ -19,9 +19,6 @@ from ..validation import checked_str
 
 MAX_FILE_NAME = 64
 REVISION_KINDS = ("create", "save", "autosave", "build", "restore", "import", "push")
-# How many autosaves of a bot are kept (set SKETCH_KEEP_AUTOSAVES in the app config to change it); explicit saves,
-# builds, restores and imports are always kept.
-DEFAULT_KEEP_AUTOSAVES = 200
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +94,7 @@ def save_sketch(device: Device, files: list[dict[str, str]], base_revision: int,
         return head  # nothing changed: no empty revision
     row = add_revision(device, files, head.number + 1, kind, author, message)
     if kind == "autosave":
-        prune_autosaves(device, current_app.config.get("SKETCH_KEEP_AUTOSAVES", DEFAULT_KEEP_AUTOSAVES))
+        prune_autosaves(device, current_app.config["SETTINGS"].sketch_keep_autosaves)
     return row
 
 
@@ -137,6 +134,7 @@ def revision_history(device: Device, before: int | None, limit: int) -> list[Ske
 
 
 def revision_summary(row: SketchRevision) -> dict[str, Any]:
+    """A revision as the history list shows it."""
     return {"revision": row.number, "created_at": iso(row.created_at), "message": row.message, "author": row.author,
             "kind": row.kind}
 
