@@ -16,10 +16,12 @@ from webide.extensions import db
 from webide.models import Device
 from webide.security import token_digest
 
+from .conftest import traversable
+
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {"WEBIDE_DATA_DIR": str(tmp_path / "instance"), "WEBIDE_ASYNC_MODE": "threading",
+    return {"WEBIDE_DATA_DIR": str(traversable(tmp_path) / "instance"), "WEBIDE_ASYNC_MODE": "threading",
             "WEBIDE_TOOLCHAIN": "arduino-builder", "WEBIDE_DEFAULT_FQBN": "arduino:avr:uno", "REDIS_URL": ""}
 
 
@@ -143,13 +145,20 @@ def test_device_token_reset_replaces_the_old_token(cli_env):
 
 def test_doctor_reports_toolchains_sandbox_and_redis(cli_env):
     result = invoke(cli_env, "doctor")
-    assert "[ok ] toolchain arduino-builder" in result.output
-    assert "arduino:avr:uno" in result.output
-    assert "sandbox" in result.output and "redis" in result.output
-    for line in result.output.splitlines():
-        if line.startswith("[MISSING]"):
-            assert result.exit_code == 1
-    assert "fix:" in result.output or result.exit_code == 0
+    assert result.exit_code == 0, result.output
+    assert "[ok ] toolchain arduino-builder" in result.output and "arduino:avr:uno" in result.output
+    assert "[ok ] sandbox: bubblewrap sandbox usable" in result.output
+    assert "[ok ] redis" in result.output and "[ok ] disk" in result.output
+
+
+def test_doctor_says_when_the_sandbox_is_off_or_unusable(cli_env, tmp_path):
+    off = invoke(dict(cli_env, WEBIDE_SANDBOX="false"), "doctor")
+    assert "sandbox: DISABLED by WEBIDE_SANDBOX=false" in off.output
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    unreachable = invoke(dict(cli_env, WEBIDE_DATA_DIR=str(private / "instance")), "doctor")
+    assert unreachable.exit_code == 1
+    assert "[MISSING] sandbox: the sandbox user cannot reach" in unreachable.output and "fix:" in unreachable.output
 
 
 def test_doctor_names_the_fix_for_a_missing_toolchain(cli_env):

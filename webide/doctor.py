@@ -50,10 +50,9 @@ def check_toolchains(settings: Settings) -> list[Check]:
     else:
         detail = "none found"
     for toolchain in toolchains:
-        boards = ", ".join(board.fqbn for board in toolchain.boards[:8])
-        more = f" (+{len(toolchain.boards) - 8} more)" if len(toolchain.boards) > 8 else ""
-        checks.append(Check(f"toolchain {toolchain.name}", True, f"{toolchain.version} at {toolchain.path}; "
-                                                                 f"boards: {boards}{more}"))
+        boards = ", ".join(board.fqbn for board in toolchain.boards)
+        checks.append(Check(f"toolchain {toolchain.name}", True,
+                            f"{toolchain.version} at {toolchain.path}; {len(toolchain.boards)} boards: {boards}"))
     if not toolchains:
         checks.append(Check("toolchain", False, detail,
                             "install arduino-cli with the esp32:esp32 core (see the Dockerfile), or for AVR boards: "
