@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,6 @@ from webide import create_app
 from webide.config import Settings
 from webide.database import migrate_database
 from webide.devices.registry import create_device
-from webide.extensions import db
 
 from .conftest import AVR_FQBN, live_processes, traversable
 from .live import ApiClient, RoomListener

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings, load_or_create_secret, load_settings
 from .errors import Unauthorized, register_error_handlers, wants_json
-from .extensions import csrf, db, login_manager, socketio
+from .extensions import csrf, db, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 
 from compiler import BuildResult, CompilerError
 
