@@ -4,13 +4,16 @@ import { sizeSummary, formatElapsed, flashStatusText, lastSeenText } from '../sr
 
 test('size summary uses the Arduino IDE sentences', () => {
   const text = sizeSummary({ flash_bytes: 924, flash_max: 32256, flash_percent: 2.9, ram_bytes: 9, ram_max: 2048, ram_percent: 0.4 });
-  assert.equal(text, 'Sketch uses 924 bytes (3%) of program storage space. Maximum is 32256 bytes.\n'
+  assert.equal(text, 'Sketch uses 924 bytes (2%) of program storage space. Maximum is 32256 bytes.\n'
     + 'Global variables use 9 bytes (0%) of dynamic memory, leaving 2039 bytes for local variables. Maximum is 2048 bytes.');
 });
 
 test('size summary without RAM figures or percent computes what it can', () => {
   assert.equal(sizeSummary({ flash_bytes: 500, flash_max: 1000, ram_bytes: null }),
     'Sketch uses 500 bytes (50%) of program storage space. Maximum is 1000 bytes.');
+  assert.equal(sizeSummary({ flash_bytes: 32255, flash_max: 32256 }),
+    'Sketch uses 32255 bytes (99%) of program storage space. Maximum is 32256 bytes.');
+  assert.equal(sizeSummary({ flash_bytes: 700, flash_percent: 2.9 }), 'Sketch uses 700 bytes (2%) of program storage space.');
   assert.equal(sizeSummary(null), '');
   assert.equal(sizeSummary({}), '');
 });

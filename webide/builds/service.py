@@ -83,7 +83,7 @@ def ensure_queue_reachable() -> None:
 
 def publish_progress(build: Build) -> None:
     publish(build.device.product_id, "progress", update_id=build.id, status=build.status, progress=build.progress,
-            message=build.message)
+            message=build.message, deploy=build.deploy)
 
 
 def finish(build: Build, status: str, message: str, error: str | None = None) -> None:

@@ -16,9 +16,11 @@ export function sizeSummary(sizes) {
   return lines.join('\n');
 }
 
+// Whole percent cut off like the Arduino tools print it (930 of 32256 bytes is "2%"), so this summary never
+// contradicts the toolchain's own line above it in the terminal.
 function percentOf(given, used, maximum) {
-  if (Number.isFinite(given)) return Math.round(given);
-  return maximum ? Math.round((100 * used) / maximum) : '?';
+  if (maximum) return Math.floor((100 * used) / maximum);
+  return Number.isFinite(given) ? Math.floor(given) : '?';
 }
 
 /** Elapsed time as m:ss (or h:mm:ss for very long runs). */

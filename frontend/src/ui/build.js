@@ -18,6 +18,7 @@ export class BuildPanel {
     this.timer = null;
     this.lastHeadline = '';
     this.finished = new Set();
+    this.starting = null; // deploy flag of the build this page is submitting, until the server answers
     elements.cancel.addEventListener('click', () => this.cancel());
   }
 
@@ -38,7 +39,8 @@ export class BuildPanel {
       return;
     }
     try {
-      const build = await this.api.startBuild(deploy);
+      this.starting = deploy;
+      const build = await this.api.startBuild(deploy).finally(() => { this.starting = null; });
       // Room events can overtake the HTTP answer: the build may already be followed, or even finished.
       if (this.finished.has(build.update_id)) return;
       if (this.current?.updateId !== build.update_id) this.begin(build.update_id, deploy);
@@ -76,7 +78,8 @@ export class BuildPanel {
     switch (event.type) {
       case 'line':
         this.adoptIfNew(event);
-        this.terminal.writeLine(event.text);
+        if (event.stream === 'flash') this.terminal.info(event.text);
+        else this.terminal.writeLine(event.text);
         return true;
       case 'progress':
         this.adoptIfNew(event);
@@ -99,7 +102,9 @@ export class BuildPanel {
     if (this.current?.updateId === event.update_id) return;
     if (event.type === 'progress' && !RUNNING.has(event.status)) return;
     this.stopTimer();
-    this.begin(event.update_id, Boolean(event.deploy));
+    // Progress and line events do not say whether the build deploys; while this page's own request is on its way,
+    // a new build is most likely the one it asked for.
+    this.begin(event.update_id, Boolean(event.deploy ?? this.starting));
     this.confirmStillRunning(event.update_id);
   }
 
@@ -155,9 +160,9 @@ export class BuildPanel {
     this.setStatus(text, 'error');
   }
 
+  /** The flash state drives the status line and progress; its sentence reaches the terminal as a `line` event. */
   applyFlash(event) {
     const text = flashStatusText(event);
-    this.terminal.info(text);
     const failed = event.state === 'failed' || event.state === 'rolled_back';
     const keepSizes = event.state === 'waiting_for_button' && this.lastHeadline;
     this.setStatus(keepSizes ? `${this.lastHeadline} — ${text}` : text, failed ? 'error' : event.state === 'running' ? 'ok' : 'busy');

@@ -6,7 +6,7 @@ import { diffFileSets } from '../lib/diff.js';
 import { el, byId } from './dom.js';
 import { ask, renderDiff, showModal } from './dialogs.js';
 
-const KIND_LABELS = { save: 'Saved', autosave: 'Autosave', build: 'Compiled', restore: 'Restored', import: 'Imported' };
+const KIND_LABELS = { create: 'Created', save: 'Saved', autosave: 'Autosave', build: 'Compiled', restore: 'Restored', import: 'Imported' };
 
 export class HistoryDialog {
   /** @param {object} parts  {api, currentFiles() → files, onRestored(revision, files)} */

@@ -1,0 +1,219 @@
+"""A live service with a few bots and an instructor, a headless Chromium, and helpers to log in and look around."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from webide import create_app
+from webide.config import Settings
+from webide.database import migrate_database
+from webide.devices.registry import classroom_named, create_device, create_user
+from webide.devices.simulator import SimulatedBot
+from webide.extensions import db
+
+from ..conftest import AVR_FQBN, ROOT, LiveService, live_processes, traversable
+
+logger = logging.getLogger(__name__)
+
+REDIS_DATABASE = 9
+BOT_PASSWORD = "12345"
+INSTRUCTOR = ("teacher", "correct horse")
+CLASS_NAME = "robotics-1"
+BOTS = ("bot_login", "bot_type", "bot_verify", "bot_upload", "bot_tabs", "bot_import", "bot_history", "bot_class",
+        "bot_layout", "bot_live")
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+DESKTOP = {"width": 1280, "height": 720}
+# Compiles take a few seconds (the core is cached after the first); a cold one on a busy 2-core machine takes longer.
+BUILD_TIMEOUT_MS = 180_000
+UI_TIMEOUT_MS = 20_000
+
+
+@dataclass
+class BrowserService:
+    """The live web server and worker, plus the device tokens of the bots created for the browser tests."""
+
+    live: LiveService
+    device_tokens: dict[str, str]
+
+    @property
+    def base_url(self) -> str:
+        return self.live.base_url
+
+
+def redis_database(url: str, number: int) -> str:
+    return url.rsplit("/", 1)[0] + f"/{number}"
+
+
+@pytest.fixture(scope="session")
+def browser_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[BrowserService]:
+    """One gunicorn + Celery worker for every browser test, on its own Redis database and data folder."""
+    folder = traversable(tmp_path_factory.mktemp("browser"))
+    url = redis_database(redis_url, REDIS_DATABASE)
+    redis.Redis.from_url(url).flushdb()
+    settings = Settings(data_dir=folder / "instance", redis_url=url, async_mode="threading",
+                        toolchain="arduino-builder", default_fqbn=AVR_FQBN)
+    app = create_app(settings)
+    migrate_database(app)
+    with app.app_context():
+        tokens = {bot: create_device(bot, BOT_PASSWORD, "", AVR_FQBN, CLASS_NAME).device_token for bot in BOTS}
+        teacher = create_user(*INSTRUCTOR, "instructor")
+        classroom_named(CLASS_NAME, teacher)
+        db.session.commit()
+    with live_processes(settings, folder) as live:
+        yield BrowserService(live, tokens)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless; Playwright never downloads a browser of its own here."""
+    browser = playwright_driver.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(chromium: Browser, browser_service: BrowserService) -> Iterator[BrowserContext]:
+    """A fresh browser profile per test: no cookies, no local storage carried over."""
+    ctx = chromium.new_context(base_url=browser_service.base_url, viewport=DESKTOP)
+    ctx.set_default_timeout(UI_TIMEOUT_MS)
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Remember each phase's outcome on the test item, so fixtures can tell whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page whose console errors are logged; when the test fails, its screen and terminal are kept for a look."""
+    opened = context.new_page()
+    watch_console(opened)
+    yield opened
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and not opened.is_closed():
+        keep_failure_evidence(opened, request.node.name)
+
+
+def keep_failure_evidence(page: Page, test_name: str) -> None:
+    path = screenshot(page, f"failed-{test_name}")
+    terminal = page.evaluate("() => window.webide ? window.webide.terminalText() : ''")
+    path.with_suffix(".terminal.txt").write_text(terminal, encoding="utf-8")
+    logger.warning("failure screenshot: %s", path)
+
+
+def watch_console(page: Page) -> None:
+    """Page errors end up in the test log, which makes a failing browser test much easier to understand."""
+    page.on("pageerror", lambda error: logger.warning("page error: %s", error))
+    page.on("console", lambda message: message.type == "error" and logger.warning("console: %s", message.text))
+
+
+def log_in(page: Page, identifier: str, password: str, mode: str = "device") -> None:
+    """Fill the login page like a person: pick the mode tab, type the identifier and password, press Log in."""
+    page.goto(f"/login?mode={mode}")
+    page.fill("#identifier", identifier)
+    page.fill("#password", password)
+    page.click("#btn-login")
+
+
+def open_editor_as_bot(page: Page, product_id: str) -> None:
+    """Log in as the bot and wait until its editor has loaded the sketch and joined its live room."""
+    log_in(page, product_id, BOT_PASSWORD)
+    wait_for_editor(page)
+
+
+def wait_for_editor(page: Page) -> None:
+    page.wait_for_function("() => window.webide !== undefined")
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "saved")
+    expect(page.locator("#connection-status")).to_have_attribute("data-state", "connected")
+
+
+def editor_text(page: Page, name: str | None = None) -> str:
+    return page.evaluate("(name) => window.webide.editorText(name)", name)
+
+
+def terminal_text(page: Page) -> str:
+    return page.evaluate("() => window.webide.terminalText()")
+
+
+def wait_for_terminal(page: Page, pattern: str, timeout: float = BUILD_TIMEOUT_MS) -> None:
+    """Wait until the terminal's text matches the regular expression ``pattern``."""
+    page.wait_for_function("(pattern) => new RegExp(pattern).test(window.webide.terminalText())", arg=pattern,
+                           timeout=timeout)
+
+
+def wait_for_build_end(page: Page) -> str:
+    """Wait until the build started by the last click or shortcut has ended; returns its outcome (ok or error).
+
+    The page marks the status line busy synchronously when Verify or Upload is pressed, so this cannot see the
+    outcome of an earlier build.
+    """
+    status = page.locator("#build-status")
+    expect(status).not_to_have_attribute("data-kind", "busy", timeout=BUILD_TIMEOUT_MS)
+    return status.get_attribute("data-kind") or ""
+
+
+def replace_main_text(page: Page, text: str) -> None:
+    """Select all in the editor and type ``text`` with the real keyboard (auto-indent and brackets included)."""
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)
+
+
+def wait_until_saved(page: Page) -> None:
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "saved")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page PNG under test-artifacts/screenshots/ for people to look at after the run."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+class SimulatedAvrBot(SimulatedBot):
+    """The device simulator's bot for an AVR board: the same pull, reports and heartbeats, without the check for the
+    ESP32 image magic byte (the test bots build AVR images, which the server serves the same way)."""
+
+    def verify(self, image: bytes, expected_md5: str) -> str | None:
+        if not image:
+            return "Empty image"
+        if hashlib.md5(image).hexdigest() != expected_md5.lower():
+            return "Wrong MD5"
+        return None
+
+
+def pull_firmware_like_the_bot(service: BrowserService, product_id: str) -> None:
+    """Heartbeat, press the simulated bot's button and let it download, verify, reboot into and report its target."""
+    bot = SimulatedAvrBot(service.base_url, product_id, service.device_tokens[product_id],
+                          say=lambda text: logger.info("%s", text))
+    reply = bot.heartbeat()
+    assert reply.status == 200, (reply.status, reply.body[:500])
+    outcome = bot.press_button()
+    assert outcome.result == "updated", outcome
