@@ -1,4 +1,6 @@
-"""OTA delivery benchmarks with the device simulator on loopback: `python -m bench ota` (or `python -m bench.ota_bench`).
+"""OTA delivery benchmarks with the device simulator on loopback.
+
+Run: `python -m bench ota` (all figures, defaults) or `python -m bench.ota_bench [--bots N --rate R ...]`.
 
 1. N bots (default 200) pull a 1 MiB firmware image at once from `webide web` (gunicorn + eventlet), with the stock
    HTTPUpdate request; aggregate throughput, compared with a private nginx serving the same file on the same machine
@@ -6,6 +8,8 @@
 2. The "already up to date" check — the firmware URL answering 304 to the running image's MD5 — paced at a fixed
    rate (default 500 requests/s for 10 s), open loop: latency counts from each request's scheduled start, so a
    server that falls behind shows it (target p99 ≤ 20 ms).
+3. The production setup: nginx in front of the app, which authenticates, answers 304s and hands the bytes to nginx
+   with X-Accel-Redirect (WEBIDE_X_ACCEL_REDIRECT_PREFIX).
 
 It measures and prints; it asserts nothing.
 """
@@ -16,7 +20,6 @@ import argparse
 import hashlib
 import shutil
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -27,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.ota_support import ESP32_FQBN, esp32_image
+from tests.ota_support import ESP32_FQBN, esp32_image, private_nginx
 from webide import create_app
 from webide.builds.artifacts import APP_IMAGE, publish_artifact
 from webide.devices.registry import reset_device_token
@@ -35,7 +38,6 @@ from webide.devices.simulator import SimulatedBot, SimulatorError, http_exchange
 from webide.extensions import db
 from webide.models import Device
 from webide.ota.deployments import deploy_artifact
-from webide.runner import free_port
 
 from .service import BenchService, bench_service
 
@@ -93,63 +95,15 @@ def best_throughput(base_url: str, bots: list[SimulatedBot], md5: str, rounds: i
     return best, failed
 
 
-NGINX_CONFIG = """daemon off;
-worker_processes {workers};
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {folder}/www;
-        default_type application/octet-stream;
-        location / {{ try_files /firmware.bin =404; }}
-    }}
-}}
-"""
-
-
 @contextmanager
-def private_nginx(image_path: Path, workers: int) -> Iterator[str]:
-    """nginx on a free loopback port serving the image for every path; stopped afterwards."""
-    executable = shutil.which("nginx") or "/usr/sbin/nginx"
-    folder = Path(tempfile.mkdtemp(prefix="webide-nginx-"))
-    folder.chmod(0o755)
-    (folder / "www").mkdir(mode=0o755)
-    shutil.copyfile(image_path, folder / "www" / "firmware.bin")
-    (folder / "www" / "firmware.bin").chmod(0o644)
-    port = free_port()
-    config = folder / "nginx.conf"
-    config.write_text(NGINX_CONFIG.format(workers=workers, folder=folder, port=port))
-    process = subprocess.Popen([executable, "-c", str(config), "-p", str(folder)], stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(15)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"nginx exited with code {process.returncode}")
-        try:
-            http_exchange(f"http://127.0.0.1:{port}", "HEAD", "/", {}, timeout=1)
-            return
-        except SimulatorError:
-            time.sleep(0.1)
-    raise SystemExit("nginx did not start")
+def nginx_serving(image_path: Path, workers: int) -> Iterator[str]:
+    """A private nginx on loopback serving the image for every path."""
+    with tempfile.TemporaryDirectory(prefix="webide-bench-www-") as www:
+        Path(www).chmod(0o755)
+        shutil.copyfile(image_path, Path(www) / "firmware.bin")
+        (Path(www) / "firmware.bin").chmod(0o644)
+        with private_nginx(f"root {www}; location / {{ try_files /firmware.bin =404; }}", workers) as url:
+            yield url
 
 
 def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float,
@@ -176,7 +130,7 @@ def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float,
         if status != 304:
             errors.append(status)
 
-    with ThreadPoolExecutor(max_workers=64) as pool:
+    with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(check, range(total)))
     return latencies, len(errors)
 
@@ -184,6 +138,25 @@ def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float,
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+ACCEL_PREFIX = "/internal-firmware"
+NGINX_IN_FRONT = """
+location {prefix}/ {{ internal; alias {artifacts}/; add_header x-MD5 $upstream_http_x_md5 always; }}
+location / {{ proxy_pass {app}; proxy_set_header Host $http_host; }}
+"""
+
+
+def behind_nginx_throughput(bot_count: int, image_bytes: int, rounds: int, nginx_workers: int) -> tuple[float, int]:
+    """The production setup: nginx in front, the app authenticating and handing the bytes over (X-Accel-Redirect)."""
+    with bench_service(bots=bot_count, WEBIDE_X_ACCEL_REDIRECT_PREFIX=ACCEL_PREFIX) as service:
+        image_path = service.settings.data_dir.parent / "bench-image.bin"
+        md5 = hashlib.md5(esp32_image(image_path, image_bytes, seed=1)).hexdigest()
+        bots = prepare_bots(service, image_path)
+        front = NGINX_IN_FRONT.format(prefix=ACCEL_PREFIX, artifacts=service.settings.artifacts_dir.resolve(),
+                                      app=service.base_url)
+        with private_nginx(front, nginx_workers) as url:
+            return best_throughput(url, bots, md5, rounds)
 
 
 def measure(bot_count: int, image_bytes: int, rate: float, seconds: float, rounds: int,
@@ -194,12 +167,13 @@ def measure(bot_count: int, image_bytes: int, rate: float, seconds: float, round
         md5 = hashlib.md5(image).hexdigest()
         bots = prepare_bots(service, image_path)
         webide_rate, webide_failed = best_throughput(service.base_url, bots, md5, rounds)
-        with private_nginx(image_path, nginx_workers) as nginx_url:
+        with nginx_serving(image_path, nginx_workers) as nginx_url:
             nginx_rate, nginx_failed = best_throughput(nginx_url, bots, md5, rounds)
         for bot in bots:
             bot.running = image  # every bot now runs the target: each check is answered with 304
         paced_not_modified(service.base_url, bots, rate, len(bots) / rate)  # confirms each deployment once
         latencies, errors = paced_not_modified(service.base_url, bots, rate, seconds)
+    accel_rate, accel_failed = behind_nginx_throughput(bot_count, image_bytes, rounds, nginx_workers)
     size = f"{len(image) / 2**20:.1f} MiB"
     return [
         (f"OTA: {bot_count} bots pull {size} at once, webide (MiB/s)", f"{webide_rate:.0f}",
@@ -207,6 +181,8 @@ def measure(bot_count: int, image_bytes: int, rate: float, seconds: float, round
         (f"OTA: same from nginx, {nginx_workers} worker(s) (MiB/s)", f"{nginx_rate:.0f}",
          f"failed pulls: {nginx_failed}"),
         ("OTA: webide / nginx throughput", f"{webide_rate / nginx_rate:.2f}", "target ≥ 0.5"),
+        ("OTA: webide behind nginx, X-Accel-Redirect (MiB/s)", f"{accel_rate:.0f}",
+         f"{accel_rate / nginx_rate:.2f} × nginx alone; failed pulls: {accel_failed}"),
         (f"OTA: 304 check at {rate:.0f}/s for {seconds:.0f} s, p50 (ms)", f"{statistics.median(latencies):.1f}",
          f"{len(latencies)} requests, {errors} not 304"),
         (f"OTA: 304 check at {rate:.0f}/s, p99 (ms)", f"{percentile(latencies, 0.99):.1f}", "target ≤ 20 ms"),
@@ -220,7 +196,7 @@ def run() -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description="OTA delivery benchmarks with the device simulator on loopback")
     parser.add_argument("--bots", type=int, default=200)
     parser.add_argument("--image-bytes", type=int, default=IMAGE_BYTES)
     parser.add_argument("--rate", type=float, default=500, help="304 checks per second")

@@ -28,3 +28,14 @@ def test_a_fresh_page_gets_the_newest_build_and_what_followed_it(settings):
 def test_without_builds_a_fresh_page_gets_the_latest_events_only():
     events = [{"seq": n, "type": "device"} for n in range(1, 1001)]
     assert newest_build_start(events) == 800
+
+
+def test_the_stored_log_is_capped(settings, monkeypatch):
+    from webide.realtime import events
+
+    monkeypatch.setattr(events, "KEEP_EVENTS", 50)
+    log = EventLog(settings.redis_url, NAMESPACE)
+    for n in range(120):
+        log.publish("bot_1", "line", update_id="a", stream="compile", text=f"line {n}")
+    kept = log.since("bot_1", 1)
+    assert len(kept) == 50 and kept[0]["text"] == "line 70" and kept[-1]["seq"] == 120

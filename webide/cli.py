@@ -220,6 +220,47 @@ def device_token(product_id: str) -> None:
         click.echo(reset_device_token(found))
 
 
+@device.command("simulate")
+@click.argument("product_id", required=False)
+@click.option("--token", default=None, help="The bot's device token (for a single bot).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON list of {product_id, device_token}, e.g. the output of `webide device import --json`.")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 10000),
+              help="How many bots of the roster to simulate at once.")
+@click.option("--server", default="http://127.0.0.1:5000", show_default=True, help="Base URL of the webide server.")
+@click.option("--presses", default=1, show_default=True, type=click.IntRange(0, 1000),
+              help="Trigger-button presses per bot (each checks and pulls the new firmware).")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Seconds between presses.")
+@click.option("--free-space", default=0x140000, show_default=True, type=click.IntRange(0),
+              help="Free sketch space each simulated bot reports (x-ESP32-free-space).")
+def device_simulate(product_id: str | None, token: str | None, roster: Path | None, count: int, server: str,
+                    presses: int, interval: float, free_space: int) -> None:
+    """Device simulator: pretend to be bots (no hardware) speaking the OTA agent's protocol.
+
+    Each simulated bot sends a heartbeat, then presses its button: checks for an update, pulls its firmware URL with
+    the stock ESP32 HTTPUpdate headers, verifies size, magic byte and MD5, "reboots" and reports the new hash.
+    """
+    from .devices.simulator import load_roster, simulate
+
+    if roster is not None:
+        try:
+            bots = load_roster(roster)[:count]
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        if product_id:
+            bots = [bot for bot in bots if bot[0] == product_id]
+    elif product_id and token:
+        if count > 1:
+            raise click.ClickException("--count above 1 needs --roster (every bot has its own token)")
+        bots = [(product_id, token)]
+    else:
+        raise click.ClickException("give PRODUCT_ID and --token, or --roster FILE")
+    succeeded, total = simulate(server, bots, presses, interval, say=click.echo, free_space=free_space)
+    click.echo(f"simulated {total} bot(s): {succeeded} succeeded")
+    sys.exit(0 if succeeded == total else 1)
+
+
 @main.command()
 def doctor() -> None:
     """Report what is installed and what is missing, with the fix for each."""

@@ -32,6 +32,7 @@ ESP_IMAGE_MAGIC = 0xE9
 MAX_HEADER_BYTES = 64 * 1024
 RECEIVE_BYTES = 256 * 1024
 REPORT_AT_PERCENT = (25, 50, 75)
+MAX_RESUMES = 3
 
 Say = Callable[[str], None]
 
@@ -400,7 +401,9 @@ def run_bot(bot: SimulatedBot, presses: int, interval: float) -> bool:
             if press:
                 time.sleep(interval)
             outcome = bot.press_button()
-            while outcome.result == "interrupted":
+            for _ in range(MAX_RESUMES):
+                if outcome.result != "interrupted":
+                    break
                 outcome = bot.pull()
             ok = ok and outcome.result in ("updated", "no_update")
     except SimulatorError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Response, current_app
 from flask_login import current_user, login_required
 
 from ..auth.service import accessible_device
@@ -11,6 +11,7 @@ from ..extensions import db
 from ..validation import FQBN_RE, json_body, required_str
 from . import bp
 from .presenters import device_summary
+from .provisioning import provisioning_kit
 from .wifi import set_wifi, wifi_view
 
 
@@ -54,3 +55,18 @@ def put_wifi(product_id: str) -> dict:
     body = json_body()
     set_wifi(device, body.get("ssid"), body.get("password"), current_app.config["SETTINGS"].data_dir)
     return {"success": True, **wifi_view(device)}
+
+
+@bp.post("/api/devices/<product_id>/provisioning")
+@login_required
+def download_provisioning_kit(product_id: str) -> Response:
+    """The first-flash kit (NVS image, instructions, settings) with a newly issued device token.
+
+    A POST, not a GET: it replaces the bot's device token, so a link or a prefetch must not trigger it.
+    """
+    kit = provisioning_kit(accessible_device(current_user, product_id), current_app.config["SETTINGS"])
+    response = Response(kit.content, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{kit.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Device-Token-Replaced"] = "true"
+    return response

@@ -7,6 +7,7 @@ transition is recorded in the database (the truth) and streamed to the bot's roo
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -56,15 +57,25 @@ def set_flash_state(device: Device, deployment: Deployment, state: str, progress
         return
     deployment.state, deployment.progress, deployment.message = state, progress, message[:300]
     deployment.updated_at = utcnow()
-    db.session.commit()
-    announce(device, deployment)
+    product_id, snapshot = device.product_id, flash_snapshot(deployment)
+    db.session.commit()  # expires the rows: announce from the snapshot instead of reloading them
+    publish_flash(product_id, snapshot)
 
 
 def announce(device: Device, deployment: Deployment) -> None:
-    publish(device.product_id, "flash", state=deployment.state, progress=deployment.progress,
-            message=deployment.message, build_number=deployment.number)
-    line = STATE_LINES[deployment.state].format(progress=deployment.progress, message=deployment.message or "")
-    publish(device.product_id, "line", update_id=deployment.build_id, stream="flash", text=line)
+    publish_flash(device.product_id, flash_snapshot(deployment))
+
+
+def flash_snapshot(deployment: Deployment) -> dict[str, Any]:
+    return {"state": deployment.state, "progress": deployment.progress, "message": deployment.message or "",
+            "build_number": deployment.number, "build_id": deployment.build_id}
+
+
+def publish_flash(product_id: str, snapshot: dict[str, Any]) -> None:
+    publish(product_id, "flash", state=snapshot["state"], progress=snapshot["progress"], message=snapshot["message"],
+            build_number=snapshot["build_number"])
+    line = STATE_LINES[snapshot["state"]].format(progress=snapshot["progress"], message=snapshot["message"])
+    publish(product_id, "line", update_id=snapshot["build_id"], stream="flash", text=line)
 
 
 # How the flash state moves on the device's own reports (see webide/ota/reports.py for their parsing).
@@ -85,6 +96,8 @@ def record_running_image(device: Device, md5: str | None, sha256: str | None, on
         md5, sha256 = target.md5, target.sha256
     if remember_hashes(device, md5, sha256):
         db.session.commit()
+    if not on_target and uptime_s is None and not says_rolled_back:
+        return  # without a sign of a restart, another image says nothing about the deployment
     deployment = current_deployment(device)
     if deployment is None:
         return

@@ -17,17 +17,19 @@ import binascii
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import current_app, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+
+from sqlalchemy import Select, bindparam, select
 
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
-from ..models import Artifact, Device
+from ..models import Artifact, Deployment, Device
 from ..security import token_digest, tokens_match
 from ..validation import PRODUCT_ID_RE
+from .deployments import RUNNING
 
 REALM = 'Basic realm="webide device", charset="UTF-8"'
 UNAUTHORIZED_MESSAGE = "Device authentication required: send the bot's device token"
@@ -40,12 +42,54 @@ def refuse() -> Unauthorized:
     return Unauthorized(UNAUTHORIZED_MESSAGE, www_authenticate=REALM)
 
 
-def load_device(product_id: str) -> Device | None:
-    """The bot with its target artifact in one query (the hot path of every device request)."""
+@dataclass(frozen=True)
+class TargetImage:
+    id: int
+    md5: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What every device request needs, read in one query: the 304 check answers from this alone."""
+
+    id: int
+    product_id: str
+    token_hash: str
+    blocked: bool
+    running_md5: str | None
+    running_sha256: str | None
+    target: TargetImage | None
+    flash_state: str | None  # of the newest deployment
+
+    def confirmed(self) -> bool:
+        """The bot is known to run its target and nothing is left to record about it."""
+        return (self.target is not None and self.flash_state in (None, RUNNING)
+                and (self.running_md5, self.running_sha256) == (self.target.md5, self.target.sha256))
+
+
+def device_state_query() -> Select:
+    newest_state = (select(Deployment.state).where(Deployment.device_id == Device.id)
+                    .order_by(Deployment.id.desc()).limit(1).scalar_subquery())
+    return (select(Device.id, Device.product_id, Device.device_token_hash, Device.blocked, Device.running_md5,
+                   Device.running_sha256, Artifact.id, Artifact.md5, Artifact.sha256, Artifact.size, newest_state)
+            .outerjoin(Artifact, Artifact.id == Device.target_artifact_id)
+            .where(Device.product_id == bindparam("product_id")))
+
+
+# Built once: constructing the statement costs more than running it on the hot path.
+DEVICE_STATE_QUERY = device_state_query()
+
+
+def load_device_state(product_id: str) -> DeviceState | None:
     if not PRODUCT_ID_RE.match(product_id):
         return None
-    return db.session.scalar(select(Device).options(joinedload(Device.target_artifact))
-                             .where(Device.product_id == product_id))
+    row = db.session.connection().execute(DEVICE_STATE_QUERY, {"product_id": product_id}).first()
+    if row is None:
+        return None
+    target = TargetImage(row[6], row[7], row[8], row[9]) if row[6] is not None else None
+    return DeviceState(row[0], row[1], row[2], row[3], row[4], row[5], target, row[10])
 
 
 def presented_token(product_id: str) -> str | None:
@@ -66,22 +110,27 @@ def presented_token(product_id: str) -> str | None:
     return None
 
 
-def authenticate_device(product_id: str, allow_signed_url: bool = False) -> Device:
+def authenticate_device(product_id: str, allow_signed_url: bool = False) -> DeviceState:
     """The bot named in the URL, if the request carries its credentials; else 401 (403 when it is blocked)."""
-    device = load_device(product_id)
+    state = load_device_state(product_id)
     token = presented_token(product_id)
     if token is not None:
-        valid = tokens_match(device.device_token_hash if device else _ABSENT_DIGEST, token) and device is not None
+        valid = tokens_match(state.token_hash if state else _ABSENT_DIGEST, token) and state is not None
     elif allow_signed_url and "sig" in request.args:
-        valid = device is not None and signature_is_valid(device, request.args.get("expires", ""),
-                                                          request.args.get("sig", ""))
+        valid = state is not None and signature_is_valid(state, request.args.get("expires", ""),
+                                                         request.args.get("sig", ""))
     else:
         valid = False
     if not valid:
         raise refuse()
-    if device.blocked:
+    if state.blocked:
         raise Forbidden("This bot is blocked; ask your instructor")
-    return device
+    return state
+
+
+def authenticated_device(product_id: str) -> Device:
+    """Like :func:`authenticate_device`, returning the bot's row for endpoints that change it."""
+    return db.session.get_one(Device, authenticate_device(product_id).id)
 
 
 def url_signing_key() -> bytes:
@@ -94,14 +143,14 @@ def firmware_signature(product_id: str, sha256: str, expires: int) -> str:
     return hmac.new(url_signing_key(), message, hashlib.sha256).hexdigest()
 
 
-def signature_is_valid(device: Device, expires: str, signature: str) -> bool:
+def signature_is_valid(state: DeviceState, expires: str, signature: str) -> bool:
     """True while the URL has not expired and was signed for this bot and its current target image."""
-    target: Artifact | None = device.target_artifact
+    target = state.target
     if target is None or not expires.isdigit() or len(expires) > 12 or len(signature) > 128:
         return False
     if int(expires) < time.time():
         return False
-    return hmac.compare_digest(firmware_signature(device.product_id, target.sha256, int(expires)), signature)
+    return hmac.compare_digest(firmware_signature(state.product_id, target.sha256, int(expires)), signature)
 
 
 def signed_query(device: Device, artifact: Artifact, ttl_s: int) -> str:

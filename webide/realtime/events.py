@@ -21,6 +21,15 @@ KEEP_EVENTS = 20_000
 KEEP_SECONDS = 7 * 24 * 3600
 FRESH_PAGE_EVENTS = 200
 EVENT_NAME = "ota_event"
+# Number and store an event in one round trip: ARGV[1] is the event's JSON without its opening brace.
+APPEND_EVENT = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('RPUSH', KEYS[2], '{"seq": ' .. seq .. ', ' .. ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return seq
+"""
 
 
 def room_for(product_id: str) -> str:
@@ -32,18 +41,14 @@ class EventLog:
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=1)
         self.emitter = RedisManager(redis_url, channel="webide-socketio", write_only=True)
         self.namespace = namespace
+        self.append = self.redis.register_script(APPEND_EVENT)
 
     def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
         """Number, store and broadcast one event; raises redis errors to the caller."""
-        seq = self.redis.incr(f"webide:events:{product_id}:seq")
-        event = {"seq": seq, "product_id": product_id, "type": event_type, **payload}
-        key = f"webide:events:{product_id}"
-        pipe = self.redis.pipeline()
-        pipe.rpush(key, json.dumps(event))
-        pipe.ltrim(key, -KEEP_EVENTS, -1)
-        pipe.expire(key, KEEP_SECONDS)
-        pipe.expire(f"{key}:seq", KEEP_SECONDS)
-        pipe.execute()
+        body = {"product_id": product_id, "type": event_type, **payload}
+        seq = self.append(keys=[f"webide:events:{product_id}:seq", f"webide:events:{product_id}"],
+                          args=[json.dumps(body)[1:], KEEP_EVENTS, KEEP_SECONDS])
+        event = {"seq": seq, **body}
         self.emitter.emit(EVENT_NAME, event, namespace=self.namespace, room=room_for(product_id))
         return event
 

@@ -61,7 +61,28 @@ export function createApi(productId, csrfToken) {
     setBoard: (fqbn) => request('PATCH', device, { fqbn }),
     wifi: () => request('GET', `${device}/wifi`),
     setWifi: (ssid, password) => request('PUT', `${device}/wifi`, { ssid, password }),
+    provisioningKit: () => download('POST', `${device}/provisioning`, csrfToken),
   };
+}
+
+/**
+ * Fetch a file the server makes on request (e.g. a POST that issues a new token); resolves {blob, filename,
+ * headers}, throws ApiError with the server's message otherwise.
+ */
+async function download(method, url, csrfToken) {
+  let response;
+  try {
+    response = await fetch(url, { method, headers: { 'X-CSRFToken': csrfToken }, credentials: 'same-origin' });
+  } catch (error) {
+    throw new ApiError(0, `server unreachable (${error.message})`, null);
+  }
+  if (!response.ok) {
+    const data = await readJson(response);
+    throw new ApiError(response.status, data?.error || `HTTP ${response.status}`, data);
+  }
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] || 'download';
+  return { blob: await response.blob(), filename, headers: response.headers };
 }
 
 async function readJson(response) {

@@ -3,6 +3,7 @@
  * the device monitor listing heartbeats and flash states as they arrive.
  */
 import { lastSeenText } from '../lib/format.js';
+import { ask } from './dialogs.js';
 import { el, byId } from './dom.js';
 
 const MONITOR_LIMIT = 200;
@@ -13,6 +14,7 @@ export class DevicePanel {
     this.device = initial;
     this.monitor = byId('monitor-log');
     byId('wifi-form').addEventListener('submit', (event) => this.saveWifi(event));
+    byId('btn-provisioning').addEventListener('click', () => this.downloadKit());
     setInterval(() => this.renderLastSeen(), 5000);
     this.render();
   }
@@ -94,6 +96,27 @@ export class DevicePanel {
     }
   }
 
+  /** Download the first-flash kit after the user agreed that the bot's device token is replaced. */
+  async downloadKit() {
+    const message = byId('provisioning-message');
+    const agreed = await ask({
+      title: 'Download first-flash kit?',
+      message: 'The kit contains a new device token for this bot, its Wi-Fi password and the server address. '
+        + 'Downloading it replaces the device token: the previous token stops working at once, so a bot that '
+        + 'is already set up cannot reach the server until it is flashed with the new kit.',
+      okLabel: 'Replace token and download',
+    });
+    if (!agreed) return;
+    message.textContent = 'Preparing the kit…';
+    try {
+      const { blob, filename } = await this.api.provisioningKit();
+      saveFile(blob, filename);
+      message.textContent = `Saved ${filename}. The previous device token no longer works; follow README.txt inside.`;
+    } catch (error) {
+      message.textContent = `Could not make the kit: ${error.message}`;
+    }
+  }
+
   log(text) {
     const time = new Date().toLocaleTimeString();
     this.monitor.append(el('li', {}, `${time}  ${text}`));
@@ -106,4 +129,13 @@ function firmwareText(firmware, extra) {
   if (!firmware) return 'none';
   const hash = firmware.sha256 ? `sha256 ${firmware.sha256.slice(0, 12)}…` : `md5 ${firmware.md5 || '?'}`;
   return [hash, extra].filter(Boolean).join(', ');
+}
+
+function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = el('a', { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }

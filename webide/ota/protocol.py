@@ -1,0 +1,336 @@
+"""The pull side of OTA: the static firmware URL and the update manifest, with Arduino-ESP32 HTTPUpdate semantics.
+
+The stock client speaks HTTP/1.0, needs ``Content-Length`` (it cannot read chunked bodies), does not follow
+redirects, treats ``304`` as "no update", checks that the body starts with 0xE9 and verifies ``x-MD5`` (lowercase
+hex) after writing. It tells the server what it runs in ``x-ESP32-sketch-md5`` (core 3.x) or
+``x-ESP32-sketch-sha256`` (core 2.x: the image's appended SHA-256 in uppercase hex), and how much room it has in
+``x-ESP32-free-space``. Everything here needs only the database and the artifact store, never Redis or a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+from flask import Flask, Response, current_app, request
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import aliased, joinedload
+
+from ..builds.artifacts import firmware_path
+from ..config import Settings
+from ..devices.presenters import firmware_url
+from ..errors import ApiError, BadRequest, NotFound, error_response
+from ..extensions import db
+from ..models import Artifact, Deployment, Device
+from .deployments import (FAILED, current_deployment, record_download_progress, record_running_image,
+                          set_flash_state)
+from .device_auth import DeviceState, signed_query
+
+log = logging.getLogger(__name__)
+
+MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK_BYTES = 256 * 1024
+ESP_IMAGE_MAGIC = 0xE9
+HASH_APPENDED_OFFSET = 23  # 8-byte image header + byte 15 of the extended header
+DIGEST_BYTES = 32
+# Download progress is written at most every PROGRESS_STEP percent and PROGRESS_MIN_INTERVAL_S seconds.
+PROGRESS_STEP = 5
+PROGRESS_MIN_INTERVAL_S = 2.0
+
+
+class RangeNotSatisfiable(ApiError):
+    status = 416
+
+
+class InsufficientSpace(ApiError):
+    status = 409
+
+
+@dataclass(frozen=True)
+class ReportedImage:
+    """What a bot says it runs; hashes are lowercase hex or None when absent or malformed."""
+
+    md5: str | None = None
+    sha256: str | None = None
+    version: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.md5 is not None or self.sha256 is not None
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    stop: int  # exclusive
+
+    def content_range(self, size: int) -> str:
+        return f"bytes {self.start}-{self.stop - 1}/{size}"
+
+
+def hex_or_none(value: str | None, pattern: re.Pattern[str]) -> str | None:
+    return value.strip().lower() if value and pattern.match(value.strip()) else None
+
+
+def reported_image(values: Mapping[str, str], prefix: str = "x-ESP32-") -> ReportedImage:
+    """The running image from HTTPUpdate's headers (or query parameters without the prefix)."""
+    version = values.get(f"{prefix}version")
+    return ReportedImage(md5=hex_or_none(values.get(f"{prefix}sketch-md5" if prefix else "md5"), MD5_RE),
+                         sha256=hex_or_none(values.get(f"{prefix}sketch-sha256" if prefix else "sha256"), SHA256_RE),
+                         version=version[:64] if version else None)
+
+
+def request_image() -> ReportedImage:
+    """Headers first (what HTTPUpdate sends), then ``?md5=``/``?sha256=``/``?version=`` for manifest clients."""
+    from_headers = reported_image(request.headers)
+    if from_headers.known:
+        return from_headers
+    return reported_image(request.args, prefix="")
+
+
+@lru_cache(maxsize=1024)
+def embedded_sha256(path: Path, size: int) -> str | None:
+    """The SHA-256 an ESP32 app image carries at its end: what the 2.x core reports for the running sketch."""
+    if size < HASH_APPENDED_OFFSET + 1 + DIGEST_BYTES:
+        return None
+    with path.open("rb") as handle:
+        header = handle.read(HASH_APPENDED_OFFSET + 1)
+        if header[0] != ESP_IMAGE_MAGIC or header[HASH_APPENDED_OFFSET] != 1:
+            return None
+        handle.seek(size - DIGEST_BYTES)
+        return handle.read(DIGEST_BYTES).hex()
+
+
+class ImageDigests(Protocol):
+    md5: str
+    sha256: str
+    size: int
+
+
+def image_is(image: ImageDigests, reported: ReportedImage, settings: Settings) -> bool:
+    """Whether the reported hashes name this image (either hash is enough)."""
+    if reported.md5 is not None and reported.md5 == image.md5:
+        return True
+    if reported.sha256 is None:
+        return False
+    return reported.sha256 in (image.sha256, embedded_sha256(firmware_path(settings.artifacts_dir, image),
+                                                             image.size))
+
+
+def observe(device: Device, reported: ReportedImage, settings: Settings) -> bool:
+    """Record what the bot runs (only when it said so); True when that is its target."""
+    target = device.target_artifact
+    on_target = target is not None and image_is(target, reported, settings)
+    if reported.known:
+        record_running_image(device, reported.md5, reported.sha256, on_target)
+    return on_target
+
+
+def etag_of(image: ImageDigests) -> str:
+    return f'"{image.sha256}"'
+
+
+def firmware_response(state: DeviceState, settings: Settings) -> Response:
+    """Answer a pull of the bot's static URL: 304, 200 or 206 with the target image, or a clear refusal.
+
+    A bot that is already known to run its target gets its 304 from the single query that authenticated it;
+    everything else loads the rows it changes.
+    """
+    if state.target is None:
+        raise NotFound("No firmware for this bot yet: press Upload in the editor first")
+    etag = etag_of(state.target)
+    reported = request_image()
+    if state.confirmed() and image_is(state.target, reported, settings):
+        return not_modified(etag)
+    device = db.session.get_one(Device, state.id, options=[joinedload(Device.target_artifact)])
+    if observe(device, reported, settings) or etag in request.headers.get("If-None-Match", ""):
+        return not_modified(etag)
+    artifact = device.target_artifact
+    if request.headers.get("x-ESP32-mode", "sketch").lower() != "sketch":
+        raise BadRequest("Only sketch updates are served here (x-ESP32-mode: sketch)")
+    deployment = current_deployment(device)
+    refuse_if_too_large(device, deployment, artifact, request.headers.get("x-ESP32-free-space"))
+    byte_range = requested_range(request.headers.get("Range"), request.headers.get("If-Range"), etag, artifact.size)
+    headers = firmware_headers(device, artifact, etag)
+    if settings.x_accel_redirect_prefix:
+        return accelerated_response(device, deployment, artifact, headers, settings.x_accel_redirect_prefix)
+    return streamed_response(device, deployment, artifact, headers, byte_range, settings)
+
+
+def not_modified(etag: str) -> Response:
+    return Response(status=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+def refuse_if_too_large(device: Device, deployment: Deployment | None, artifact: Artifact,
+                        free_space: str | None) -> None:
+    """The stock client gives up on a too-large image only after the headers; say why before sending a byte."""
+    if free_space is None or not free_space.strip().isdigit() or artifact.size <= int(free_space):
+        return
+    reason = (f"the firmware is {artifact.size} bytes but the bot has only {int(free_space)} bytes of free "
+              "sketch space; choose a partition scheme with a larger app partition")
+    if deployment is not None and deployment.artifact_id == artifact.id:
+        set_flash_state(device, deployment, FAILED, message=reason)
+    raise InsufficientSpace(f"Firmware does not fit: {reason}")
+
+
+def requested_range(header: str | None, if_range: str | None, etag: str, size: int) -> ByteRange | None:
+    """The single byte range asked for, or None for the whole image.
+
+    A ``Range`` whose ``If-Range`` names another ETag is ignored, so a client resuming a download of an image that
+    has since been replaced gets the new image whole instead of a mix of both. Multiple ranges and malformed headers
+    are ignored as RFC 9110 allows; a well-formed range outside the image is a 416.
+    """
+    if not header or (if_range is not None and if_range.strip() != etag):
+        return None
+    match = RANGE_RE.match(header.strip())
+    if match is None or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise unsatisfiable(size)
+        return ByteRange(max(0, size - length), size)
+    start = int(first)
+    stop = size if last == "" else min(int(last) + 1, size)
+    if start >= size or stop <= start:
+        raise unsatisfiable(size)
+    return ByteRange(start, stop)
+
+
+def unsatisfiable(size: int) -> RangeNotSatisfiable:
+    return RangeNotSatisfiable(f"Requested range is outside the {size}-byte image", content_range=f"bytes */{size}")
+
+
+def range_error_response(error: RangeNotSatisfiable) -> Response:
+    return error_response(error.status, error.message, {"Content-Range": str(error.extra["content_range"])})
+
+
+def firmware_headers(device: Device, artifact: Artifact, etag: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="{device.product_id}.ino.bin"',
+        "x-MD5": artifact.md5,
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "no-cache",
+    }
+
+
+def accelerated_response(device: Device, deployment: Deployment | None, artifact: Artifact,
+                         headers: dict[str, str], prefix: str) -> Response:
+    """Hand the bytes to nginx (X-Accel-Redirect): it does ranges and sendfile; progress is not measured then."""
+    if deployment is not None and deployment.artifact_id == artifact.id:
+        record_download_progress(device, deployment, 0, finished=False)
+    location = f"{prefix.rstrip('/')}/{artifact.sha256[:2]}/{artifact.sha256}/firmware.bin"
+    headers = {name: value for name, value in headers.items() if name != "Accept-Ranges"}
+    return Response(status=200, headers={**headers, "X-Accel-Redirect": location})
+
+
+def streamed_response(device: Device, deployment: Deployment | None, artifact: Artifact, headers: dict[str, str],
+                      byte_range: ByteRange | None, settings: Settings) -> Response:
+    path = firmware_path(settings.artifacts_dir, artifact)
+    if not path.is_file():
+        log.error("Artifact %s of %s is missing from the store at %s", artifact.sha256, device.product_id, path)
+        raise NotFound("The firmware file is missing on the server; upload again")
+    whole = byte_range or ByteRange(0, artifact.size)
+    tracked = deployment if deployment is not None and deployment.artifact_id == artifact.id else None
+    meter = DownloadMeter(current_app._get_current_object(),  # type: ignore[attr-defined]
+                          tracked.id if tracked else None, artifact.size, whole.start)
+    if tracked is not None and request.method != "HEAD":
+        record_download_progress(device, tracked, meter.written_percent, finished=False)
+    headers = {**headers, "Content-Length": str(whole.stop - whole.start)}
+    if byte_range is not None:
+        headers["Content-Range"] = byte_range.content_range(artifact.size)
+    return Response(file_chunks(path, whole, meter), status=206 if byte_range else 200, headers=headers,
+                    direct_passthrough=True)
+
+
+def file_chunks(path: Path, byte_range: ByteRange, meter: "DownloadMeter") -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(byte_range.start)
+        position = byte_range.start
+        while position < byte_range.stop:
+            chunk = handle.read(min(CHUNK_BYTES, byte_range.stop - position))
+            if not chunk:
+                break
+            yield chunk
+            position += len(chunk)  # counted once the server has handed the chunk to the socket
+            meter.advanced(position)
+
+
+def still_current_query() -> Select:
+    other = aliased(Deployment)
+    newest = select(func.max(other.id)).where(other.device_id == Device.id).scalar_subquery()
+    return (select(Device, Deployment).join(Deployment, Deployment.device_id == Device.id)
+            .where(Deployment.id == bindparam("deployment_id"), Deployment.id == newest,
+                   Device.target_artifact_id == Deployment.artifact_id))
+
+
+# A download that began before the next Upload must move neither deployment: the old one's flash lines would tell
+# the student a superseded build is being installed. Built once: it runs for every download.
+STILL_CURRENT_QUERY = still_current_query()
+
+
+class DownloadMeter:
+    """Turns bytes sent into ``downloading n%`` and ``rebooting``, writing to the database only now and then.
+
+    The body is sent after the request's context has ended (and its database connection went back to the pool),
+    so each write opens a short application context of its own.
+    """
+
+    def __init__(self, app: Flask, deployment_id: int | None, size: int, start: int):
+        self.app = app
+        self.deployment_id, self.size = deployment_id, size
+        self.written_percent = self.percent(start)  # the view records the start
+        self.written_at = time.monotonic()
+
+    def advanced(self, position: int) -> None:
+        percent = self.percent(position)
+        if position >= self.size:
+            self.write(100, finished=True)
+        elif (percent >= self.written_percent + PROGRESS_STEP
+              and time.monotonic() - self.written_at >= PROGRESS_MIN_INTERVAL_S):
+            self.write(percent, finished=False)
+
+    def percent(self, position: int) -> int:
+        return position * 100 // self.size if self.size else 100
+
+    def write(self, percent: int, finished: bool) -> None:
+        if self.deployment_id is None:
+            return
+        self.written_percent, self.written_at = percent, time.monotonic()
+        with self.app.app_context():
+            rows = db.session.execute(STILL_CURRENT_QUERY, {"deployment_id": self.deployment_id}).first()
+            if rows is not None:
+                record_download_progress(rows[0], rows[1], percent, finished)
+
+
+def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
+    """The check endpoint's answer: is there an update, and where and what it is."""
+    reported = request_image()
+    on_target = observe(device, reported, settings)
+    target = device.target_artifact
+    current_version = reported.version or device.running_version
+    if target is None:
+        return {"updateAvailable": False, "latestVersion": None, "currentVersion": current_version, "url": None,
+                "md5": None, "sha256": None, "size": None}
+    if not reported.known:
+        on_target = image_is(target, ReportedImage(device.running_md5, device.running_sha256), settings)
+    deployment = current_deployment(device)
+    url = f"{firmware_url(device, settings)}?{signed_query(device, target, settings.signed_url_ttl_s)}"
+    return {"updateAvailable": not on_target, "latestVersion": str(deployment.number) if deployment else None,
+            "currentVersion": current_version, "url": url, "md5": target.md5, "sha256": target.sha256,
+            "size": target.size}
+
+
+def current_settings() -> Settings:
+    return current_app.config["SETTINGS"]
