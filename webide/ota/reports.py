@@ -20,6 +20,7 @@ from ..errors import BadRequest, TooLarge
 from ..extensions import db
 from ..models import Device, iso, utcnow
 from ..realtime.events import publish
+from ..validation import optional_int, optional_str
 from .deployments import DEVICE_STATUSES, apply_status_report, record_running_image
 from .protocol import MD5_RE, SHA256_RE, ReportedImage, image_is
 
@@ -67,30 +68,8 @@ def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def whole_number(body: dict[str, Any], name: str, low: int, high: int) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"Field {name} must be a whole number")
-    if not low <= value <= high:
-        raise BadRequest(f"Field {name} must be between {low} and {high}")
-    return value
-
-
-def text_field(body: dict[str, Any], name: str, max_length: int, pattern: re.Pattern[str] | None = None) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
-        raise BadRequest(f"Field {name} must be a string of at most {max_length} characters")
-    if pattern is not None and not pattern.match(value):
-        raise BadRequest(f"Field {name} has an invalid format")
-    return value
-
-
 def ip_field(body: dict[str, Any]) -> str | None:
-    value = text_field(body, "ip", 45)
+    value = optional_str(body, "ip", 45)
     if value is None:
         return None
     try:
@@ -119,18 +98,18 @@ def sensor_readings(body: dict[str, Any]) -> dict[str, float | int]:
 
 def parse_heartbeat(body: dict[str, Any]) -> Heartbeat:
     """A validated heartbeat; raises BadRequest naming the first bad field."""
-    md5, sha256 = text_field(body, "md5", 32, MD5_RE), text_field(body, "sha256", 64, SHA256_RE)
+    md5, sha256 = optional_str(body, "md5", 32, MD5_RE), optional_str(body, "sha256", 64, SHA256_RE)
     rolled_back = body.get("rolled_back", False)
     if not isinstance(rolled_back, bool):
         raise BadRequest("Field rolled_back must be true or false")
     return Heartbeat(
         image=ReportedImage(md5=md5.lower() if md5 else None, sha256=sha256.lower() if sha256 else None,
-                            version=text_field(body, "fw", 64)),
-        heap=whole_number(body, "heap", 0, MAX_COUNTER),
-        uptime=whole_number(body, "uptime", 0, MAX_COUNTER),
-        rssi=whole_number(body, "rssi", -200, 50),
+                            version=optional_str(body, "fw", 64)),
+        heap=optional_int(body, "heap", 0, MAX_COUNTER),
+        uptime=optional_int(body, "uptime", 0, MAX_COUNTER),
+        rssi=optional_int(body, "rssi", -200, 50),
         ip=ip_field(body),
-        mac=text_field(body, "mac", 17, MAC_RE),
+        mac=optional_str(body, "mac", 17, MAC_RE),
         rolled_back=rolled_back,
         sensors=sensor_readings(body),
     )
@@ -171,11 +150,11 @@ class StatusReport:
 
 
 def parse_status_report(body: dict[str, Any]) -> StatusReport:
-    status = text_field(body, "status", 16)
+    status = optional_str(body, "status", 16)
     if status is None or status.upper() not in DEVICE_STATUSES:
         raise BadRequest(f"Field status must be one of {', '.join(DEVICE_STATUSES)}")
-    return StatusReport(status=status.upper(), progress=whole_number(body, "progress", 0, 100),
-                        message=(text_field(body, "message", 300) or "").strip())
+    return StatusReport(status=status.upper(), progress=optional_int(body, "progress", 0, 100),
+                        message=(optional_str(body, "message", 300) or "").strip())
 
 
 def record_status_report(device: Device, report: StatusReport) -> dict[str, Any]:
