@@ -52,7 +52,7 @@ def bench_service(bots: int = 30, concurrency: int = 2, **env: str) -> Iterator[
     folder = scratch_dir()
     base = Settings(data_dir=folder / "instance", async_mode="threading", toolchain="arduino-builder",
                     default_fqbn=AVR_FQBN)
-    base.data_dir.mkdir()
+    base.log_dir.mkdir(parents=True)
     redis_child, redis_url = start_private_redis(base)
     settings = base.with_overrides(redis_url=redis_url)
     create_bots(settings, bots)
@@ -69,6 +69,9 @@ def bench_service(bots: int = 30, concurrency: int = 2, **env: str) -> Iterator[
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/login", folder / "service.log")
         yield BenchService(f"http://127.0.0.1:{port}", settings, web, worker)
+    except BaseException:
+        print((folder / "service.log").read_text()[-4000:], file=sys.stderr)
+        raise
     finally:
         deadline = time.monotonic() + 15
         for child in (worker, web, redis_child):

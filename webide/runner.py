@@ -103,7 +103,8 @@ def start_private_redis(settings: Settings) -> tuple[Child, str]:
     folder = settings.data_dir / "redis"
     folder.mkdir(exist_ok=True)
     config = "\n".join([f"port {port}", "bind 127.0.0.1", f"requirepass {password}", 'save ""',
-                        "appendonly no", f"dir {folder.resolve()}", "protected-mode yes", "loglevel warning"])
+                        "appendonly no", f"dir {folder.resolve()}", "protected-mode yes", "loglevel warning",
+                        f"logfile {(settings.log_dir / 'redis.log').resolve()}"])
     child = Child("redis", [executable, "-"], dict(os.environ))
     child.process = subprocess.Popen(child.argv, stdin=subprocess.PIPE, env=child.env, start_new_session=True,
                                      text=True)
