@@ -184,6 +184,28 @@ def wait_for_http(url: str, process: subprocess.Popen, log_path: Path, timeout: 
     raise AssertionError(f"{url} did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}")
 
 
+def scratch_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str, redis_db: int, name: str):  # type: ignore[no-untyped-def]
+    """A migrated app on a fresh data folder and its own Redis database, for a module- or session-wide service."""
+    folder = traversable(tmp_path_factory.mktemp(name))
+    url = redis_url.rsplit("/", 1)[0] + f"/{redis_db}"
+    redis.Redis.from_url(url).flushdb()
+    settings = Settings(data_dir=folder / "instance", redis_url=url, async_mode="threading",
+                        toolchain="arduino-builder", default_fqbn=AVR_FQBN)
+    application = create_app(settings)
+    migrate_database(application)
+    return folder, settings, application
+
+
+@pytest.fixture
+def bot_session(app, accounts):  # type: ignore[no-untyped-def]
+    """A browser session of bot_001 (password 12345) that sends its CSRF token like the editor page does."""
+    accounts.bot("bot_001", "12345")
+    client = app.test_client()
+    accounts.browser_login(client, "bot_001", "12345")
+    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
+    return client
+
+
 class LiveService:
     def __init__(self, base_url: str, settings: Settings, worker: subprocess.Popen, log_dir: Path):
         self.base_url = base_url

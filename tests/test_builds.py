@@ -9,14 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-from webide import create_app
-from webide.config import Settings
-from webide.database import migrate_database
 from webide.devices.registry import create_device
 
-from .conftest import AVR_FQBN, live_processes, traversable
+from .conftest import AVR_FQBN, live_processes, scratch_app
 from .live import ApiClient, RoomListener
 
 pytestmark = pytest.mark.slow
@@ -55,20 +51,10 @@ def files_for(product_id: str, main: str, *extra: tuple[str, str]) -> list[dict[
     return [{"name": f"{product_id}.ino", "content": main}] + [{"name": n, "content": c} for n, c in extra]
 
 
-def redis_database(url: str, number: int) -> str:
-    return url.rsplit("/", 1)[0] + f"/{number}"
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator:
     """One live service for the module (the compiled-core cache stays warm across its tests)."""
-    folder = traversable(tmp_path_factory.mktemp("builds"))
-    url = redis_database(redis_url, 2)
-    redis.Redis.from_url(url).flushdb()
-    settings = Settings(data_dir=folder / "instance", redis_url=url, async_mode="threading",
-                        toolchain="arduino-builder", default_fqbn=AVR_FQBN)
-    app = create_app(settings)
-    migrate_database(app)
+    folder, settings, app = scratch_app(tmp_path_factory, redis_url, 2, "builds")
     with app.app_context():
         for n in range(1, 9):
             create_device(f"bot_{n}", "12345", "", AVR_FQBN, "class-a")

@@ -12,7 +12,7 @@ import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from .conftest import bearer, csrf_token
+from .conftest import bearer
 
 IMPORT = "/api/devices/bot_001/sketch/import"
 SKETCH = "/api/devices/bot_001/sketch"
@@ -49,13 +49,9 @@ def understated_size_zip(real: bytes, declared: int) -> bytes:
 
 
 @pytest.fixture
-def session(app, accounts):  # type: ignore[no-untyped-def]
-    accounts.bot("bot_001", "12345")
-    client = app.test_client()
-    accounts.browser_login(client, "bot_001", "12345")
-    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
-    client.get(SKETCH)
-    return client
+def session(bot_session):  # type: ignore[no-untyped-def]
+    bot_session.get(SKETCH)
+    return bot_session
 
 
 def upload(client, data: bytes, filename: str, **form: str):  # type: ignore[no-untyped-def]

@@ -13,19 +13,15 @@ from webide.devices.wifi import KEY_FILE, WifiCredentials, wifi_credentials
 from webide.extensions import db
 from webide.models import Device
 
-from .conftest import bearer, csrf_token
+from .conftest import bearer
 
 WIFI = "/api/devices/bot_001/wifi"
 PASSWORD = "Sup3r-Secret-Passphrase"
 
 
 @pytest.fixture
-def session(app, accounts):  # type: ignore[no-untyped-def]
-    accounts.bot("bot_001", "12345")
-    client = app.test_client()
-    accounts.browser_login(client, "bot_001", "12345")
-    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
-    return client
+def session(bot_session):  # type: ignore[no-untyped-def]
+    return bot_session
 
 
 def credentials(app, data_dir) -> WifiCredentials | None:  # type: ignore[no-untyped-def]

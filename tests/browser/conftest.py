@@ -10,17 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from webide import create_app
-from webide.config import Settings
-from webide.database import migrate_database
 from webide.devices.registry import classroom_named, create_device, create_user
 from webide.devices.simulator import SimulatedBot
 from webide.extensions import db
 
-from ..conftest import AVR_FQBN, ROOT, LiveService, live_processes, traversable
+from ..conftest import AVR_FQBN, ROOT, LiveService, live_processes, scratch_app
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +47,10 @@ class BrowserService:
         return self.live.base_url
 
 
-def redis_database(url: str, number: int) -> str:
-    return url.rsplit("/", 1)[0] + f"/{number}"
-
-
 @pytest.fixture(scope="session")
 def browser_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[BrowserService]:
     """One gunicorn + Celery worker for every browser test, on its own Redis database and data folder."""
-    folder = traversable(tmp_path_factory.mktemp("browser"))
-    url = redis_database(redis_url, REDIS_DATABASE)
-    redis.Redis.from_url(url).flushdb()
-    settings = Settings(data_dir=folder / "instance", redis_url=url, async_mode="threading",
-                        toolchain="arduino-builder", default_fqbn=AVR_FQBN)
-    app = create_app(settings)
-    migrate_database(app)
+    folder, settings, app = scratch_app(tmp_path_factory, redis_url, REDIS_DATABASE, "browser")
     with app.app_context():
         tokens = {bot: create_device(bot, BOT_PASSWORD, "", AVR_FQBN, CLASS_NAME).device_token for bot in BOTS}
         teacher = create_user(*INSTRUCTOR, "instructor")
