@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,7 +145,6 @@ def test_identical_request_is_served_from_the_cache(service):
     assert (first["cache_hit"], second["cache_hit"]) == (False, True)
     assert first["artifact"]["sha256"] == second["artifact"]["sha256"]
     assert second["sizes"] == first["sizes"]
-    assert second["timings"]["build_s"] < first["timings"]["build_s"]
 
 
 def test_concurrent_builds_of_the_same_sketch_both_succeed_with_one_artifact(service):
@@ -177,12 +175,11 @@ def test_cancel_kills_a_running_build(service):
     api = bot_client(service, 1)
     update_id = api.submit("bot_1", files_for("bot_1", SLOW))
     api.wait(update_id, until=("in_progress", "complete", "error"))
-    started = time.monotonic()
     response = api.post(f"/api/builds/{update_id}/cancel")
     assert response.status_code == 200
     result = api.wait(update_id, timeout=30)
-    assert result["status"] == "error" and "ancel" in result["message"]
-    assert time.monotonic() - started < 20
+    assert result["status"] == "error" and result["message"] == "Cancelled"
+    assert result["log"].rstrip().endswith("Cancelled.") and "Sketch uses" not in result["log"]
     again = api.post(f"/api/builds/{update_id}/cancel")
     assert again.status_code == 400 and "already finished" in again.json()["error"]
 
