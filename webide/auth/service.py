@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import request
 from sqlalchemy import select
 
 from ..errors import NotFound, TooManyRequests, Unauthorized
-from ..extensions import db
+from ..extensions import current_settings, db
 from ..models import ApiToken, Device, User, as_utc, utcnow
 from ..security import LoginThrottler, ThrottlePolicy, hash_password, new_token, token_digest, verify_password
 
@@ -17,7 +17,7 @@ LOGIN_KINDS = ("device", "user")
 
 
 def throttler() -> LoginThrottler:
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     return LoginThrottler(
         ThrottlePolicy(settings.login_free_attempts, settings.login_max_lockout_s),
         ThrottlePolicy(settings.login_ip_free_attempts, settings.login_max_lockout_s),
@@ -52,7 +52,7 @@ def authenticate(kind: str, identifier: str, password: str) -> Principal:
 
 def issue_api_token(principal: Principal) -> str:
     token = new_token()
-    ttl = timedelta(seconds=current_app.config["SETTINGS"].api_token_ttl_s)
+    ttl = timedelta(seconds=current_settings().api_token_ttl_s)
     row = ApiToken(token_hash=token_digest(token), expires_at=utcnow() + ttl)
     if isinstance(principal, Device):
         row.device_id = principal.id

@@ -8,12 +8,13 @@ import logging
 from compiler import BuildResult, CompilerError
 
 from ..editor.sketches import revision, sketch_files, sketch_name
+from ..extensions import current_settings
 from ..models import Build
 from ..ota.deployments import deploy_artifact
 from ..ota.images import ImageRejected, check_app_image
 from ..realtime.events import publish
 from .artifacts import APP_IMAGE, publish_artifact
-from .service import COMPLETE, ERROR, BuildMonitor, finish, record_result, result_event, settings
+from .service import COMPLETE, ERROR, BuildMonitor, finish, record_result, result_event
 from .toolchain import get_compiler
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,9 @@ def execute_build(build: Build) -> None:
     device = build.device
     monitor = BuildMonitor(build)
     try:
-        result = get_compiler(settings()).build(sketch_name(device), sketch_files(revision(device, build.revision)),
-                                                build.fqbn, on_line=monitor.on_line,
-                                                should_cancel=monitor.should_cancel)
+        files = sketch_files(revision(device, build.revision))
+        result = get_compiler(current_settings()).build(sketch_name(device), files, build.fqbn,
+                                                        on_line=monitor.on_line, should_cancel=monitor.should_cancel)
     except CompilerError as error:
         finish(build, ERROR, str(error), error=str(error))
     except Exception:
@@ -51,7 +52,7 @@ def conclude(build: Build, result: BuildResult) -> None:
     except ImageRejected as error:
         finish(build, ERROR, f"The compiler produced an invalid firmware image: {error}", error="invalid image")
         return
-    build.artifact = publish_artifact(settings().artifacts_dir, build.fqbn, files)
+    build.artifact = publish_artifact(current_settings().artifacts_dir, build.fqbn, files)
     if build.deploy:
         deploy_artifact(build.device, build.artifact, build.id)
     size_line = summary(result)

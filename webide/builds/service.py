@@ -13,9 +13,8 @@ from sqlalchemy import func, select, update
 
 from compiler import BuildResult, SketchError, SketchFile
 
-from ..config import Settings
 from ..errors import BadRequest, NotFound, ServiceUnavailable, TooLarge
-from ..extensions import db
+from ..extensions import current_settings, db
 from ..models import Build, BuildStatus, Device, as_utc, utcnow
 from ..realtime.events import publish
 from .toolchain import get_compiler
@@ -28,17 +27,14 @@ MAX_STORED_LOG = 1024 * 1024
 HEARTBEAT_EVERY_S = 2.0
 
 
-def settings() -> Settings:
-    return current_app.config["SETTINGS"]
-
 
 def check_buildable(sketch_name: str, files: list[SketchFile], fqbn: str) -> None:
     """Refuse what the compiler would refuse, before anything is queued."""
-    limit = settings().sketch_max_bytes
+    limit = current_settings().sketch_max_bytes
     total = sum(len(f.content.encode()) for f in files)
     if total > limit:
         raise TooLarge(f"The sketch is {total} bytes; the limit is {limit} bytes")
-    compiler = get_compiler(settings())
+    compiler = get_compiler(current_settings())
     try:
         compiler.validate(sketch_name, files)
     except SketchError as error:
@@ -109,7 +105,7 @@ def request_cancel(build: Build) -> None:
 
 def expire_stale_builds() -> int:
     """Mark running builds whose worker has gone silent as failed, so none stays `in_progress` forever."""
-    cutoff = utcnow() - timedelta(seconds=settings().build_stale_s)
+    cutoff = utcnow() - timedelta(seconds=current_settings().build_stale_s)
     stale = db.session.scalars(select(Build).where(Build.status == IN_PROGRESS, Build.heartbeat_at < cutoff)).all()
     for build in stale:
         finish(build, ERROR, "The build worker stopped unexpectedly; press Verify or Upload again",
@@ -135,7 +131,7 @@ def try_start(build: Build, slots: redis.Redis) -> bool:
 
     A short Redis lock makes the check-then-start atomic across all workers on all machines.
     """
-    config = settings()
+    config = current_settings()
     with slots.lock("webide:build-slots", timeout=10, blocking_timeout=10):
         db.session.refresh(build)
         if build.status != PENDING:
@@ -220,4 +216,3 @@ def detail_view(build: Build) -> dict[str, Any]:
         },
         "log": build.log,
     }
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 
 from compiler import SketchFile
 from flask_login import current_user, login_required
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from ..auth.service import accessible_device
 from ..editor.sketches import head_revision, parse_files, save_sketch, sketch_name
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import current_settings, db
 from ..models import Build
 from ..validation import FQBN_RE, json_body, optional_bool, optional_str
 from . import bp
@@ -27,7 +26,7 @@ def submit(product_id: str) -> tuple[dict, int]:
     body = json_body()
     deploy = optional_bool(body, "deploy")
     fqbn = optional_str(body, "fqbn", 120, FQBN_RE, default=device.fqbn)
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     head = head_revision(device)
     files = parse_files(body["files"], settings.sketch_max_files) if "files" in body else head.files
     check_buildable(sketch_name(device), [SketchFile(**f) for f in files], fqbn)
@@ -42,8 +41,9 @@ def submit(product_id: str) -> tuple[dict, int]:
 @login_required
 def progress(update_id: str) -> tuple[dict, int]:
     expire_stale_builds()
-    build = db.session.get(Build, update_id) if len(update_id) <= 32 else None
-    if build is None or not current_user.can_access(build.device):
+    try:
+        build = visible_build(update_id)
+    except NotFound:
         return {"success": False, "status": "not_found", "progress": 0, "message": "No such update",
                 "error": "not found"}, 404
     return progress_view(build), 200

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_login import current_user, login_required
 
 from ..devices.presenters import device_summary
 from ..editor.sketches import parse_files
+from ..extensions import current_settings
 from ..validation import json_body, optional_bool, optional_str
 from . import bp
 from .service import main_sketch_file, push_sketch, visible_classroom, visible_classrooms
@@ -24,7 +24,7 @@ def list_classes() -> dict:
 @login_required
 def show_class(name: str) -> dict:
     classroom = visible_classroom(current_user, name)
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     bots = [device_summary(device, settings) for device in sorted(classroom.devices, key=lambda d: d.product_id)]
     return {"success": True, "name": classroom.name, "bots": bots}
 
@@ -35,7 +35,7 @@ def push(name: str) -> tuple[dict, int]:
     """Give every bot of the class this sketch and Verify (deploy=false) or Upload (deploy=true) it."""
     classroom = visible_classroom(current_user, name)
     body = json_body()
-    files = parse_files(body.get("files"), current_app.config["SETTINGS"].sketch_max_files)
+    files = parse_files(body.get("files"), current_settings().sketch_max_files)
     main = main_sketch_file(files, optional_str(body, "main", 64))
     queued = push_sketch(classroom, files, main, optional_bool(body, "deploy", True), current_user.display_name)
     return {"success": True, "builds": queued}, 202

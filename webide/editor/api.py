@@ -6,8 +6,8 @@ from flask import Response, current_app, request
 from flask_login import current_user, login_required
 
 from ..auth.service import accessible_device
-from ..config import Settings
 from ..errors import BadRequest
+from ..extensions import current_settings
 from ..models import as_utc
 from ..validation import FQBN_RE, checked_str, json_body, optional_bool, optional_int, optional_str, required_str
 from . import bp
@@ -25,10 +25,6 @@ MAX_PAGE = 200
 MAX_MESSAGE = 200
 
 
-def settings() -> Settings:
-    """The service settings of the running app."""
-    return current_app.config["SETTINGS"]
-
 
 @bp.get("/api/devices/<product_id>/sketch")
 @login_required
@@ -43,17 +39,17 @@ def put_sketch(product_id: str) -> dict:
     """Save the editor's files on top of ``base_revision``: autosave (explicit=false) or Save (explicit=true)."""
     device = accessible_device(current_user, product_id)
     body = json_body()
-    files = parse_files(body.get("files"), settings().sketch_max_files)
+    files = parse_files(body.get("files"), current_settings().sketch_max_files)
     base = required_revision(body, "base_revision")
     kind = "save" if optional_bool(body, "explicit") else "autosave"
     message = optional_str(body, "message", MAX_MESSAGE, default="") or ""
     fqbn = optional_str(body, "fqbn", 120, FQBN_RE)
     if fqbn is not None:
-        check_board(fqbn, settings())
-    check_sketch(device, files, settings())
+        check_board(fqbn, current_settings())
+    check_sketch(device, files, current_settings())
     saved = save_sketch(device, files, base, kind, current_user.display_name, message)
     if fqbn is not None:
-        set_board(device, fqbn, settings())
+        set_board(device, fqbn, current_settings())
     return {"success": True, "revision": saved.number}
 
 
@@ -110,9 +106,9 @@ def import_sketch(product_id: str) -> dict:
         raise BadRequest("Attach the sketch as the multipart field 'file' (.zip or .ino)")
     base = form_revision("base_revision")
     head = head_revision(device)
-    limits = ImportLimits(settings().sketch_max_files, settings().sketch_max_bytes)
+    limits = ImportLimits(current_settings().sketch_max_files, current_settings().sketch_max_bytes)
     files = read_upload(upload.filename or "", upload.read(), main_file(device), head.files, limits)
-    check_sketch(device, files, settings())
+    check_sketch(device, files, current_settings())
     saved = save_sketch(device, files, head.number if base is None else base, "import", current_user.display_name,
                         f"Imported {upload.filename}")
     return {"success": True, "revision": saved.number, "files": saved.files}
@@ -126,8 +122,8 @@ def format_file(product_id: str) -> dict:
     body = json_body()
     name = required_str(body, "name", MAX_FILE_NAME)
     content = checked_str("content", body.get("content"), current_app.config["MAX_CONTENT_LENGTH"])
-    return {"success": True, "content": format_source(name, content, settings().clang_format,
-                                                      settings().sketch_max_bytes)}
+    return {"success": True, "content": format_source(name, content, current_settings().clang_format,
+                                                      current_settings().sketch_max_bytes)}
 
 
 @bp.get("/api/examples")

@@ -6,14 +6,13 @@ import logging
 import re
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from compiler import SketchFile
 
 from ..errors import BadRequest, Conflict, NotFound, TooLarge
-from ..extensions import db
+from ..extensions import current_settings, db
 from ..models import Build, Device, SketchRevision, iso
 from ..validation import checked_str
 
@@ -94,7 +93,7 @@ def save_sketch(device: Device, files: list[dict[str, str]], base_revision: int,
         return head  # nothing changed: no empty revision
     row = add_revision(device, files, head.number + 1, kind, author, message)
     if kind == "autosave":
-        prune_autosaves(device, current_app.config["SETTINGS"].sketch_keep_autosaves)
+        prune_autosaves(device, current_settings().sketch_keep_autosaves)
     return row
 
 

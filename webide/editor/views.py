@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from ..auth.service import accessible_device
 from ..builds.toolchain import available_boards
 from ..devices.presenters import device_summary
+from ..extensions import current_settings
 from ..models import Device
 from . import bp
 from .examples import list_examples
 
 
 def render_editor(device: Device) -> str:
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     summary = device_summary(device, settings)
     page_config = {
         "productId": device.product_id,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_login import current_user, login_required
 
 from ..devices.presenters import device_summary
 from ..editor.views import render_editor
-from ..extensions import db
+from ..extensions import current_settings, db
 from . import bp
 
 
@@ -18,8 +18,9 @@ from . import bp
 def index() -> str:
     if current_user.kind == "device":
         return render_editor(current_user._get_current_object())
-    settings = current_app.config["SETTINGS"]
+    settings = current_settings()
     bots = [device_summary(device, settings) for device in db.session.scalars(current_user.visible_devices())]
     bots.sort(key=lambda bot: (bot["class_name"] or "", bot["product_id"]))
-    groups = [{"name": name, "devices": list(members)} for name, members in groupby(bots, key=lambda b: b["class_name"])]
+    groups = [{"name": name, "devices": list(members)}
+              for name, members in groupby(bots, key=lambda bot: bot["class_name"])]
     return render_template("home/dashboard.html", groups=groups)

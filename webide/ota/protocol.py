@@ -330,7 +330,3 @@ def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
     return {"updateAvailable": not on_target, "latestVersion": str(deployment.number) if deployment else None,
             "currentVersion": current_version, "url": url, "md5": target.md5, "sha256": target.sha256,
             "size": target.size}
-
-
-def current_settings() -> Settings:
-    return current_app.config["SETTINGS"]

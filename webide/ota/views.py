@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response
 
-from ..extensions import csrf_exempt
+from ..extensions import csrf_exempt, current_settings
 from . import bp
 from .device_auth import authenticate_device, authenticated_device
-from .protocol import RangeNotSatisfiable, current_settings, firmware_response, range_error_response, update_manifest
+from .protocol import RangeNotSatisfiable, firmware_response, range_error_response, update_manifest
 from .reports import parse_heartbeat, parse_status_report, record_heartbeat, record_status_report, report_body
 
 bp.register_error_handler(RangeNotSatisfiable, range_error_response)
