@@ -22,8 +22,8 @@ import psutil
 
 from compiler import Compiler
 from compiler.drivers import CompileJob
-from webide.builds.toolchain import compiler_config
 from tests.live import ApiClient, RoomListener
+from webide.core.toolchain import compiler_config
 
 from .service import AVR_FQBN, BenchService, bench_service, scratch_dir
 

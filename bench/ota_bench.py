@@ -32,12 +32,12 @@ from sqlalchemy import select
 
 from tests.ota_support import ESP32_FQBN, esp32_image, private_nginx
 from webide import create_app
-from webide.builds.artifacts import APP_IMAGE, publish_artifact
-from webide.devices.registry import reset_device_token
-from webide.devices.simulator import SimulatedBot, SimulatorError, http_exchange
+from webide.core.deployments import deploy_artifact
+from webide.core.firmware.store import APP_IMAGE, publish_artifact
+from webide.core.registry import reset_device_token
 from webide.extensions import db
 from webide.models import Device
-from webide.ota.deployments import deploy_artifact
+from webide.simulator import SimulatedBot, SimulatorError, http_exchange
 
 from .service import BenchService, bench_service
 
@@ -56,6 +56,7 @@ def prepare_bots(service: BenchService, image_path: Path) -> list[SimulatedBot]:
             token = reset_device_token(device)
             deploy_artifact(device, artifact, None)
             bots.append(SimulatedBot(service.base_url, device.product_id, token, say=lambda _line: None))
+        db.session.commit()
     return bots
 
 

@@ -17,8 +17,9 @@ import requests
 
 from webide import create_app
 from webide.config import Settings
+from webide.core.registry import create_device
 from webide.database import migrate_database
-from webide.devices.registry import create_device
+from webide.extensions import db
 from webide.runner import Child, free_port, start_private_redis, web_argv, worker_argv
 
 AVR_FQBN = "arduino:avr:uno"
@@ -43,7 +44,9 @@ def create_bots(settings: Settings, count: int, fqbn: str = AVR_FQBN) -> list[st
     app = create_app(settings)
     migrate_database(app)
     with app.app_context():
-        return [create_device(f"bench_{n}", "12345", "", fqbn, "bench").product_id for n in range(1, count + 1)]
+        bots = [create_device(f"bench_{n}", "12345", "", fqbn, "bench").product_id for n in range(1, count + 1)]
+        db.session.commit()
+        return bots
 
 
 @contextmanager

@@ -20,8 +20,13 @@ import requests
 
 from webide import create_app
 from webide.config import Settings
+from webide.core.registry import (
+    NewDevice,
+    create_device,
+    create_user,
+    get_or_create_class,
+)
 from webide.database import migrate_database
-from webide.devices.registry import NewDevice, classroom_named, create_device, create_user
 from webide.extensions import db
 from webide.runner import free_port
 
@@ -110,17 +115,20 @@ class Accounts:
         with self.app.app_context():
             user = create_user(username, password, "instructor")
             for name in classes:
-                classroom_named(name, user)
+                get_or_create_class(name, user)
             db.session.commit()
 
     def admin(self, username: str = "admin", password: str = "admin secret") -> None:
         with self.app.app_context():
             create_user(username, password, "admin")
+            db.session.commit()
 
     def bot(self, product_id: str = "bot_001", password: str = "12345", class_name: str | None = None,
             fqbn: str = AVR_FQBN) -> NewDevice:
         with self.app.app_context():
-            return create_device(product_id, password, "", fqbn, class_name)
+            created = create_device(product_id, password, "", fqbn, class_name)
+            db.session.commit()
+            return created
 
     def browser_login(self, client, identifier: str, password: str, mode: str = "device"):  # type: ignore[no-untyped-def]
         return client.post("/login", data={"mode": mode, "identifier": identifier, "password": password,

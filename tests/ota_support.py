@@ -19,11 +19,11 @@ import redis
 from esptool.bin_image import ELFSection, ESP32FirmwareImage
 from sqlalchemy import select
 
-from webide.builds.artifacts import APP_IMAGE, publish_artifact
+from webide.core.deployments import deploy_artifact
+from webide.core.firmware.images import check_app_image
+from webide.core.firmware.store import APP_IMAGE, publish_artifact
 from webide.extensions import db
 from webide.models import Deployment, Device
-from webide.ota.deployments import deploy_artifact
-from webide.ota.images import check_app_image
 from webide.runner import free_port
 
 ESP32_FQBN = "esp32:esp32:esp32"
@@ -72,6 +72,7 @@ def deploy_image(app, product_id: str, size: int = 64 * 1024,  # type: ignore[no
         device = db.session.scalar(select(Device).where(Device.product_id == product_id))
         artifact = publish_artifact(settings.artifacts_dir, ESP32_FQBN, {APP_IMAGE: source})
         deployment = deploy_artifact(device, artifact, None)
+        db.session.commit()
         return Firmware(data, hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest(), deployment.number)
 
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
+from webide.core.events import EventLog
 from webide.realtime import NAMESPACE
-from webide.realtime.events import EventLog
 from webide.runner import free_port
 
 from .conftest import running, service_env, wait_for_http

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webide.auth.service import change_password, find_principal
+from webide.core.accounts import change_password, find_principal
 from webide.extensions import db
 from webide.models import LoginThrottle
 
@@ -187,6 +187,7 @@ def test_password_change_from_the_command_side_ends_sessions(app, client, accoun
     accounts.browser_login(client, "bot_001", "12345")
     with app.app_context():
         change_password(find_principal("device", "bot_001"), "99999")
+        db.session.commit()
     assert client.get("/api/devices").status_code == 401
 
 

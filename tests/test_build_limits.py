@@ -9,9 +9,9 @@ import redis
 from sqlalchemy import select
 
 from webide import create_app
-from webide.builds.service import expire_stale_builds, try_start
+from webide.core.builds.queue import expire_stale_builds, try_start
+from webide.core.registry import create_device
 from webide.database import migrate_database
-from webide.devices.registry import create_device
 from webide.extensions import db
 from webide.models import Build, BuildStatus, Device, utcnow
 
@@ -38,6 +38,7 @@ def limited_app(settings):  # type: ignore[no-untyped-def]
     with app.app_context():
         for product_id, class_name in (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b"), ("b2", "b")):
             create_device(product_id, "12345", "", AVR_FQBN, class_name)
+        db.session.commit()
         yield app
 
 

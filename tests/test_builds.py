@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from webide.devices.registry import create_device
+from webide.core.registry import create_device
+from webide.extensions import db
 
 from .conftest import AVR_FQBN, live_processes, scratch_app
 from .live import ApiClient, RoomListener
@@ -57,6 +58,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
     with app.app_context():
         for n in range(1, 9):
             create_device(f"bot_{n}", "12345", "", AVR_FQBN, "class-a")
+        db.session.commit()
     with live_processes(settings, folder, WEBIDE_BUILD_STALE_S="6") as live:
         live.app = app
         yield live

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from webide import create_app
 from webide.cli import main
 from webide.config import load_settings
+from webide.core.security import token_digest
 from webide.extensions import db
 from webide.models import Device
-from webide.security import token_digest
 
 from .conftest import traversable
 

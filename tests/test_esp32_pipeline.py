@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webide.devices.simulator import SimulatedBot
+from webide.simulator import SimulatedBot
 
 from .conftest import ESP32_FQBN, ROOT, live_processes
 from .fake_arduino_cli import FAKE_ARDUINO_CLI

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from compiler import Compiler, SketchFile
-from webide.builds.toolchain import compiler_config
 from webide.config import Settings
-from webide.editor.examples import CATALOGUE, EXAMPLES_DIR, example_files
-from webide.editor.formatting import format_source
+from webide.core.examples import CATALOGUE, EXAMPLES_DIR, example_files
+from webide.core.formatting import format_source
+from webide.core.toolchain import compiler_config
 
 from .conftest import AVR_FQBN, bearer, traversable
 

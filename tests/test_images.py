@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import hashlib
 import importlib.util
 from importlib.machinery import SourceFileLoader
+from pathlib import Path
 
 import pytest
 
-from webide.ota.images import ImageRejected, check_app_image, chip_for_fqbn
+from webide.core.firmware.images import ImageRejected, check_app_image, chip_for_fqbn
 
 from .fake_arduino_cli import FAKE_ARDUINO_CLI
 

@@ -16,7 +16,13 @@ from webide.models import Device
 from webide.runner import free_port
 
 from .conftest import ESP32_FQBN, Accounts, bearer
-from .ota_support import deploy_image, device_row, flash_state, flash_states, logged_events
+from .ota_support import (
+    deploy_image,
+    device_row,
+    flash_state,
+    flash_states,
+    logged_events,
+)
 
 STOCK_HEADERS = {"User-Agent": "ESP32-http-Update", "x-ESP32-mode": "sketch", "x-ESP32-free-space": "1310720"}
 
@@ -100,7 +106,7 @@ class TestAuthentication:
         path = signed_path(client, bots["bot_a"])
         query = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
         if tamper == "expired":
-            from webide.ota.device_auth import firmware_signature
+            from webide.core.firmware.urls import firmware_signature
             with app.test_request_context():
                 expires = int(time.time()) - 1
                 query = {"expires": str(expires), "sig": firmware_signature("bot_a", firmware.sha256, expires)}

@@ -12,9 +12,9 @@ import zlib
 import pytest
 
 from webide import create_app
+from webide.core.registry import create_device
+from webide.core.wifi import KEY_FILE
 from webide.database import migrate_database
-from webide.devices.registry import create_device
-from webide.devices.wifi import KEY_FILE
 from webide.extensions import db
 
 from .conftest import ROOT, Accounts, bearer, csrf_token
@@ -247,7 +247,9 @@ def test_a_server_url_the_bot_cannot_use_is_refused_and_the_token_kept(public_ap
 def create_second_bot_token(application) -> str:  # type: ignore[no-untyped-def]
     """Another bot's device token, to show that a refused kit leaves tokens working."""
     with application.app_context():
-        return create_device("bot_009", "12345", "", "arduino:avr:uno", None).device_token
+        token = create_device("bot_009", "12345", "", "arduino:avr:uno", None).device_token
+        db.session.commit()
+        return token
 
 
 def test_no_wifi_settings_is_a_400_and_the_old_token_keeps_working(session, client, old_token):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from webide.core.events import EventLog, newest_build_start
 from webide.realtime import NAMESPACE
-from webide.realtime.events import EventLog, newest_build_start
 
 
 def test_events_are_numbered_and_replayed_after_a_sequence_number(settings):
@@ -31,7 +31,7 @@ def test_without_builds_a_fresh_page_gets_the_latest_events_only():
 
 
 def test_the_stored_log_is_capped(settings, monkeypatch):
-    from webide.realtime import events
+    from webide.core import events
 
     monkeypatch.setattr(events, "KEEP_EVENTS", 50)
     log = EventLog(settings.redis_url, NAMESPACE)

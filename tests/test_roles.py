@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from webide.extensions import db
 from sqlalchemy import select
 
+from webide.extensions import db
 from webide.models import Build, BuildStatus, Device
 
 from .conftest import bearer, csrf_token

@@ -18,15 +18,21 @@ from sqlalchemy import select
 
 from webide import create_app
 from webide.config import Settings
+from webide.core.registry import create_device
 from webide.database import migrate_database
-from webide.devices.registry import create_device
-from webide.devices.simulator import SimulatedBot, factory_image, http_exchange
 from webide.extensions import db
 from webide.models import Device
+from webide.simulator import SimulatedBot, factory_image, http_exchange
 
 from .conftest import ESP32_FQBN, ROOT, live_processes, service_env, traversable
 from .live import ApiClient, RoomListener
-from .ota_support import deploy_image, device_row, flash_state, flash_states, private_nginx
+from .ota_support import (
+    deploy_image,
+    device_row,
+    flash_state,
+    flash_states,
+    private_nginx,
+)
 
 pytestmark = pytest.mark.slow
 _numbers = count(1)
@@ -50,6 +56,7 @@ def new_bot(service, **options) -> SimulatedBot:  # type: ignore[no-untyped-def]
     product_id = f"sim_{next(_numbers):03d}"
     with service.app.app_context():
         token = create_device(product_id, "12345", "", ESP32_FQBN, None).device_token
+        db.session.commit()
     return SimulatedBot(service.base_url, product_id, token, say=lambda _line: None, **options)
 
 
@@ -267,6 +274,7 @@ def test_nginx_in_front_serves_the_bytes_through_x_accel_redirect(tmp_path, redi
     migrate_database(app)
     with app.app_context():
         token = create_device("bot_ngx", "12345", "", ESP32_FQBN, None).device_token
+        db.session.commit()
     firmware = deploy_image(app, "bot_ngx", size=150 * 1024, seed=40)
     with live_processes(settings, folder, WEBIDE_X_ACCEL_REDIRECT_PREFIX="/internal-firmware") as live, \
             private_nginx(NGINX_IN_FRONT.format(artifacts=settings.artifacts_dir.resolve(),

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from webide import create_app
-from webide.devices.wifi import KEY_FILE, WifiCredentials, wifi_credentials
+from webide.core.wifi import KEY_FILE, WifiCredentials, wifi_credentials
 from webide.extensions import db
 from webide.models import Device
 

@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings, load_or_create_secret, load_settings
-from .errors import Unauthorized, register_error_handlers, wants_json
+from .core.errors import Unauthorized
+from .errors import register_error_handlers, wants_json
 from .extensions import csrf, db, login_manager
+from .request_input import StrictJSONProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None, realtime_server: bool = True) -
     settings = settings or load_settings()
     prepare_data_dir(settings)
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.json = StrictJSONProvider(app)
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=load_or_create_secret(settings.data_dir),
@@ -75,7 +78,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def bind_extensions(app: Flask, settings: Settings, realtime_server: bool) -> None:
-    from .auth.service import load_request_principal, load_session_principal
+    from .auth.sessions import load_request_principal, load_session_principal
 
     db.init_app(app)
     csrf.init_app(app)

@@ -28,7 +28,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"socket_timeout": 5, "socket_connect_timeout": 5},
-        include=["webide.builds.tasks"],
+        include=["webide.tasks"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

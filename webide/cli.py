@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -11,8 +13,9 @@ from flask import Flask
 
 from . import create_app
 from .config import ConfigError, load_settings
+from .core.errors import ApiError
 from .database import migrate_database, new_migration
-from .errors import ApiError
+from .extensions import db
 
 
 def make_app() -> Flask:
@@ -24,8 +27,17 @@ def make_app() -> Flask:
     return app
 
 
-def fail(error: ApiError) -> None:
-    raise click.ClickException(error.message)
+@contextmanager
+def unit_of_work() -> Iterator[Flask]:
+    """An app context for one command: committed when the block succeeds; a domain error becomes a clear message."""
+    app = make_app()
+    with app.app_context():
+        try:
+            yield app
+            db.session.commit()
+        except ApiError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,12 +54,10 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Create a demo instructor and bot and print their credentials.")
 def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
     """Run everything on this machine: Redis (unless REDIS_URL is set), the web server and Celery workers."""
+    from .core.builds.queue import fail_interrupted_builds
     from .runner import run_all
 
-    from .builds.service import fail_interrupted_builds
-
-    app = make_app()
-    with app.app_context():
+    with unit_of_work() as app:
         if not app.config["SETTINGS"].redis_url:
             fail_interrupted_builds()  # a fresh private Redis has an empty queue: nothing would ever run them
         if demo:
@@ -93,13 +103,10 @@ def user() -> None:
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 def user_create(role: str, username: str, password: str) -> None:
     """Create an admin or an instructor."""
-    from .devices.registry import create_user
+    from .core.registry import create_user
 
-    with make_app().app_context():
-        try:
-            create_user(username, password, role)
-        except ApiError as error:
-            fail(error)
+    with unit_of_work():
+        create_user(username, password, role)
     click.echo(f"created {role} {username}")
 
 
@@ -108,17 +115,13 @@ def user_create(role: str, username: str, password: str) -> None:
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 def user_passwd(username: str, password: str) -> None:
     """Set a new password (ends every session and API token of that user)."""
-    from .auth.service import change_password, find_principal
-    from .devices.registry import check_password
+    from .core.accounts import change_password, find_principal
 
-    with make_app().app_context():
+    with unit_of_work():
         principal = find_principal("user", username)
         if principal is None:
             raise click.ClickException(f"no user {username!r}")
-        try:
-            change_password(principal, check_password(password))
-        except ApiError as error:
-            fail(error)
+        change_password(principal, password)
     click.echo(f"password changed for {username}")
 
 
@@ -132,19 +135,14 @@ def classroom() -> None:
 @click.option("--instructor", required=True, help="Username of the instructor who owns the class.")
 def classroom_create(name: str, instructor: str) -> None:
     """Create a class (or hand an existing one to another instructor)."""
-    from .auth.service import find_principal
-    from .devices.registry import classroom_named
-    from .extensions import db
+    from .core.accounts import find_principal
+    from .core.registry import get_or_create_class
 
-    with make_app().app_context():
+    with unit_of_work():
         owner = find_principal("user", instructor)
         if owner is None:
             raise click.ClickException(f"no user {instructor!r}")
-        try:
-            classroom_named(name, owner)
-        except ApiError as error:
-            fail(error)
-        db.session.commit()
+        get_or_create_class(name, owner)
     click.echo(f"class {name} belongs to {instructor}")
 
 
@@ -163,15 +161,10 @@ def device() -> None:
 def device_create(product_id: str, password: str, name: str, fqbn: str | None, class_name: str | None,
                   as_json: bool) -> None:
     """Create a bot and print its device token (shown once; the firmware uses it)."""
-    from .devices.registry import create_device
+    from .core.registry import create_device
 
-    app = make_app()
-    with app.app_context():
-        try:
-            created = create_device(product_id, password, name, fqbn or app.config["SETTINGS"].default_fqbn,
-                                    class_name)
-        except ApiError as error:
-            fail(error)
+    with unit_of_work() as app:
+        created = create_device(product_id, password, name, fqbn or app.config["SETTINGS"].default_fqbn, class_name)
     if as_json:
         click.echo(json.dumps({"product_id": created.product_id, "device_token": created.device_token}))
     else:
@@ -184,18 +177,14 @@ def device_create(product_id: str, password: str, name: str, fqbn: str | None, c
 @click.option("--json", "as_json", is_flag=True)
 def device_import(roster: Path, fqbn: str | None, as_json: bool) -> None:
     """Create every bot of a CSV roster (product_id,password,name,class) or none of them."""
-    from .devices.registry import import_roster
+    from .core.registry import import_roster
 
-    app = make_app()
     try:
         text = roster.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise click.ClickException("the roster is not UTF-8 text") from None
-    with app.app_context():
-        try:
-            created = import_roster(text, fqbn or app.config["SETTINGS"].default_fqbn)
-        except ApiError as error:
-            fail(error)
+    with unit_of_work() as app:
+        created = import_roster(text, fqbn or app.config["SETTINGS"].default_fqbn)
     rows = [{"product_id": c.product_id, "device_token": c.device_token, "password": c.password} for c in created]
     if as_json:
         click.echo(json.dumps(rows))
@@ -210,14 +199,15 @@ def device_import(roster: Path, fqbn: str | None, as_json: bool) -> None:
 @click.argument("product_id")
 def device_token(product_id: str) -> None:
     """Issue a new device token for a bot (the old one stops working)."""
-    from .auth.service import find_principal
-    from .devices.registry import reset_device_token
+    from .core.accounts import find_principal
+    from .core.registry import reset_device_token
 
-    with make_app().app_context():
+    with unit_of_work():
         found = find_principal("device", product_id)
         if found is None:
             raise click.ClickException(f"no bot {product_id!r}")
-        click.echo(reset_device_token(found))
+        token = reset_device_token(found)
+    click.echo(token)
 
 
 @device.command("simulate")
@@ -241,7 +231,7 @@ def device_simulate(product_id: str | None, token: str | None, roster: Path | No
     Each simulated bot sends a heartbeat, then presses its button: checks for an update, pulls its firmware URL with
     the stock ESP32 HTTPUpdate headers, verifies size, magic byte and MD5, "reboots" and reports the new hash.
     """
-    from .devices.simulator import load_roster, simulate
+    from .simulator import load_roster, simulate
 
     if roster is not None:
         try:

@@ -6,11 +6,10 @@ import json
 import os
 import secrets
 
-from .auth.service import find_principal
-from .builds.toolchain import available_boards
 from .config import Settings
-from .devices.registry import classroom_named, create_device, create_user
-from .extensions import db
+from .core.accounts import find_principal
+from .core.registry import create_device, create_user, get_or_create_class
+from .core.toolchain import available_boards
 
 DEMO_FILE = "demo-credentials.json"
 
@@ -47,8 +46,7 @@ def create_demo_accounts(settings: Settings) -> dict:
     username = "teacher" if find_principal("user", "teacher") is None else f"teacher_{secrets.token_hex(2)}"
     teacher_password = secrets.token_urlsafe(9)
     teacher = create_user(username, teacher_password, "instructor")
-    classroom_named("demo-class", teacher)
-    db.session.commit()
+    get_or_create_class("demo-class", teacher)
     product_id = "bot_001" if find_principal("device", "bot_001") is None else f"bot_{secrets.token_hex(2)}"
     bot = create_device(product_id, "12345", "Demo bot", demo_board(settings), "demo-class")
     return {"instructor": {"username": username, "password": teacher_password},

@@ -36,7 +36,7 @@ def check_redis(settings: Settings) -> Check:
 def check_toolchains(settings: Settings) -> list[Check]:
     from compiler import CompilerError
 
-    from .builds.toolchain import get_compiler
+    from .core.toolchain import get_compiler
 
     compiler = get_compiler(settings)
     usable, message = compiler.sandbox_status()

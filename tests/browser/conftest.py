@@ -10,11 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
-from webide.devices.registry import classroom_named, create_device, create_user
-from webide.devices.simulator import SimulatedBot
+from webide.core.registry import create_device, create_user, get_or_create_class
 from webide.extensions import db
+from webide.simulator import SimulatedBot
 
 from ..conftest import AVR_FQBN, ROOT, LiveService, live_processes, scratch_app
 
@@ -54,7 +61,7 @@ def browser_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) ->
     with app.app_context():
         tokens = {bot: create_device(bot, BOT_PASSWORD, "", AVR_FQBN, CLASS_NAME).device_token for bot in BOTS}
         teacher = create_user(*INSTRUCTOR, "instructor")
-        classroom_named(CLASS_NAME, teacher)
+        get_or_create_class(CLASS_NAME, teacher)
         db.session.commit()
     with live_processes(settings, folder) as live:
         yield BrowserService(live, tokens)

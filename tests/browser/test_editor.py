@@ -8,9 +8,22 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from ..live import ApiClient
-from .conftest import (BOT_PASSWORD, BUILD_TIMEOUT_MS, BrowserService, editor_text, log_in, open_editor_as_bot,
-                       pull_firmware_like_the_bot, replace_main_text, screenshot, terminal_text, wait_for_build_end, wait_for_editor,
-                       wait_for_terminal, wait_until_saved)
+from .conftest import (
+    BOT_PASSWORD,
+    BUILD_TIMEOUT_MS,
+    BrowserService,
+    editor_text,
+    log_in,
+    open_editor_as_bot,
+    pull_firmware_like_the_bot,
+    replace_main_text,
+    screenshot,
+    terminal_text,
+    wait_for_build_end,
+    wait_for_editor,
+    wait_for_terminal,
+    wait_until_saved,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,7 +7,15 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import BOTS, CLASS_NAME, INSTRUCTOR, log_in, open_editor_as_bot, screenshot, wait_for_editor
+from .conftest import (
+    BOTS,
+    CLASS_NAME,
+    INSTRUCTOR,
+    log_in,
+    open_editor_as_bot,
+    screenshot,
+    wait_for_editor,
+)
 
 pytestmark = pytest.mark.browser
 

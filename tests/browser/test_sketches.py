@@ -10,8 +10,15 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from ..live import ApiClient
-from .conftest import (BOT_PASSWORD, BrowserService, editor_text, open_editor_as_bot, screenshot, wait_for_editor,
-                       wait_until_saved)
+from .conftest import (
+    BOT_PASSWORD,
+    BrowserService,
+    editor_text,
+    open_editor_as_bot,
+    screenshot,
+    wait_for_editor,
+    wait_until_saved,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from .toolchain import AGENT_EXTRAS, AGENT_SRC, FIRMWARE_TESTS, require_success, run_tool
+from .toolchain import (
+    AGENT_EXTRAS,
+    AGENT_SRC,
+    FIRMWARE_TESTS,
+    require_success,
+    run_tool,
+)
 
 AVR_LINK_DIR = FIRMWARE_TESTS / "avr_link"
 HOST_LINK_DIR = FIRMWARE_TESTS / "host_link"

@@ -6,11 +6,18 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from ..errors import ApiError, BadRequest
-from ..extensions import csrf_exempt
-from ..validation import json_body, required_str
+from ..core.accounts import (
+    authenticate,
+    change_password,
+    issue_api_token,
+    revoke_api_token,
+)
+from ..core.errors import ApiError, BadRequest
+from ..core.rules import required_str
+from ..extensions import csrf_exempt, db
+from ..request_input import json_body
 from . import bp
-from .service import authenticate, bearer_token, change_password, issue_api_token, revoke_api_token
+from .sessions import bearer_token
 
 MAX_SECRET = 256
 
@@ -30,9 +37,11 @@ def login_submit() -> str | Response:
     try:
         if not identifier or not password:
             raise BadRequest("Enter both fields")
-        principal = authenticate(mode, identifier, password)
+        principal = authenticate(mode, identifier, password, request.remote_addr)
     except ApiError as error:
+        db.session.commit()  # the failed attempt counts
         return render_template("auth/login.html", mode=mode, error=error.message, identifier=identifier), error.status
+    db.session.commit()
     login_user(principal)
     return redirect(url_for("home.index"))
 
@@ -54,8 +63,13 @@ def api_login() -> tuple[dict, int]:
     else:
         raise BadRequest("Missing field: product_id or username")
     password = required_str(body, "password", MAX_SECRET)
-    principal = authenticate(kind, identifier, password)
-    return {"success": True, "token": issue_api_token(principal), "kind": principal.kind}, 200
+    try:
+        principal = authenticate(kind, identifier, password, request.remote_addr)
+    finally:
+        db.session.commit()  # a failed attempt counts
+    token = issue_api_token(principal)
+    db.session.commit()
+    return {"success": True, "token": token, "kind": principal.kind}, 200
 
 
 @bp.post("/api/auth/logout")
@@ -64,6 +78,7 @@ def api_logout() -> dict:
     token = bearer_token()
     if token:
         revoke_api_token(token)
+        db.session.commit()
     else:
         logout_user()
     return {"success": True}
@@ -88,10 +103,12 @@ def api_change_password() -> dict:
     body = json_body()
     current = required_str(body, "current_password", MAX_SECRET)
     new = required_str(body, "new_password", MAX_SECRET)
-    if len(new) < 4:
-        raise BadRequest("The new password must have at least 4 characters")
-    authenticate(current_user.kind, current_user.display_name, current)
+    try:
+        authenticate(current_user.kind, current_user.display_name, current, request.remote_addr)
+    finally:
+        db.session.commit()  # a failed attempt counts
     change_password(current_user, new)
+    db.session.commit()
     if bearer_token() is None:
         login_user(current_user._get_current_object())  # keep this browser signed in; every other session ends
     return {"success": True}

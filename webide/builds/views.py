@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-
-from compiler import SketchFile
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from ..auth.service import accessible_device
-from ..editor.sketches import head_revision, parse_files, save_sketch, sketch_name
-from ..errors import NotFound
+from ..core.accounts import accessible_device
+from ..core.builds.queue import (
+    build_or_404,
+    dispatch,
+    ensure_queue_reachable,
+    queue_build,
+    request_cancel,
+)
+from ..core.errors import NotFound
+from ..core.presenters import build_detail, build_progress
+from ..core.rules import FQBN_RE, optional_bool, optional_str
+from ..core.sketches import check_buildable, head_revision, parse_files, save_sketch
 from ..extensions import current_settings, db
 from ..models import Build
-from ..validation import FQBN_RE, json_body, optional_bool, optional_str
+from ..request_input import json_body
 from . import bp
-from .service import (build_or_404, check_buildable, detail_view, expire_stale_builds, progress_view, queue_build,
-                      request_cancel)
 
 
 @bp.post("/api/devices/<product_id>/builds")
@@ -29,10 +35,13 @@ def submit(product_id: str) -> tuple[dict, int]:
     settings = current_settings()
     head = head_revision(device)
     files = parse_files(body["files"], settings.sketch_max_files) if "files" in body else head.files
-    check_buildable(sketch_name(device), [SketchFile(**f) for f in files], fqbn)
+    check_buildable(device, files, fqbn, settings)
+    ensure_queue_reachable()
     if files != head.files:
         head = save_sketch(device, files, head.number, "build", current_user.display_name, "Compiled")
     build = queue_build(device, head.number, fqbn, deploy, current_user.display_name)
+    db.session.commit()
+    dispatch([build])
     return {"success": True, "update_id": build.id, "status": build.status, "progress": build.progress,
             "message": build.message, "revision": head.number}, 202
 
@@ -40,20 +49,18 @@ def submit(product_id: str) -> tuple[dict, int]:
 @bp.get("/ota-update-progress/<update_id>")
 @login_required
 def progress(update_id: str) -> tuple[dict, int]:
-    expire_stale_builds()
     try:
         build = visible_build(update_id)
     except NotFound:
         return {"success": False, "status": "not_found", "progress": 0, "message": "No such update",
                 "error": "not found"}, 404
-    return progress_view(build), 200
+    return build_progress(build), 200
 
 
 @bp.get("/api/builds/<update_id>")
 @login_required
 def detail(update_id: str) -> dict:
-    expire_stale_builds()
-    return detail_view(visible_build(update_id))
+    return build_detail(visible_build(update_id))
 
 
 @bp.post("/api/builds/<update_id>/cancel")
@@ -61,6 +68,7 @@ def detail(update_id: str) -> dict:
 def cancel(update_id: str) -> dict:
     build = visible_build(update_id)
     request_cancel(build)
+    db.session.commit()
     return {"success": True, "update_id": build.id, "status": build.status}
 
 
@@ -68,10 +76,9 @@ def cancel(update_id: str) -> dict:
 @login_required
 def history(product_id: str) -> dict:
     device = accessible_device(current_user, product_id)
-    expire_stale_builds()
     builds = db.session.scalars(select(Build).where(Build.device_id == device.id)
-                                .order_by(Build.created_at.desc()).limit(50))
-    return {"success": True, "builds": [{k: v for k, v in detail_view(b).items() if k != "log"} for b in builds]}
+                                .options(selectinload(Build.artifact)).order_by(Build.created_at.desc()).limit(50))
+    return {"success": True, "builds": [build_detail(build, with_log=False) for build in builds]}
 
 
 def visible_build(update_id: str) -> Build:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from ..devices.presenters import device_summary
-from ..editor.sketches import parse_files
-from ..extensions import current_settings
-from ..validation import json_body, optional_bool, optional_str
+from ..core.builds.queue import dispatch
+from ..core.classes import (
+    main_sketch_file,
+    push_sketch,
+    visible_classroom,
+    visible_classrooms,
+)
+from ..core.presenters import device_summaries, with_summary_rows
+from ..core.rules import optional_bool, optional_str
+from ..core.sketches import parse_files
+from ..extensions import current_settings, db
+from ..models import Device
+from ..request_input import json_body
 from . import bp
-from .service import main_sketch_file, push_sketch, visible_classroom, visible_classrooms
 
 
 @bp.get("/api/classes")
@@ -24,8 +33,8 @@ def list_classes() -> dict:
 @login_required
 def show_class(name: str) -> dict:
     classroom = visible_classroom(current_user, name)
-    settings = current_settings()
-    bots = [device_summary(device, settings) for device in sorted(classroom.devices, key=lambda d: d.product_id)]
+    query = with_summary_rows(select(Device).where(Device.classroom_id == classroom.id).order_by(Device.product_id))
+    bots = device_summaries(db.session.scalars(query).all(), current_settings())
     return {"success": True, "name": classroom.name, "bots": bots}
 
 
@@ -37,5 +46,8 @@ def push(name: str) -> tuple[dict, int]:
     body = json_body()
     files = parse_files(body.get("files"), current_settings().sketch_max_files)
     main = main_sketch_file(files, optional_str(body, "main", 64))
-    queued = push_sketch(classroom, files, main, optional_bool(body, "deploy", True), current_user.display_name)
-    return {"success": True, "builds": queued}, 202
+    builds = push_sketch(classroom, files, main, optional_bool(body, "deploy", True), current_user.display_name)
+    db.session.commit()
+    dispatch(builds)
+    return {"success": True, "builds": [{"product_id": build.device.product_id, "update_id": build.id,
+                                         "revision": build.revision} for build in builds]}, 202

@@ -5,22 +5,22 @@ from __future__ import annotations
 from flask import Response
 from flask_login import current_user, login_required
 
-from ..auth.service import accessible_device
-from ..editor.checks import set_board
+from ..core.accounts import accessible_device
+from ..core.presenters import device_summaries, device_summary, with_summary_rows
+from ..core.provisioning import provisioning_kit
+from ..core.rules import FQBN_RE, required_str
+from ..core.sketches import set_board
+from ..core.wifi import set_wifi, wifi_view
 from ..extensions import current_settings, db
-from ..validation import FQBN_RE, json_body, required_str
+from ..request_input import json_body
 from . import bp
-from .presenters import device_summary
-from .provisioning import provisioning_kit
-from .wifi import set_wifi, wifi_view
 
 
 @bp.get("/api/devices")
 @login_required
 def list_devices() -> dict:
-    settings = current_settings()
-    devices = db.session.scalars(current_user.visible_devices()).all()
-    return {"success": True, "devices": [device_summary(device, settings) for device in devices]}
+    devices = db.session.scalars(with_summary_rows(current_user.visible_devices())).all()
+    return {"success": True, "devices": device_summaries(devices, current_settings())}
 
 
 @bp.get("/api/devices/<product_id>")
@@ -37,6 +37,7 @@ def change_device(product_id: str) -> dict:
     device = accessible_device(current_user, product_id)
     settings = current_settings()
     set_board(device, required_str(json_body(), "fqbn", 120, FQBN_RE), settings)
+    db.session.commit()
     return {"success": True, **device_summary(device, settings)}
 
 
@@ -54,6 +55,7 @@ def put_wifi(product_id: str) -> dict:
     device = accessible_device(current_user, product_id)
     body = json_body()
     set_wifi(device, body.get("ssid"), body.get("password"), current_settings().data_dir)
+    db.session.commit()
     return {"success": True, **wifi_view(device)}
 
 
@@ -65,6 +67,7 @@ def download_provisioning_kit(product_id: str) -> Response:
     A POST, not a GET: it replaces the bot's device token, so a link or a prefetch must not trigger it.
     """
     kit = provisioning_kit(accessible_device(current_user, product_id), current_settings())
+    db.session.commit()
     response = Response(kit.content, mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{kit.filename}"'
     response.headers["Cache-Control"] = "no-store"

@@ -5,19 +5,40 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask_login import current_user, login_required
 
-from ..auth.service import accessible_device
-from ..errors import BadRequest
-from ..extensions import current_settings
+from ..core.accounts import accessible_device
+from ..core.archive import ImportLimits, read_upload, sketch_zip
+from ..core.errors import BadRequest
+from ..core.examples import example_files, list_examples
+from ..core.formatting import format_source
+from ..core.history import render_revision
+from ..core.rules import (
+    FQBN_RE,
+    checked_str,
+    optional_bool,
+    optional_int,
+    optional_str,
+    required_str,
+)
+from ..core.sketches import (
+    MAX_FILE_NAME,
+    check_sketch,
+    head_revision,
+    main_file,
+    parse_files,
+    restore_revision,
+    revision,
+    revision_history,
+    revision_summary,
+    save_sketch,
+    set_board,
+    sketch_name,
+    sketch_view,
+)
+from ..core.toolchain import check_board
+from ..extensions import current_settings, db
 from ..models import as_utc
-from ..validation import FQBN_RE, checked_str, json_body, optional_bool, optional_int, optional_str, required_str
+from ..request_input import json_body
 from . import bp
-from .archive import ImportLimits, read_upload, sketch_zip
-from .examples import example_files, list_examples
-from .formatting import format_source
-from .history import render_revision
-from .checks import check_board, check_sketch, set_board
-from .sketches import (MAX_FILE_NAME, head_revision, main_file, parse_files, restore_revision, revision,
-                       revision_history, revision_summary, save_sketch, sketch_name, sketch_view)
 
 MAX_REVISION = 2**31 - 1
 DEFAULT_PAGE = 50
@@ -50,6 +71,7 @@ def put_sketch(product_id: str) -> dict:
     saved = save_sketch(device, files, base, kind, current_user.display_name, message)
     if fqbn is not None:
         set_board(device, fqbn, current_settings())
+    db.session.commit()
     return {"success": True, "revision": saved.number}
 
 
@@ -80,6 +102,7 @@ def restore(product_id: str, rev: int) -> dict:
     body = json_body() if request.content_length else {}
     base = optional_int(body, "base_revision", 1, MAX_REVISION)
     restored = restore_revision(device, rev, base, current_user.display_name)
+    db.session.commit()
     return {"success": True, "revision": restored.number, "files": restored.files}
 
 
@@ -111,6 +134,7 @@ def import_sketch(product_id: str) -> dict:
     check_sketch(device, files, current_settings())
     saved = save_sketch(device, files, head.number if base is None else base, "import", current_user.display_name,
                         f"Imported {upload.filename}")
+    db.session.commit()
     return {"success": True, "revision": saved.number, "files": saved.files}
 
 

@@ -6,13 +6,13 @@ from flask import render_template
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from ..auth.service import accessible_device
-from ..builds.toolchain import available_boards
-from ..devices.presenters import device_summary
+from ..core.accounts import accessible_device
+from ..core.examples import list_examples
+from ..core.presenters import device_summary
+from ..core.toolchain import available_boards
 from ..extensions import current_settings
 from ..models import Device
 from . import bp
-from .examples import list_examples
 
 
 def render_editor(device: Device) -> str:

@@ -7,7 +7,7 @@ from itertools import groupby
 from flask import render_template
 from flask_login import current_user, login_required
 
-from ..devices.presenters import device_summary
+from ..core.presenters import device_summaries, with_summary_rows
 from ..editor.views import render_editor
 from ..extensions import current_settings, db
 from . import bp
@@ -18,8 +18,8 @@ from . import bp
 def index() -> str:
     if current_user.kind == "device":
         return render_editor(current_user._get_current_object())
-    settings = current_settings()
-    bots = [device_summary(device, settings) for device in db.session.scalars(current_user.visible_devices())]
+    devices = db.session.scalars(with_summary_rows(current_user.visible_devices())).all()
+    bots = device_summaries(devices, current_settings())
     bots.sort(key=lambda bot: (bot["class_name"] or "", bot["product_id"]))
     groups = [{"name": name, "devices": list(members)}
               for name, members in groupby(bots, key=lambda bot: bot["class_name"])]

@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
-import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
-from flask import current_app, request
-
+from flask import request
 from sqlalchemy import Select, bindparam, select
 
-from ..errors import Forbidden, Unauthorized
+from ..core.deployments import RUNNING, newest_deployment_id
+from ..core.errors import Forbidden, Unauthorized
+from ..core.firmware.urls import signature_is_valid
+from ..core.rules import PRODUCT_ID_RE
+from ..core.security import token_digest, tokens_match
 from ..extensions import db
 from ..models import Artifact, Deployment, Device
-from ..security import token_digest, tokens_match
-from ..validation import PRODUCT_ID_RE
-from .deployments import RUNNING
 
 REALM = 'Basic realm="webide device", charset="UTF-8"'
 UNAUTHORIZED_MESSAGE = "Device authentication required: send the bot's device token"
@@ -70,8 +66,7 @@ class DeviceState:
 
 
 def device_state_query() -> Select:
-    newest_state = (select(Deployment.state).where(Deployment.device_id == Device.id)
-                    .order_by(Deployment.id.desc()).limit(1).scalar_subquery())
+    newest_state = select(Deployment.state).where(Deployment.id == newest_deployment_id(Device.id)).scalar_subquery()
     return (select(Device.id, Device.product_id, Device.device_token_hash, Device.blocked, Device.running_md5,
                    Device.running_sha256, Artifact.id, Artifact.md5, Artifact.sha256, Artifact.size, newest_state)
             .outerjoin(Artifact, Artifact.id == Device.target_artifact_id)
@@ -117,8 +112,8 @@ def authenticate_device(product_id: str, allow_signed_url: bool = False) -> Devi
     if token is not None:
         valid = tokens_match(state.token_hash if state else _ABSENT_DIGEST, token) and state is not None
     elif allow_signed_url and "sig" in request.args:
-        valid = state is not None and signature_is_valid(state, request.args.get("expires", ""),
-                                                         request.args.get("sig", ""))
+        valid = state is not None and signature_is_valid(state.product_id, state.target and state.target.sha256,
+                                                         request.args.get("expires", ""), request.args.get("sig", ""))
     else:
         valid = False
     if not valid:
@@ -131,29 +126,3 @@ def authenticate_device(product_id: str, allow_signed_url: bool = False) -> Devi
 def authenticated_device(product_id: str) -> Device:
     """Like :func:`authenticate_device`, returning the bot's row for endpoints that change it."""
     return db.session.get_one(Device, authenticate_device(product_id).id)
-
-
-def url_signing_key() -> bytes:
-    """A key derived from the app secret for this one purpose, so a signature is useless anywhere else."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"webide firmware url", hashlib.sha256).digest()
-
-
-def firmware_signature(product_id: str, sha256: str, expires: int) -> str:
-    message = f"{product_id}\n{sha256}\n{expires}".encode()
-    return hmac.new(url_signing_key(), message, hashlib.sha256).hexdigest()
-
-
-def signature_is_valid(state: DeviceState, expires: str, signature: str) -> bool:
-    """True while the URL has not expired and was signed for this bot and its current target image."""
-    target = state.target
-    if target is None or not expires.isdigit() or len(expires) > 12 or len(signature) > 128:
-        return False
-    if int(expires) < time.time():
-        return False
-    return hmac.compare_digest(firmware_signature(state.product_id, target.sha256, int(expires)), signature)
-
-
-def signed_query(device: Device, artifact: Artifact, ttl_s: int) -> str:
-    """``expires=…&sig=…`` for the bot's firmware URL, valid ``ttl_s`` seconds and only for this image."""
-    expires = int(time.time()) + ttl_s
-    return urlencode({"expires": expires, "sig": firmware_signature(device.product_id, artifact.sha256, expires)})

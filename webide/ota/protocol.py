@@ -14,57 +14,47 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload
 
-from ..builds.artifacts import firmware_path
 from ..config import Settings
-from ..devices.presenters import firmware_url
-from ..errors import ApiError, BadRequest, NotFound, error_response
+from ..core.deployments import (
+    FAILED,
+    newest_deployment,
+    newest_deployment_id,
+    record_download_progress,
+    set_flash_state,
+)
+from ..core.errors import BadRequest, Conflict, NotFound, RangeNotSatisfiable
+from ..core.firmware.identity import (
+    ImageDigests,
+    ReportedImage,
+    image_is,
+    observe,
+    reported_image,
+)
+from ..core.firmware.store import firmware_path
+from ..core.firmware.urls import firmware_url, signed_query
+from ..errors import error_response
 from ..extensions import db
 from ..models import Artifact, Deployment, Device
-from .deployments import (FAILED, current_deployment, record_download_progress, record_running_image,
-                          set_flash_state)
-from .device_auth import DeviceState, signed_query
+from .device_auth import DeviceState
 
 log = logging.getLogger(__name__)
 
-MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
-SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024
-ESP_IMAGE_MAGIC = 0xE9
-HASH_APPENDED_OFFSET = 23  # 8-byte image header + byte 15 of the extended header
-DIGEST_BYTES = 32
 # Download progress is written at most every PROGRESS_STEP percent and PROGRESS_MIN_INTERVAL_S seconds.
 PROGRESS_STEP = 5
 PROGRESS_MIN_INTERVAL_S = 2.0
 
 
-class RangeNotSatisfiable(ApiError):
-    status = 416
-
-
-class InsufficientSpace(ApiError):
-    status = 409
-
-
-@dataclass(frozen=True)
-class ReportedImage:
-    """What a bot says it runs; hashes are lowercase hex or None when absent or malformed."""
-
-    md5: str | None = None
-    sha256: str | None = None
-    version: str | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.md5 is not None or self.sha256 is not None
+class InsufficientSpace(Conflict):
+    """The image does not fit the bot's free sketch space."""
 
 
 @dataclass(frozen=True)
@@ -76,62 +66,12 @@ class ByteRange:
         return f"bytes {self.start}-{self.stop - 1}/{size}"
 
 
-def hex_or_none(value: str | None, pattern: re.Pattern[str]) -> str | None:
-    return value.strip().lower() if value and pattern.match(value.strip()) else None
-
-
-def reported_image(values: Mapping[str, str], prefix: str = "x-ESP32-") -> ReportedImage:
-    """The running image from HTTPUpdate's headers (or query parameters without the prefix)."""
-    version = values.get(f"{prefix}version")
-    return ReportedImage(md5=hex_or_none(values.get(f"{prefix}sketch-md5" if prefix else "md5"), MD5_RE),
-                         sha256=hex_or_none(values.get(f"{prefix}sketch-sha256" if prefix else "sha256"), SHA256_RE),
-                         version=version[:64] if version else None)
-
-
 def request_image() -> ReportedImage:
     """Headers first (what HTTPUpdate sends), then ``?md5=``/``?sha256=``/``?version=`` for manifest clients."""
     from_headers = reported_image(request.headers)
     if from_headers.known:
         return from_headers
     return reported_image(request.args, prefix="")
-
-
-@lru_cache(maxsize=1024)
-def embedded_sha256(path: Path, size: int) -> str | None:
-    """The SHA-256 an ESP32 app image carries at its end: what the 2.x core reports for the running sketch."""
-    if size < HASH_APPENDED_OFFSET + 1 + DIGEST_BYTES:
-        return None
-    with path.open("rb") as handle:
-        header = handle.read(HASH_APPENDED_OFFSET + 1)
-        if header[0] != ESP_IMAGE_MAGIC or header[HASH_APPENDED_OFFSET] != 1:
-            return None
-        handle.seek(size - DIGEST_BYTES)
-        return handle.read(DIGEST_BYTES).hex()
-
-
-class ImageDigests(Protocol):
-    md5: str
-    sha256: str
-    size: int
-
-
-def image_is(image: ImageDigests, reported: ReportedImage, settings: Settings) -> bool:
-    """Whether the reported hashes name this image (either hash is enough)."""
-    if reported.md5 is not None and reported.md5 == image.md5:
-        return True
-    if reported.sha256 is None:
-        return False
-    return reported.sha256 in (image.sha256, embedded_sha256(firmware_path(settings.artifacts_dir, image),
-                                                             image.size))
-
-
-def observe(device: Device, reported: ReportedImage, settings: Settings) -> bool:
-    """Record what the bot runs (only when it said so); True when that is its target."""
-    target = device.target_artifact
-    on_target = target is not None and image_is(target, reported, settings)
-    if reported.known:
-        record_running_image(device, reported.md5, reported.sha256, on_target)
-    return on_target
 
 
 def etag_of(image: ImageDigests) -> str:
@@ -156,7 +96,7 @@ def firmware_response(state: DeviceState, settings: Settings) -> Response:
     artifact = device.target_artifact
     if request.headers.get("x-ESP32-mode", "sketch").lower() != "sketch":
         raise BadRequest("Only sketch updates are served here (x-ESP32-mode: sketch)")
-    deployment = current_deployment(device)
+    deployment = newest_deployment(device)
     refuse_if_too_large(device, deployment, artifact, request.headers.get("x-ESP32-free-space"))
     byte_range = requested_range(request.headers.get("Range"), request.headers.get("If-Range"), etag, artifact.size)
     headers = firmware_headers(device, artifact, etag)
@@ -268,10 +208,8 @@ def file_chunks(path: Path, byte_range: ByteRange, meter: "DownloadMeter") -> It
 
 
 def still_current_query() -> Select:
-    other = aliased(Deployment)
-    newest = select(func.max(other.id)).where(other.device_id == Device.id).scalar_subquery()
     return (select(Device, Deployment).join(Deployment, Deployment.device_id == Device.id)
-            .where(Deployment.id == bindparam("deployment_id"), Deployment.id == newest,
+            .where(Deployment.id == bindparam("deployment_id"), Deployment.id == newest_deployment_id(Device.id),
                    Device.target_artifact_id == Deployment.artifact_id))
 
 
@@ -312,6 +250,7 @@ class DownloadMeter:
             rows = db.session.execute(STILL_CURRENT_QUERY, {"deployment_id": self.deployment_id}).first()
             if rows is not None:
                 record_download_progress(rows[0], rows[1], percent, finished)
+                db.session.commit()
 
 
 def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
@@ -325,7 +264,7 @@ def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
                 "md5": None, "sha256": None, "size": None}
     if not reported.known:
         on_target = image_is(target, ReportedImage(device.running_md5, device.running_sha256), settings)
-    deployment = current_deployment(device)
+    deployment = newest_deployment(device)
     url = f"{firmware_url(device, settings)}?{signed_query(device, target, settings.signed_url_ttl_s)}"
     return {"updateAvailable": not on_target, "latestVersion": str(deployment.number) if deployment else None,
             "currentVersion": current_version, "url": url, "md5": target.md5, "sha256": target.sha256,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import Settings
+from ..core.events import EventLog, configure_event_log
 from ..extensions import socketio
-from .events import EventLog, configure_event_log
 from .namespace import OtaNamespace
 
 NAMESPACE = "/ota-update"

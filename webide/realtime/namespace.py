@@ -8,11 +8,11 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
-from ..auth.service import Principal, accessible_device, principal_for_api_token
-from ..errors import ApiError
+from ..core.accounts import Principal, accessible_device, principal_for_api_token
+from ..core.errors import ApiError
+from ..core.events import EVENT_NAME, room_for
 from ..extensions import db
 from ..models import Device, User
-from .events import EVENT_NAME, room_for
 
 # Principal per connection (sid → (kind, id)); the Socket.IO server keeps one process's connections.
 _connections: dict[str, tuple[str, int]] = {}

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, func, literal, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Artifact, Deployment, Device, as_utc, utcnow
-from ..realtime.events import publish
+from .events import announce
 
 WAITING, DOWNLOADING, REBOOTING = "waiting_for_button", "downloading", "rebooting"
 RUNNING, FAILED, ROLLED_BACK = "running", "failed", "rolled_back"
@@ -36,17 +37,29 @@ def deploy_artifact(device: Device, artifact: Artifact, build_id: str | None) ->
     deployment = Deployment(device_id=device.id, artifact_id=artifact.id, build_id=build_id,
                             number=device.build_counter, state=WAITING, progress=0)
     db.session.add(deployment)
-    db.session.commit()
-    announce(device, deployment)
+    db.session.flush()
+    announce_flash(device.product_id, flash_snapshot(deployment))
     return deployment
 
 
-def current_deployment(device: Device) -> Deployment | None:
-    """The deployment of the bot's current target, if any."""
-    if device.target_artifact_id is None:
-        return None
-    return db.session.scalar(select(Deployment).where(Deployment.device_id == device.id)
-                             .order_by(Deployment.id.desc()).limit(1))
+def newest_deployment_id(device_id: ColumnElement[int]) -> ScalarSelect[int]:
+    """SQL for the id of a bot's newest deployment: the one that moves on the bot's reports."""
+    other = aliased(Deployment)  # so the subquery never correlates with a Deployment of the outer query
+    return select(func.max(other.id)).where(other.device_id == device_id).scalar_subquery()
+
+
+def newest_deployment(device: Device) -> Deployment | None:
+    """The bot's newest deployment (its current target's), if it ever had one."""
+    return db.session.scalar(select(Deployment).where(Deployment.id == newest_deployment_id(literal(device.id))))
+
+
+def newest_deployments(device_ids: list[int]) -> dict[int, Deployment]:
+    """{bot id: newest deployment} for many bots in one query."""
+    if not device_ids:
+        return {}
+    rows = db.session.scalars(select(Deployment).where(Deployment.device_id.in_(device_ids),
+                                                       Deployment.id == newest_deployment_id(Deployment.device_id)))
+    return {row.device_id: row for row in rows}
 
 
 def set_flash_state(device: Device, deployment: Deployment, state: str, progress: int | None = None,
@@ -57,13 +70,7 @@ def set_flash_state(device: Device, deployment: Deployment, state: str, progress
         return
     deployment.state, deployment.progress, deployment.message = state, progress, message[:300]
     deployment.updated_at = utcnow()
-    product_id, snapshot = device.product_id, flash_snapshot(deployment)
-    db.session.commit()  # expires the rows: announce from the snapshot instead of reloading them
-    publish_flash(product_id, snapshot)
-
-
-def announce(device: Device, deployment: Deployment) -> None:
-    publish_flash(device.product_id, flash_snapshot(deployment))
+    announce_flash(device.product_id, flash_snapshot(deployment))
 
 
 def flash_snapshot(deployment: Deployment) -> dict[str, Any]:
@@ -71,11 +78,12 @@ def flash_snapshot(deployment: Deployment) -> dict[str, Any]:
             "build_number": deployment.number, "build_id": deployment.build_id}
 
 
-def publish_flash(product_id: str, snapshot: dict[str, Any]) -> None:
-    publish(product_id, "flash", state=snapshot["state"], progress=snapshot["progress"], message=snapshot["message"],
+def announce_flash(product_id: str, snapshot: dict[str, Any]) -> None:
+    """The flash state and its sentence for the terminal, sent once the change is committed."""
+    announce(product_id, "flash", state=snapshot["state"], progress=snapshot["progress"], message=snapshot["message"],
             build_number=snapshot["build_number"])
     line = STATE_LINES[snapshot["state"]].format(progress=snapshot["progress"], message=snapshot["message"])
-    publish(product_id, "line", update_id=snapshot["build_id"], stream="flash", text=line)
+    announce(product_id, "line", update_id=snapshot["build_id"], stream="flash", text=line)
 
 
 # How the flash state moves on the device's own reports (see webide/ota/reports.py for their parsing).
@@ -94,11 +102,10 @@ def record_running_image(device: Device, md5: str | None, sha256: str | None, on
     target = device.target_artifact
     if on_target and target is not None:
         md5, sha256 = target.md5, target.sha256
-    if remember_hashes(device, md5, sha256):
-        db.session.commit()
+    remember_hashes(device, md5, sha256)
     if not on_target and uptime_s is None and not says_rolled_back:
         return  # without a sign of a restart, another image says nothing about the deployment
-    deployment = current_deployment(device)
+    deployment = newest_deployment(device)
     if deployment is None:
         return
     if on_target:
@@ -139,7 +146,7 @@ def record_download_progress(device: Device, deployment: Deployment, percent: in
 
 def apply_status_report(device: Device, status: str, progress: int | None, message: str) -> Deployment | None:
     """Move the current deployment on a report of the agent; stale reports never move it backwards."""
-    deployment = current_deployment(device)
+    deployment = newest_deployment(device)
     if deployment is None:
         return None
     rolled_back = status == "FAILED" and ROLLBACK_WORDS in message.lower()

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
-from compiler import SketchFile
-
-from ..auth.service import Principal
-from ..builds.service import check_buildable, queue_build
-from ..editor.sketches import head_revision, main_file, save_sketch, sketch_name
-from ..errors import BadRequest, NotFound
-from ..extensions import db
-from ..models import Classroom, Device, User
+from ..extensions import current_settings, db
+from ..models import Build, Classroom, Device, User
+from .accounts import Principal
+from .builds.queue import ensure_queue_reachable, queue_build
+from .errors import BadRequest, NotFound
+from .sketches import check_buildable, head_revision, main_file, save_sketch
 
 
 def visible_classroom(principal: Principal, name: str) -> Classroom:
@@ -54,21 +50,23 @@ def files_for(device: Device, files: list[dict[str, str]], main: str) -> list[di
 
 
 def push_sketch(classroom: Classroom, files: list[dict[str, str]], main: str, deploy: bool,
-                author: str) -> list[dict[str, Any]]:
-    """Save the sketch as a new revision of every bot in the class, then queue its build.
+                author: str) -> list[Build]:
+    """Save the sketch as a new revision of every bot in the class and record its build, in one transaction.
 
-    Every bot is checked before anything is saved, so a sketch that one bot cannot build changes no bot.
+    Every bot is checked before anything is changed, so a sketch that one bot cannot build changes no bot; the
+    caller commits, then dispatches the builds.
     """
     devices = sorted(classroom.devices, key=lambda d: d.product_id)
     if not devices:
         raise BadRequest(f"Class {classroom.name!r} has no bots")
+    settings = current_settings()
     for device in devices:
-        check_buildable(sketch_name(device), [SketchFile(**f) for f in files_for(device, files, main)], device.fqbn)
-    queued = []
+        check_buildable(device, files_for(device, files, main), device.fqbn, settings)
+    ensure_queue_reachable()
+    builds = []
     for device in devices:
         head = head_revision(device)
         revision = save_sketch(device, files_for(device, files, main), head.number, "push", author,
                                f"Pushed to class {classroom.name}")
-        build = queue_build(device, revision.number, device.fqbn, deploy, author)
-        queued.append({"product_id": device.product_id, "update_id": build.id, "revision": revision.number})
-    return queued
+        builds.append(queue_build(device, revision.number, device.fqbn, deploy, author))
+    return builds

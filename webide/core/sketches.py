@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from compiler import SketchFile
+from compiler import SketchError, SketchFile
 
-from ..errors import BadRequest, Conflict, NotFound, TooLarge
+from ..config import Settings
 from ..extensions import current_settings, db
 from ..models import Build, Device, SketchRevision, iso
-from ..validation import checked_str
+from .errors import BadRequest, Conflict, NotFound, TooLarge
+from .rules import checked_str
+from .toolchain import check_board, get_compiler
 
 MAX_FILE_NAME = 64
 REVISION_KINDS = ("create", "save", "autosave", "build", "restore", "import", "push")
@@ -38,7 +40,11 @@ void loop() {
 
 def sketch_name(device: Device) -> str:
     """Arduino sketch names allow letters, digits, '_' and '-', and the main .ino is named after the sketch."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", device.product_id)
+    return sketch_name_for(device.product_id)
+
+
+def sketch_name_for(product_id: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", product_id)
     return name if name[0].isalnum() else f"s{name}"
 
 
@@ -48,16 +54,21 @@ def main_file(device: Device) -> str:
 
 
 def head_revision(device: Device) -> SketchRevision:
-    """The current sketch, created from the starter sketch on first use."""
+    """The current sketch (every bot gets its starter sketch when it is created)."""
     head = db.session.scalar(select(SketchRevision).where(SketchRevision.device_id == device.id)
                              .order_by(SketchRevision.number.desc()).limit(1))
-    if head is not None:
-        return head
-    files = [{"name": main_file(device), "content": STARTER_SKETCH}]
-    try:
-        return add_revision(device, files, 1, "create", "", "New sketch")
-    except Conflict:  # created concurrently by another request
-        return head_revision(device)
+    if head is None:
+        raise NotFound(f"{device.product_id} has no sketch")
+    return head
+
+
+def add_starter_sketch(device: Device) -> SketchRevision:
+    """Revision 1 of a new bot: the starter sketch, under the bot's main file name."""
+    return add_revision(device, starter_files(device.product_id), 1, "create", "", "New sketch")
+
+
+def starter_files(product_id: str) -> list[dict[str, str]]:
+    return [{"name": f"{sketch_name_for(product_id)}.ino", "content": STARTER_SKETCH}]
 
 
 def revision(device: Device, number: int) -> SketchRevision:
@@ -76,7 +87,7 @@ def add_revision(device: Device, files: list[dict[str, str]], number: int, kind:
                          message=message[:200])
     db.session.add(row)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device)) from None
@@ -111,7 +122,6 @@ def prune_autosaves(device: Device, keep: int) -> int:
         SketchRevision.device_id == device.id, SketchRevision.kind == "autosave",
         SketchRevision.number.not_in(kept.scalar_subquery()), SketchRevision.number.not_in(built.scalar_subquery()),
         SketchRevision.number != head_revision(device).number))
-    db.session.commit()
     if result.rowcount:
         log.info("Pruned %s old autosaves of %s", result.rowcount, device.product_id)
     return result.rowcount
@@ -164,3 +174,39 @@ def sketch_view(device: Device) -> dict[str, Any]:
     head = head_revision(device)
     return {"files": head.files, "revision": head.number, "fqbn": device.fqbn, "sketch_name": sketch_name(device),
             "saved_at": iso(head.created_at)}
+
+
+def check_sketch(device: Device, files: list[dict[str, str]], settings: Settings) -> None:
+    """Refuse a sketch the compiler would refuse — the one check behind every way a sketch comes in.
+
+    413 when over the size or file-count limit; 400 for text that is not valid Unicode, or listing one message per
+    broken file-name rule (the compiler's own rules, so the editor, imports, hand-outs and the build agree).
+    """
+    if len(files) > settings.sketch_max_files:
+        raise TooLarge(f"A sketch may have at most {settings.sketch_max_files} files; this one has {len(files)}")
+    total = 0
+    for file in files:
+        try:
+            total += len(file["content"].encode("utf-8"))
+        except UnicodeEncodeError:
+            raise BadRequest(f"{file['name']} contains text that is not valid Unicode (a lone surrogate)") from None
+    if total > settings.sketch_max_bytes:
+        raise TooLarge(f"The sketch is {total} bytes; the limit is {settings.sketch_max_bytes} bytes")
+    try:
+        get_compiler(settings).validate(sketch_name(device), [SketchFile(**f) for f in files])
+    except SketchError as error:
+        raise BadRequest("; ".join(error.problems), problems=error.problems) from None
+
+
+def check_buildable(device: Device, files: list[dict[str, str]], fqbn: str, settings: Settings) -> None:
+    """Everything that must hold before a build of ``files`` for ``fqbn`` is queued."""
+    check_sketch(device, files, settings)
+    check_board(fqbn, settings)
+
+
+def set_board(device: Device, fqbn: str, settings: Settings) -> None:
+    """Make ``fqbn`` the bot's board, if an installed toolchain can build it."""
+    check_board(fqbn, settings)
+    if device.fqbn != fqbn:
+        log.info("Board of %s changed from %s to %s", device.product_id, device.fqbn, fqbn)
+        device.fqbn = fqbn

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 
-from ..errors import BadRequest, TooLarge
+from .errors import BadRequest, TooLarge
 
 log = logging.getLogger(__name__)
 

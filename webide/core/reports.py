@@ -1,30 +1,25 @@
 """What bots report: heartbeats (presence, the image they run, telemetry) and OTA status reports.
 
-Device input is untrusted and small: bodies are read with a hard size limit and parsed strictly, so a malformed
-report is a 400 and an oversized one a 413, never a 500, and nothing is stored from a report that is refused.
+Device input is untrusted: reports are parsed strictly, so a malformed one is a 400 naming the field, and nothing is
+stored from a report that is refused.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
-
 from ..config import Settings
-from ..errors import BadRequest, TooLarge
-from ..extensions import db
 from ..models import Device, iso, utcnow
-from ..realtime.events import publish
-from ..validation import optional_int, optional_str
 from .deployments import DEVICE_STATUSES, apply_status_report, record_running_image
-from .protocol import MD5_RE, SHA256_RE, ReportedImage, image_is
+from .errors import BadRequest
+from .events import announce
+from .firmware.identity import MD5_RE, SHA256_RE, ReportedImage, image_is
+from .rules import optional_int, optional_str
 
-MAX_REPORT_BYTES = 8 * 1024
 MAX_SENSORS = 32
 SENSOR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
@@ -46,26 +41,6 @@ class Heartbeat:
     def telemetry(self) -> dict[str, Any]:
         values = {"heap": self.heap, "uptime": self.uptime, "rssi": self.rssi, "ip": self.ip, "mac": self.mac}
         return {**{k: v for k, v in values.items() if v is not None}, "sensors": self.sensors}
-
-
-def report_body() -> dict[str, Any]:
-    """The request's JSON object, read with a limit that fits any real report many times over."""
-    if request.content_length is not None and request.content_length > MAX_REPORT_BYTES:
-        raise TooLarge(f"Report too large (limit {MAX_REPORT_BYTES} bytes)")
-    raw = request.stream.read(MAX_REPORT_BYTES + 1)
-    if len(raw) > MAX_REPORT_BYTES:
-        raise TooLarge(f"Report too large (limit {MAX_REPORT_BYTES} bytes)")
-    try:
-        body = json.loads(raw, parse_constant=reject_constant)
-    except (ValueError, RecursionError) as error:
-        raise BadRequest(f"Report is not valid JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("Report must be a JSON object")
-    return body
-
-
-def reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def ip_field(body: dict[str, Any]) -> str | None:
@@ -121,7 +96,6 @@ def record_heartbeat(device: Device, heartbeat: Heartbeat, settings: Settings) -
     if heartbeat.image.version is not None:
         device.running_version = heartbeat.image.version
     device.telemetry = {**heartbeat.telemetry(), "received_at": iso(device.last_seen_at)}
-    db.session.commit()
     target = device.target_artifact
     on_target = target is not None and image_is(target, heartbeat.image, settings)
     if heartbeat.image.known:
@@ -134,12 +108,12 @@ def record_heartbeat(device: Device, heartbeat: Heartbeat, settings: Settings) -
 
 
 def announce_heartbeat(device: Device, heartbeat: Heartbeat) -> None:
-    publish(device.product_id, "device", online=True, last_seen=iso(device.last_seen_at))
+    announce(device.product_id, "device", online=True, last_seen=iso(device.last_seen_at))
     parts = [f"fw={heartbeat.image.version}" if heartbeat.image.version else None,
              f"md5={heartbeat.image.md5}" if heartbeat.image.md5 else None,
              *(f"{name}={value}" for name, value in heartbeat.telemetry().items() if name != "sensors"),
              *(f"{name}={value}" for name, value in heartbeat.sensors.items())]
-    publish(device.product_id, "line", stream="device", text="heartbeat " + " ".join(p for p in parts if p))
+    announce(device.product_id, "line", stream="device", text="heartbeat " + " ".join(p for p in parts if p))
 
 
 @dataclass(frozen=True)

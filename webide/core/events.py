@@ -12,8 +12,11 @@ import logging
 from typing import Any
 
 import redis
-from flask import current_app
 from socketio import RedisManager
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from ..extensions import current_event_log, db
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,32 @@ def configure_event_log(redis_url: str, namespace: str) -> EventLog | None:
 
 def publish(product_id: str, event_type: str, **payload: Any) -> None:
     """Best-effort publish from request or task code: a Redis outage must never fail the caller's real work."""
-    event_log: EventLog | None = current_app.extensions.get("webide_events")
+    event_log = current_event_log()
     if event_log is None:
         return
     try:
         event_log.publish(product_id, event_type, **payload)
     except redis.exceptions.RedisError as error:
         log.warning("Could not publish %s event for %s: %s", event_type, product_id, error)
+
+
+def announce(product_id: str, event_type: str, **payload: Any) -> None:
+    """Publish once the current transaction commits (and never if it rolls back).
+
+    For events that report a database change, so a client that reacts to one always finds the change stored.
+    """
+    db.session.info.setdefault(PENDING_EVENTS, []).append((product_id, event_type, payload))
+
+
+PENDING_EVENTS = "webide_pending_events"
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _publish_announced(session: Session) -> None:
+    for product_id, event_type, payload in session.info.pop(PENDING_EVENTS, []):
+        publish(product_id, event_type, **payload)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_announced(session: Session) -> None:
+    session.info.pop(PENDING_EVENTS, None)

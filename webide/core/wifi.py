@@ -16,9 +16,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from ..config import load_or_create_secret
-from ..errors import BadRequest
-from ..extensions import db
 from ..models import Device
+from .errors import BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def check_ssid(ssid: object) -> str:
     return ssid
 
 
-def check_password(password: object) -> str:
+def check_wifi_password(password: object) -> str:
     """A WPA passphrase (8 to 63 characters) or "" for an open network."""
     if not isinstance(password, str):
         raise BadRequest("Field password must be a string")
@@ -72,9 +71,8 @@ def set_wifi(device: Device, ssid: object, password: object, data_dir: Path) -> 
     """Store the bot's network; ``password=None`` keeps the stored password (the page never sees it to resend)."""
     device.wifi_ssid = check_ssid(ssid)
     if password is not None:
-        secret = check_password(password)
+        secret = check_wifi_password(password)
         device.wifi_password_encrypted = cipher(data_dir).encrypt(secret.encode()).decode() if secret else None
-    db.session.commit()
     log.info("Wi-Fi settings of %s changed (network %r)", device.product_id, device.wifi_ssid)
 
 

@@ -1,16 +1,23 @@
-"""Who is calling: password checks with throttling, API tokens, and loading principals for Flask-Login."""
+"""Accounts: logging in with throttling, password rules, API tokens, and who may act on which bot."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import request
 from sqlalchemy import select
 
-from ..errors import NotFound, TooManyRequests, Unauthorized
 from ..extensions import current_settings, db
 from ..models import ApiToken, Device, User, as_utc, utcnow
-from ..security import LoginThrottler, ThrottlePolicy, hash_password, new_token, token_digest, verify_password
+from .errors import BadRequest, NotFound, TooManyRequests, Unauthorized
+from .rules import MAX_PASSWORD, MIN_PASSWORD
+from .security import (
+    LoginThrottler,
+    ThrottlePolicy,
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
 
 Principal = User | Device
 LOGIN_KINDS = ("device", "user")
@@ -30,12 +37,13 @@ def find_principal(kind: str, identifier: str) -> Principal | None:
     return db.session.scalar(select(User).where(User.username == identifier))
 
 
-def authenticate(kind: str, identifier: str, password: str) -> Principal:
+def authenticate(kind: str, identifier: str, password: str, client_address: str | None) -> Principal:
     """Check a login, throttled per account and per client address; raise on failure.
 
-    Unknown names and wrong passwords get the same answer and cost the same time.
+    Unknown names and wrong passwords get the same answer and cost the same time. A failure is recorded in the
+    caller's transaction, which must be committed even though this raises.
     """
-    keys = {"account": f"{kind}:{identifier.lower()}", "address": request.remote_addr or "unknown"}
+    keys = {"account": f"{kind}:{identifier.lower()}", "address": client_address or "unknown"}
     gate = throttler()
     wait = gate.retry_after(keys)
     if wait:
@@ -59,7 +67,6 @@ def issue_api_token(principal: Principal) -> str:
     else:
         row.user_id = principal.id
     db.session.add(row)
-    db.session.commit()
     return token
 
 
@@ -75,43 +82,24 @@ def revoke_api_token(token: str) -> None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-        db.session.commit()
 
 
-def load_session_principal(session_id: str) -> Principal | None:
-    """Flask-Login's user loader: 'kind:id:version', where a stale version means the password has changed."""
-    if bearer_token() is not None:
-        return None  # a request that brings a token is judged by the token alone, never by a cookie
-    try:
-        kind, raw_id, version = session_id.split(":")
-        model = {"device": Device, "user": User}[kind]
-        principal = db.session.get(model, int(raw_id))
-    except (ValueError, KeyError):
-        return None
-    if principal is None or str(principal.session_version) != version:
-        return None
-    return principal
-
-
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def load_request_principal(_request: object) -> Principal | None:
-    token = bearer_token()
-    return principal_for_api_token(token) if token else None
+def check_new_password(password: str) -> str:
+    """A password must have MIN_PASSWORD to MAX_PASSWORD characters (a classroom PIN of digits is allowed)."""
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise BadRequest(f"password is longer than {MAX_PASSWORD} characters")
+    return password
 
 
 def change_password(principal: Principal, new_password: str) -> None:
     """Set a new password and end every session and API token the principal had."""
-    principal.password_hash = hash_password(new_password)
+    principal.password_hash = hash_password(check_new_password(new_password))
     principal.session_version += 1
     owner = ApiToken.device_id if isinstance(principal, Device) else ApiToken.user_id
     for token in db.session.scalars(select(ApiToken).where(owner == principal.id, ApiToken.revoked_at.is_(None))):
         token.revoked_at = utcnow()
-    db.session.commit()
 
 
 def accessible_device(principal: Principal, product_id: str) -> Device:

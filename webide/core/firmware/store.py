@@ -9,10 +9,11 @@ import tempfile
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..extensions import db
-from ..models import Artifact
+from ...extensions import db
+from ...models import Artifact, utcnow
 
 APP_IMAGE = "firmware.bin"
 
@@ -65,14 +66,8 @@ def publish_artifact(root: Path, fqbn: str, files: dict[str, Path]) -> Artifact:
     """Store the files and return the Artifact row for the app image (shared by identical builds)."""
     md5, sha256, size = file_digests(files[APP_IMAGE])
     store_files(root, sha256, files)
-    existing = db.session.scalar(select(Artifact).where(Artifact.sha256 == sha256))
-    if existing is not None:
-        return existing
-    artifact = Artifact(sha256=sha256, md5=md5, size=size, fqbn=fqbn)
-    db.session.add(artifact)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same image was recorded by a concurrent worker
-        db.session.rollback()
-        artifact = db.session.scalar(select(Artifact).where(Artifact.sha256 == sha256))
-    return artifact
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Identical builds on two workers record one row: the second insert does nothing instead of failing.
+    db.session.execute(insert(Artifact).values(sha256=sha256, md5=md5, size=size, fqbn=fqbn, created_at=utcnow())
+                       .on_conflict_do_nothing(index_elements=["sha256"]))
+    return db.session.scalars(select(Artifact).where(Artifact.sha256 == sha256)).one()

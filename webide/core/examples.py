@@ -1,4 +1,4 @@
-"""File → Examples: starter sketches kept as real sketch folders next to this module (``examples/<id>/``).
+"""File → Examples: starter sketches kept as real sketch folders next to this module (``sketch_examples/<id>/``).
 
 Each example's main file is ``<id>.ino``. The API returns the files under those names; with ``?product_id=`` it
 returns them ready for that bot, the main file renamed to the bot's main file (the editor opens an example as a copy
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NotFound
+from .errors import NotFound
 
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent / "sketch_examples"
 SOURCE_SUFFIXES = (".ino", ".h", ".hpp", ".c", ".cpp", ".S")
 
 

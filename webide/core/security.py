@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .extensions import db
-from .models import LoginThrottle, as_utc, utcnow
+from ..extensions import db
+from ..models import LoginThrottle, as_utc, utcnow
 
 _hasher = PasswordHasher()
 # Verified against when an account does not exist, so a wrong name costs the same time as a wrong password.
@@ -89,10 +89,8 @@ class LoginThrottler:
             row.last_failure_at = now
             lockout = self.policies[kind].lockout_for(row.failures)
             row.locked_until = now + lockout if lockout else None
-        db.session.commit()
 
     def record_success(self, account_key: str) -> None:
         row = db.session.get(LoginThrottle, f"account:{account_key}")
         if row is not None:
             db.session.delete(row)
-            db.session.commit()

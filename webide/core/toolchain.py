@@ -7,6 +7,7 @@ from pathlib import Path
 from compiler import Board, Compiler, CompilerConfig, Limits
 
 from ..config import Settings
+from .errors import BadRequest
 
 BUNDLED_AGENT = Path(__file__).resolve().parents[2] / "bootstrap_firmware" / "WebideAgent"
 
@@ -65,3 +66,12 @@ def get_compiler(settings: Settings) -> Compiler:
 
 def available_boards(settings: Settings) -> list[Board]:
     return get_compiler(settings).boards()
+
+
+def check_board(fqbn: str, settings: Settings) -> str:
+    """``fqbn`` if an installed toolchain can build it; else 400 naming the installed boards."""
+    installed = [board.fqbn for board in available_boards(settings)]
+    if fqbn not in installed:
+        raise BadRequest(f"No installed toolchain can build {fqbn!r}. Installed boards: "
+                         f"{', '.join(installed) or 'none'}", installed=installed)
+    return fqbn

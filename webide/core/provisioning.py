@@ -19,16 +19,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from esp_idf_nvs_partition_gen import nvs_partition_gen as nvs_gen
-from flask import request
 
 from compiler.drivers.base import AGENT_LINK_FLAGS_FILE
 
-from ..builds.toolchain import BUNDLED_AGENT, agent_library
 from ..config import Settings
-from ..errors import BadRequest
+from ..extensions import public_base_url
 from ..models import Device, utcnow
-from .presenters import firmware_url
+from .errors import BadRequest
+from .firmware.urls import firmware_url
 from .registry import reset_device_token
+from .toolchain import BUNDLED_AGENT, agent_library
 from .wifi import wifi_credentials
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def agent_link_flags(settings: Settings) -> str:
 
 def server_url(settings: Settings) -> str:
     """The base URL bots reach this server at: WEBIDE_PUBLIC_URL, else the URL this request came in on."""
-    return (settings.public_url or request.host_url).rstrip("/")
+    return public_base_url(settings)
 
 
 def provisioning_kit(device: Device, settings: Settings) -> ProvisioningKit:

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
 
-from ..errors import BadRequest, ServiceUnavailable, TooLarge
+from .errors import BadRequest, ServiceUnavailable, TooLarge
 
 log = logging.getLogger(__name__)
 

@@ -1,27 +1,17 @@
-"""Reading request input: one set of helpers so every endpoint rejects bad input the same way."""
+"""Rules for names and values that every way in shares (forms, JSON, CSV rosters, device reports, the CLI)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from flask import request
-
 from .errors import BadRequest
 
 PRODUCT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MIN_PASSWORD = 4
+MAX_PASSWORD = 256
 FQBN_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.=,-]+)?$")
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    if not request.is_json:
-        raise BadRequest("Expected a JSON body (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("Expected a JSON object")
-    return body
 
 
 def required_str(body: dict[str, Any], name: str, max_length: int = 256, pattern: re.Pattern[str] | None = None) -> str:

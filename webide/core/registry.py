@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ..errors import BadRequest, Conflict
 from ..extensions import db
 from ..models import Classroom, Device, Role, User
-from ..security import hash_password, new_token, token_digest
-from ..validation import FQBN_RE, PRODUCT_ID_RE, USERNAME_RE
+from .accounts import check_new_password
+from .errors import BadRequest, Conflict
+from .rules import FQBN_RE, PRODUCT_ID_RE, USERNAME_RE
+from .security import hash_password, new_token, token_digest
+from .sketches import add_starter_sketch
 
-MIN_PASSWORD = 4
 ROSTER_COLUMNS = ("product_id", "password", "name", "class")
 
 
@@ -26,14 +27,6 @@ class NewDevice:
     password: str | None  # only set when it was generated
 
 
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise BadRequest(f"password must have at least {MIN_PASSWORD} characters")
-    if len(password) > 256:
-        raise BadRequest("password is longer than 256 characters")
-    return password
-
-
 def create_user(username: str, password: str, role: str) -> User:
     if not USERNAME_RE.match(username):
         raise BadRequest(f"invalid username {username!r}: use letters, digits and _.@- (max 64)")
@@ -41,13 +34,13 @@ def create_user(username: str, password: str, role: str) -> User:
         raise BadRequest("role must be admin or instructor")
     if db.session.scalar(select(User).where(func.lower(User.username) == username.lower())):
         raise Conflict(f"user {username!r} already exists")
-    user = User(username=username, password_hash=hash_password(check_password(password)), role=role)
+    user = User(username=username, password_hash=hash_password(check_new_password(password)), role=role)
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
-def classroom_named(name: str, instructor: User | None = None) -> Classroom:
+def get_or_create_class(name: str, instructor: User | None = None) -> Classroom:
     """The class with this name, created if new; an instructor given here becomes its owner."""
     name = name.strip()
     if not name or len(name) > 64:
@@ -70,10 +63,10 @@ def _validated_device(product_id: str, password: str, name: str, fqbn: str, clas
         raise BadRequest("name is longer than 120 characters")
     if db.session.scalar(select(Device).where(func.lower(Device.product_id) == product_id.lower())):
         raise Conflict(f"bot {product_id!r} already exists")
-    device = Device(product_id=product_id, name=name, fqbn=fqbn, password_hash=hash_password(check_password(password)),
+    device = Device(product_id=product_id, name=name, fqbn=fqbn, password_hash=hash_password(check_new_password(password)),
                     device_token_hash="", telemetry={})
     if class_name:
-        device.classroom = classroom_named(class_name)
+        device.classroom = get_or_create_class(class_name)
     return device
 
 
@@ -84,50 +77,40 @@ def _add_device(product_id: str, password: str | None, name: str, fqbn: str, cla
     device.device_token_hash = token_digest(token)
     db.session.add(device)
     db.session.flush()
+    add_starter_sketch(device)
     return NewDevice(product_id=product_id, device_token=token, password=generated)
 
 
 def create_device(product_id: str, password: str | None, name: str, fqbn: str, class_name: str | None) -> NewDevice:
-    try:
-        created = _add_device(product_id, password, name, fqbn, class_name)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return created
+    """A new bot with its starter sketch; a blank password is generated (and returned once)."""
+    return _add_device(product_id, password, name, fqbn, class_name)
 
 
 def import_roster(text: str, fqbn: str) -> list[NewDevice]:
-    """Create every bot of a CSV roster, or none: the first bad row aborts the import and is named."""
+    """Create every bot of a CSV roster; the first bad row raises, naming it (the caller then rolls back)."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [column for column in ("product_id",) if column not in (reader.fieldnames or [])]
     if missing:
         raise BadRequest(f"roster needs a header row with the columns {', '.join(ROSTER_COLUMNS)}")
     created: list[NewDevice] = []
     seen: set[str] = set()
-    try:
-        for row in reader:
-            line = reader.line_num
-            product_id = (row.get("product_id") or "").strip()
-            if product_id.lower() in seen:
-                raise BadRequest(f"row {line}: product ID {product_id!r} appears twice in the roster")
-            seen.add(product_id.lower())
-            try:
-                created.append(_add_device(product_id, (row.get("password") or "").strip() or None,
-                                           (row.get("name") or "").strip(), fqbn, (row.get("class") or "").strip()))
-            except (BadRequest, Conflict) as error:
-                raise BadRequest(f"row {line}: {error.message}") from None
-        if not created:
-            raise BadRequest("the roster has no rows")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    for row in reader:
+        line = reader.line_num
+        product_id = (row.get("product_id") or "").strip()
+        if product_id.lower() in seen:
+            raise BadRequest(f"row {line}: product ID {product_id!r} appears twice in the roster")
+        seen.add(product_id.lower())
+        try:
+            created.append(_add_device(product_id, (row.get("password") or "").strip() or None,
+                                       (row.get("name") or "").strip(), fqbn, (row.get("class") or "").strip()))
+        except (BadRequest, Conflict) as error:
+            raise BadRequest(f"row {line}: {error.message}") from None
+    if not created:
+        raise BadRequest("the roster has no rows")
     return created
 
 
 def reset_device_token(device: Device) -> str:
     token = new_token()
     device.device_token_hash = token_digest(token)
-    db.session.commit()
     return token

@@ -1,0 +1,359 @@
+"""Request and response shapes of the HTTP API (pydantic v2); the OpenAPI document is generated from them.
+
+Requests are strict: a string where a number belongs is a 400, never coerced. Responses describe what the views
+return; spectree checks every response against its model, and the test suite runs schemathesis over the document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from .core.deployments import FLASH_STATES
+from .core.rules import FQBN_PATTERN, MAX_PASSWORD, MAX_REVISION
+from .core.sketches import MAX_FILE_NAME, MAX_FILE_TEXT, REVISION_KINDS
+
+Revision = Annotated[StrictInt, Field(ge=1, le=MAX_REVISION, description="A sketch revision number")]
+Fqbn = Annotated[StrictStr, Field(max_length=120, pattern=FQBN_PATTERN, description="e.g. esp32:esp32:esp32")]
+Secret = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD)]
+Md5 = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
+Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+
+
+class RequestBody(BaseModel):
+    """Unknown fields are ignored; known ones must have exactly the documented type."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class Reply(BaseModel):
+    success: Literal[True] = True
+
+
+class ErrorReply(BaseModel):
+    """Every error, whatever the status."""
+
+    success: Literal[False] = False
+    error: str = Field(description="What went wrong, for people")
+
+
+# --- accounts -----------------------------------------------------------------------------------------------------
+
+class Login(RequestBody):
+    """A bot logs in with product ID and password, a person with username and password."""
+
+    product_id: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    username: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    password: Secret
+
+
+class LoginReply(Reply):
+    token: str = Field(description="Send as Authorization: Bearer <token>")
+    kind: Literal["device", "user"]
+
+
+class CsrfReply(Reply):
+    csrf_token: str
+
+
+class WhoAmI(Reply):
+    kind: Literal["device", "user"]
+    name: str
+    role: str
+
+
+class PasswordChange(RequestBody):
+    current_password: Secret
+    new_password: Secret
+
+
+# --- bots ---------------------------------------------------------------------------------------------------------
+
+class RunningImage(BaseModel):
+    md5: str | None
+    sha256: str | None
+    version: str | None
+
+
+class TargetImage(BaseModel):
+    md5: Md5
+    sha256: Sha256
+    size: int
+    build_number: int | None
+
+
+class FlashState(BaseModel):
+    state: Literal[FLASH_STATES] = Field(  # type: ignore[valid-type]
+        description="waiting_for_button → downloading → rebooting → running, or failed / rolled_back")
+    progress: int = Field(ge=0, le=100, description="Download progress measured by the server from bytes sent")
+    message: str = Field(description="The reason for failed / rolled_back")
+
+
+class DeviceSummary(BaseModel):
+    product_id: str
+    name: str
+    fqbn: str
+    class_name: str | None
+    blocked: bool
+    created_at: str | None
+    last_seen: str | None = Field(description="Last heartbeat (ISO 8601)")
+    online: bool = Field(description="A heartbeat arrived within WEBIDE_DEVICE_OFFLINE_S")
+    running: RunningImage | None
+    target: TargetImage | None
+    flash: FlashState | None
+    firmware_url: str = Field(description="The bot's static firmware URL")
+
+
+class DeviceReply(Reply, DeviceSummary):
+    pass
+
+
+class DeviceList(Reply):
+    devices: list[DeviceSummary]
+
+
+class BoardChange(RequestBody):
+    fqbn: Fqbn
+
+
+class WifiSettings(RequestBody):
+    ssid: StrictStr | None = None
+    password: StrictStr | None = Field(None, description='"" = open network; omitted = keep the stored password')
+
+
+class WifiReply(Reply):
+    ssid: str
+    has_password: bool
+
+
+# --- sketches -----------------------------------------------------------------------------------------------------
+
+class SketchFile(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: Annotated[StrictStr, Field(max_length=MAX_FILE_NAME, description="e.g. bot_001.ino or helpers.h")]
+    content: Annotated[StrictStr, Field(max_length=MAX_FILE_TEXT)] = ""
+
+
+SketchFiles = Annotated[list[SketchFile], Field(min_length=1, max_length=1000)]
+
+
+class SketchSave(RequestBody):
+    files: SketchFiles
+    base_revision: Revision = Field(description="The revision the edited text was based on")
+    explicit: StrictBool = Field(False, description="Save (true) or autosave (false)")
+    message: Annotated[StrictStr, Field(max_length=200)] = ""
+    fqbn: Fqbn | None = None
+
+
+class SketchReply(Reply):
+    files: list[SketchFile]
+    revision: int
+    fqbn: str
+    sketch_name: str
+    saved_at: str | None
+
+
+class RevisionReply(Reply):
+    revision: int
+
+
+class RevisionSummary(BaseModel):
+    revision: int
+    created_at: str | None
+    message: str
+    author: str
+    kind: Literal[REVISION_KINDS]  # type: ignore[valid-type]
+
+
+class RevisionList(Reply):
+    revisions: list[RevisionSummary]
+
+
+class RevisionPage(BaseModel):
+    before: Revision | None = Field(None, description="Page back from this revision")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class RevisionDetail(Reply, RevisionSummary):
+    files: list[SketchFile]
+    html: dict[str, str] = Field(description="Each file highlighted by Pygments")
+
+
+class Restore(RequestBody):
+    base_revision: Revision | None = None
+
+
+class FilesReply(Reply):
+    revision: int
+    files: list[SketchFile]
+
+
+class FormatRequest(RequestBody):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=MAX_FILE_NAME)]
+    content: Annotated[StrictStr, Field(max_length=MAX_FILE_TEXT)]
+
+
+class FormatReply(Reply):
+    content: str
+
+
+class Example(BaseModel):
+    id: str
+    title: str
+    description: str
+
+
+class ExampleList(Reply):
+    examples: list[Example]
+
+
+class ExampleQuery(BaseModel):
+    product_id: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="Rename the main file to this bot's main file")
+
+
+class ExampleReply(Reply):
+    id: str
+    files: list[SketchFile]
+
+
+# --- builds -------------------------------------------------------------------------------------------------------
+
+class BuildRequest(RequestBody):
+    deploy: StrictBool = Field(False, description="Upload (true) or Verify (false)")
+    fqbn: Fqbn | None = None
+    files: SketchFiles | None = Field(None, description="Omitted: build the stored sketch")
+
+
+BuildStatusName = Literal["pending", "in_progress", "complete", "error"]
+
+
+class Queued(Reply):
+    update_id: str
+    status: BuildStatusName
+    progress: int
+    message: str
+    revision: int
+
+
+class BuildProgress(Reply):
+    status: BuildStatusName
+    progress: int = Field(ge=0, le=100)
+    message: str
+    error: str | None = Field(None, description="Only when status is error")
+
+
+class UnknownBuild(BaseModel):
+    success: Literal[False] = False
+    status: Literal["not_found"] = "not_found"
+    progress: int
+    message: str
+    error: str
+
+
+class Diagnostic(BaseModel):
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    severity: str
+    message: str
+
+
+class ArtifactDigest(BaseModel):
+    sha256: Sha256
+    md5: Md5
+    size: int
+
+
+class Timings(BaseModel):
+    queued_s: float | None
+    build_s: float | None
+
+
+class BuildDetail(BuildProgress):
+    update_id: str
+    product_id: str
+    revision: int
+    fqbn: str
+    deploy: bool
+    diagnostics: list[Diagnostic]
+    sizes: dict[str, Any] | None
+    cache_hit: bool
+    artifact: ArtifactDigest | None
+    timings: Timings
+    log: str | None = Field(None, description="The compiler output (only in the single-build view)")
+
+
+class BuildList(Reply):
+    builds: list[BuildDetail]
+
+
+class Cancelled(Reply):
+    update_id: str
+    status: BuildStatusName
+
+
+# --- classes ------------------------------------------------------------------------------------------------------
+
+class ClassSummary(BaseModel):
+    name: str
+    instructor: str | None
+    bots: int = Field(description="Number of bots")
+
+
+class ClassList(Reply):
+    classes: list[ClassSummary]
+
+
+class ClassDetail(Reply):
+    name: str
+    bots: list[DeviceSummary]
+
+
+class ClassPush(RequestBody):
+    files: SketchFiles
+    main: Annotated[StrictStr, Field(max_length=MAX_FILE_NAME)] | None = Field(
+        None, description="Which file is the main sketch file (renamed per bot)")
+    deploy: StrictBool = True
+
+
+class QueuedForBot(BaseModel):
+    product_id: str
+    update_id: str
+    revision: int
+
+
+class ClassQueued(Reply):
+    builds: list[QueuedForBot]
+
+
+# --- the device path ----------------------------------------------------------------------------------------------
+
+class Manifest(BaseModel):
+    updateAvailable: bool = Field(description="The bot does not run its target image")
+    latestVersion: str | None = Field(description="The target's build number")
+    currentVersion: str | None = Field(description="What the bot last said it runs")
+    url: str | None = Field(description="Signed firmware URL, valid WEBIDE_SIGNED_URL_TTL_S seconds, for this image")
+    md5: Md5 | None
+    sha256: Sha256 | None
+    size: int | None
+
+
+class StatusReport(RequestBody):
+    model_config = ConfigDict(strict=True, extra="ignore", str_strip_whitespace=True)
+
+    status: Annotated[StrictStr, Field(max_length=16, description="STARTED, IN_PROGRESS, SUCCESS or FAILED")]
+    progress: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+    message: Annotated[StrictStr, Field(max_length=300,
+                                        description="Why it failed; containing 'rolled back' marks a rollback")] = ""
+
+
+class StatusReply(Reply):
+    state: str | None
+    progress: int | None
+
+
+class HeartbeatReply(Reply):
+    update_available: bool
