@@ -114,7 +114,7 @@ def bind_extensions(app: Flask, settings: Settings, realtime_server: bool) -> No
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, builds, classroom, devices, editor, home, openapi, ota
+    from . import api, auth, builds, classroom, devices, editor, home, ota
 
-    for area in (auth, builds, classroom, devices, editor, home, ota, openapi):
+    for area in (auth, builds, classroom, devices, editor, home, ota, api):
         app.register_blueprint(area.bp)

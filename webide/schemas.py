@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from .core.deployments import FLASH_STATES
 from .core.rules import FQBN_PATTERN, MAX_PASSWORD, MAX_REVISION
 from .core.sketches import MAX_FILE_NAME, MAX_FILE_TEXT, REVISION_KINDS
 
+def refuse_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("contains a NUL character")
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(refuse_nul)]
 Revision = Annotated[StrictInt, Field(ge=1, le=MAX_REVISION, description="A sketch revision number")]
+RevisionParameter = Annotated[int, Field(ge=1, le=MAX_REVISION, description="A sketch revision number")]
 Fqbn = Annotated[StrictStr, Field(max_length=120, pattern=FQBN_PATTERN, description="e.g. esp32:esp32:esp32")]
-Secret = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD)]
+Secret = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD)]  # NUL is refused by the hash check
 Md5 = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 
@@ -46,6 +54,13 @@ class Login(RequestBody):
     product_id: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
     username: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
     password: Secret
+
+    @model_validator(mode="before")
+    @classmethod
+    def names_an_account(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "product_id" not in data and "username" not in data:
+            raise ValueError("Missing field: product_id or username")
+        return data
 
 
 class LoginReply(Reply):
@@ -118,8 +133,8 @@ class BoardChange(RequestBody):
 
 
 class WifiSettings(RequestBody):
-    ssid: StrictStr | None = None
-    password: StrictStr | None = Field(None, description='"" = open network; omitted = keep the stored password')
+    ssid: Text | None = None
+    password: Text | None = Field(None, description='"" = open network; omitted = keep the stored password')
 
 
 class WifiReply(Reply):
@@ -132,8 +147,8 @@ class WifiReply(Reply):
 class SketchFile(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    name: Annotated[StrictStr, Field(max_length=MAX_FILE_NAME, description="e.g. bot_001.ino or helpers.h")]
-    content: Annotated[StrictStr, Field(max_length=MAX_FILE_TEXT)] = ""
+    name: Annotated[Text, Field(max_length=MAX_FILE_NAME, description="e.g. bot_001.ino or helpers.h")]
+    content: Annotated[Text, Field(max_length=MAX_FILE_TEXT)] = ""
 
 
 SketchFiles = Annotated[list[SketchFile], Field(min_length=1, max_length=1000)]
@@ -143,7 +158,7 @@ class SketchSave(RequestBody):
     files: SketchFiles
     base_revision: Revision = Field(description="The revision the edited text was based on")
     explicit: StrictBool = Field(False, description="Save (true) or autosave (false)")
-    message: Annotated[StrictStr, Field(max_length=200)] = ""
+    message: Annotated[Text, Field(max_length=200)] = ""
     fqbn: Fqbn | None = None
 
 
@@ -164,7 +179,7 @@ class RevisionSummary(BaseModel):
     created_at: str | None
     message: str
     author: str
-    kind: Literal[REVISION_KINDS]  # type: ignore[valid-type]
+    kind: Literal[tuple(REVISION_KINDS)]  # type: ignore[valid-type]
 
 
 class RevisionList(Reply):
@@ -172,7 +187,7 @@ class RevisionList(Reply):
 
 
 class RevisionPage(BaseModel):
-    before: Revision | None = Field(None, description="Page back from this revision")
+    before: RevisionParameter | None = Field(None, description="Page back from this revision")
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
@@ -191,8 +206,8 @@ class FilesReply(Reply):
 
 
 class FormatRequest(RequestBody):
-    name: Annotated[StrictStr, Field(min_length=1, max_length=MAX_FILE_NAME)]
-    content: Annotated[StrictStr, Field(max_length=MAX_FILE_TEXT)]
+    name: Annotated[Text, Field(min_length=1, max_length=MAX_FILE_NAME)]
+    content: Annotated[Text, Field(max_length=MAX_FILE_TEXT)]
 
 
 class FormatReply(Reply):
@@ -342,12 +357,29 @@ class Manifest(BaseModel):
 
 
 class StatusReport(RequestBody):
-    model_config = ConfigDict(strict=True, extra="ignore", str_strip_whitespace=True)
+    """At most 8 KiB."""
 
-    status: Annotated[StrictStr, Field(max_length=16, description="STARTED, IN_PROGRESS, SUCCESS or FAILED")]
+    status: Literal["STARTED", "IN_PROGRESS", "SUCCESS", "FAILED"]
     progress: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
     message: Annotated[StrictStr, Field(max_length=300,
                                         description="Why it failed; containing 'rolled back' marks a rollback")] = ""
+
+
+class Heartbeat(RequestBody):
+    """At most 8 KiB; NaN and Infinity are refused. Other numeric fields are kept as sensor readings (up to 32)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    fw: Annotated[StrictStr, Field(max_length=64, description="Firmware version the bot runs")] | None = None
+    md5: Annotated[StrictStr, Field(pattern="^[0-9a-fA-F]{32}$", description="MD5 of the running sketch")] | None = None
+    sha256: Annotated[StrictStr, Field(pattern="^[0-9a-fA-F]{64}$",
+                                       description="SHA-256 of the running sketch (or its appended digest)")] | None = None
+    heap: Annotated[StrictInt, Field(ge=0, description="Free heap in bytes")] | None = None
+    uptime: Annotated[StrictInt, Field(ge=0, description="Seconds since boot")] | None = None
+    rssi: Annotated[StrictInt, Field(ge=-200, le=50, description="Wi-Fi signal in dBm")] | None = None
+    ip: Annotated[StrictStr, Field(max_length=45, description="IPv4 or IPv6 address")] | None = None
+    mac: Annotated[StrictStr, Field(pattern="^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")] | None = None
+    rolled_back: StrictBool = Field(False, description="The bootloader returned to the previous image")
 
 
 class StatusReply(Reply):

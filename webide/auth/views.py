@@ -6,6 +6,7 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
+from ..api import PUBLIC, documented
 from ..core.accounts import (
     authenticate,
     change_password,
@@ -13,24 +14,28 @@ from ..core.accounts import (
     revoke_api_token,
 )
 from ..core.errors import ApiError, BadRequest
-from ..core.rules import required_str
 from ..extensions import csrf_exempt, db
-from ..request_input import json_body
+from ..schemas import CsrfReply, Login, LoginReply, PasswordChange, Reply, WhoAmI
 from . import bp
 from .sessions import bearer_token
 
 MAX_SECRET = 256
+PAGE_ERRORS = {400: None, 401: None, 429: None}
 
 
 @bp.get("/login")
+@documented("pages", other={302: None}, security=PUBLIC)
 def login_page() -> str | Response:
+    """The login page (bots: product ID and password; people: username and password)."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     return render_template("auth/login.html", mode=request.args.get("mode", "device"), error=None)
 
 
 @bp.post("/login")
-def login_submit() -> str | Response:
+@documented("pages", status=302, other=PAGE_ERRORS, security=PUBLIC)
+def login_submit() -> str | Response | tuple[str, int]:
+    """Log in from the form; sets the session cookie and goes to the start page."""
     mode = "user" if request.form.get("mode") == "user" else "device"
     identifier = request.form.get("identifier", "").strip()[:MAX_SECRET]
     password = request.form.get("password", "")[:MAX_SECRET]
@@ -47,34 +52,41 @@ def login_submit() -> str | Response:
 
 
 @bp.post("/logout")
+@documented("pages", status=302)
 def logout() -> Response:
+    """End the browser session."""
     logout_user()
     return redirect(url_for("auth.login_page"))
 
 
 @bp.post("/api/auth/login")
 @csrf_exempt  # JSON-only (a cross-site form cannot send it) and it sets no cookie
-def api_login() -> tuple[dict, int]:
-    body = json_body()
-    if "product_id" in body:
-        kind, identifier = "device", required_str(body, "product_id", 64)
-    elif "username" in body:
-        kind, identifier = "user", required_str(body, "username", 64)
+@documented("auth", LoginReply, errors=(400, 401, 429), security=PUBLIC)
+def api_login(json: Login) -> dict:
+    """Get an API token: a bot logs in with product ID and password, a person with username and password.
+
+    Failed logins are throttled per account and per client address; a 429 says when to try again (Retry-After).
+    """
+    if json.product_id is not None:
+        kind, identifier = "device", json.product_id
+    elif json.username is not None:
+        kind, identifier = "user", json.username
     else:
         raise BadRequest("Missing field: product_id or username")
-    password = required_str(body, "password", MAX_SECRET)
     try:
-        principal = authenticate(kind, identifier, password, request.remote_addr)
+        principal = authenticate(kind, identifier, json.password, request.remote_addr)
     finally:
         db.session.commit()  # a failed attempt counts
     token = issue_api_token(principal)
     db.session.commit()
-    return {"success": True, "token": token, "kind": principal.kind}, 200
+    return {"success": True, "token": token, "kind": principal.kind}
 
 
 @bp.post("/api/auth/logout")
 @login_required
+@documented("auth", Reply, errors=(400, 401))
 def api_logout() -> dict:
+    """Revoke the API token this request carries (or end the browser session)."""
     token = bearer_token()
     if token:
         revoke_api_token(token)
@@ -85,6 +97,7 @@ def api_logout() -> dict:
 
 
 @bp.get("/api/auth/csrf")
+@documented("auth", CsrfReply, security=PUBLIC)
 def csrf_token() -> dict:
     """The token browser scripts send as X-CSRFToken (pages also carry it in a meta tag)."""
     return {"success": True, "csrf_token": generate_csrf()}
@@ -92,24 +105,24 @@ def csrf_token() -> dict:
 
 @bp.get("/api/auth/me")
 @login_required
+@documented("auth", WhoAmI, errors=(401,))
 def whoami() -> dict:
+    """Who is logged in."""
     return {"success": True, "kind": current_user.kind, "name": current_user.display_name,
             "role": getattr(current_user, "role", "device")}
 
 
 @bp.post("/api/auth/password")
 @login_required
-def api_change_password() -> dict:
-    body = json_body()
-    current = required_str(body, "current_password", MAX_SECRET)
-    new = required_str(body, "new_password", MAX_SECRET)
+@documented("auth", Reply, errors=(400, 401, 429))
+def api_change_password(json: PasswordChange) -> dict:
+    """Change the caller's password; every other session and API token ends."""
     try:
-        authenticate(current_user.kind, current_user.display_name, current, request.remote_addr)
+        authenticate(current_user.kind, current_user.display_name, json.current_password, request.remote_addr)
     finally:
         db.session.commit()  # a failed attempt counts
-    change_password(current_user, new)
+    change_password(current_user, json.new_password)
     db.session.commit()
     if bearer_token() is None:
         login_user(current_user._get_current_object())  # keep this browser signed in; every other session ends
     return {"success": True}
-

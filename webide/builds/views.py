@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..api import documented
 from ..core.accounts import accessible_device
 from ..core.builds.queue import (
     build_or_404,
@@ -16,30 +17,43 @@ from ..core.builds.queue import (
 )
 from ..core.errors import NotFound
 from ..core.presenters import build_detail, build_progress
-from ..core.rules import FQBN_RE, optional_bool, optional_str
-from ..core.sketches import check_buildable, head_revision, parse_files, save_sketch
+from ..core.sketches import check_buildable, files_of, head_revision, save_sketch
 from ..extensions import current_settings, db
 from ..models import Build
-from ..request_input import json_body
+from ..schemas import (
+    BuildDetail,
+    BuildList,
+    BuildProgress,
+    BuildRequest,
+    Cancelled,
+    Queued,
+    UnknownBuild,
+)
 from . import bp
+
+ERRORS = (400, 401, 404)
 
 
 @bp.post("/api/devices/<product_id>/builds")
 @login_required
-def submit(product_id: str) -> tuple[dict, int]:
-    """Verify (deploy=false) or Upload (deploy=true) the given files, or the stored sketch when none are given."""
+@documented("builds", Queued, status=202, errors=(*ERRORS, 409, 413, 503))
+def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
+    """Verify (deploy=false) or Upload (deploy=true) the given files, or the stored sketch when none are given.
+
+    Compiles in a sandbox on a worker; follow it on /ota-update-progress/{update_id} or in the bot's room of the
+    /ota-update Socket.IO namespace. Upload makes the image the bot's target: the bot pulls it at its next button
+    press.
+    """
     device = accessible_device(current_user, product_id)
-    body = json_body()
-    deploy = optional_bool(body, "deploy")
-    fqbn = optional_str(body, "fqbn", 120, FQBN_RE, default=device.fqbn)
     settings = current_settings()
     head = head_revision(device)
-    files = parse_files(body["files"], settings.sketch_max_files) if "files" in body else head.files
+    files = head.files if json.files is None else files_of(json.files)
+    fqbn = json.fqbn or device.fqbn
     check_buildable(device, files, fqbn, settings)
     ensure_queue_reachable()
     if files != head.files:
         head = save_sketch(device, files, head.number, "build", current_user.display_name, "Compiled")
-    build = queue_build(device, head.number, fqbn, deploy, current_user.display_name)
+    build = queue_build(device, head.number, fqbn, json.deploy, current_user.display_name)
     db.session.commit()
     dispatch([build])
     return {"success": True, "update_id": build.id, "status": build.status, "progress": build.progress,
@@ -48,7 +62,9 @@ def submit(product_id: str) -> tuple[dict, int]:
 
 @bp.get("/ota-update-progress/<update_id>")
 @login_required
+@documented("builds", BuildProgress, errors=(401,), other={404: UnknownBuild})
 def progress(update_id: str) -> tuple[dict, int]:
+    """Build progress in the OTA documentation's shape."""
     try:
         build = visible_build(update_id)
     except NotFound:
@@ -59,13 +75,17 @@ def progress(update_id: str) -> tuple[dict, int]:
 
 @bp.get("/api/builds/<update_id>")
 @login_required
+@documented("builds", BuildDetail, errors=ERRORS)
 def detail(update_id: str) -> dict:
+    """Build details with the log, diagnostics, sizes and timings."""
     return build_detail(visible_build(update_id))
 
 
 @bp.post("/api/builds/<update_id>/cancel")
 @login_required
+@documented("builds", Cancelled, errors=ERRORS)
 def cancel(update_id: str) -> dict:
+    """Cancel a queued or running build (a running one is killed within a fraction of a second)."""
     build = visible_build(update_id)
     request_cancel(build)
     db.session.commit()
@@ -74,7 +94,9 @@ def cancel(update_id: str) -> dict:
 
 @bp.get("/api/devices/<product_id>/builds")
 @login_required
+@documented("builds", BuildList, errors=ERRORS)
 def history(product_id: str) -> dict:
+    """The bot's last 50 builds, newest first (without their logs)."""
     device = accessible_device(current_user, product_id)
     builds = db.session.scalars(select(Build).where(Build.device_id == device.id)
                                 .options(selectinload(Build.artifact)).order_by(Build.created_at.desc()).limit(50))

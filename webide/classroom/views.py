@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..api import documented
 from ..core.builds.queue import dispatch
 from ..core.classes import (
     main_sketch_file,
@@ -13,17 +14,20 @@ from ..core.classes import (
     visible_classrooms,
 )
 from ..core.presenters import device_summaries, with_summary_rows
-from ..core.rules import optional_bool, optional_str
-from ..core.sketches import parse_files
+from ..core.sketches import files_of
 from ..extensions import current_settings, db
 from ..models import Device
-from ..request_input import json_body
+from ..schemas import ClassDetail, ClassList, ClassPush, ClassQueued
 from . import bp
+
+ERRORS = (400, 401, 404)
 
 
 @bp.get("/api/classes")
 @login_required
+@documented("classes", ClassList, errors=(401,))
 def list_classes() -> dict:
+    """The classes the caller may see."""
     return {"success": True, "classes": [{"name": c.name, "instructor": c.instructor.username if c.instructor
                                           else None, "bots": len(c.devices)}
                                          for c in visible_classrooms(current_user)]}
@@ -31,7 +35,9 @@ def list_classes() -> dict:
 
 @bp.get("/api/classes/<name>")
 @login_required
+@documented("classes", ClassDetail, errors=ERRORS)
 def show_class(name: str) -> dict:
+    """A class and its bots: who is online, what each runs, flash states."""
     classroom = visible_classroom(current_user, name)
     query = with_summary_rows(select(Device).where(Device.classroom_id == classroom.id).order_by(Device.product_id))
     bots = device_summaries(db.session.scalars(query).all(), current_settings())
@@ -40,13 +46,13 @@ def show_class(name: str) -> dict:
 
 @bp.post("/api/classes/<name>/builds")
 @login_required
-def push(name: str) -> tuple[dict, int]:
+@documented("classes", ClassQueued, status=202, errors=(*ERRORS, 409, 413, 503))
+def push(name: str, json: ClassPush) -> tuple[dict, int]:
     """Give every bot of the class this sketch and Verify (deploy=false) or Upload (deploy=true) it."""
     classroom = visible_classroom(current_user, name)
-    body = json_body()
-    files = parse_files(body.get("files"), current_settings().sketch_max_files)
-    main = main_sketch_file(files, optional_str(body, "main", 64))
-    builds = push_sketch(classroom, files, main, optional_bool(body, "deploy", True), current_user.display_name)
+    files = files_of(json.files)
+    main = main_sketch_file(files, json.main)
+    builds = push_sketch(classroom, files, main, json.deploy, current_user.display_name)
     db.session.commit()
     dispatch(builds)
     return {"success": True, "builds": [{"product_id": build.device.product_id, "update_id": build.id,

@@ -19,6 +19,7 @@ from .events import announce
 WAITING, DOWNLOADING, REBOOTING = "waiting_for_button", "downloading", "rebooting"
 RUNNING, FAILED, ROLLED_BACK = "running", "failed", "rolled_back"
 FINAL_STATES = (RUNNING, FAILED, ROLLED_BACK)
+FLASH_STATES = (WAITING, DOWNLOADING, REBOOTING, RUNNING, FAILED, ROLLED_BACK)
 
 STATE_LINES = {
     WAITING: "Upload ready: press the button on your bot",

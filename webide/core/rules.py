@@ -11,7 +11,9 @@ PRODUCT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 4
 MAX_PASSWORD = 256
-FQBN_RE = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.=,-]+)?$")
+FQBN_PATTERN = r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.=,-]+)?$"
+FQBN_RE = re.compile(FQBN_PATTERN)
+MAX_REVISION = 2**31 - 1
 
 
 def required_str(body: dict[str, Any], name: str, max_length: int = 256, pattern: re.Pattern[str] | None = None) -> str:

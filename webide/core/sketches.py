@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +16,14 @@ from ..config import Settings
 from ..extensions import current_settings, db
 from ..models import Build, Device, SketchRevision, iso
 from .errors import BadRequest, Conflict, NotFound, TooLarge
-from .rules import checked_str
+from .rules import MAX_REVISION
 from .toolchain import check_board, get_compiler
 
 MAX_FILE_NAME = 64
-REVISION_KINDS = ("create", "save", "autosave", "build", "restore", "import", "push")
+MAX_FILE_TEXT = 10 * 1024 * 1024
+# kind -> how the history list labels it
+REVISION_KINDS = {"create": "Created", "save": "Saved", "autosave": "Autosave", "build": "Compiled",
+                  "restore": "Restored", "import": "Imported", "push": "Handed out"}
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,8 @@ def starter_files(product_id: str) -> list[dict[str, str]]:
 
 def revision(device: Device, number: int) -> SketchRevision:
     """Revision ``number`` of the bot's sketch, or 404 (it may never have existed or have been pruned)."""
+    if not 1 <= number <= MAX_REVISION:
+        raise NotFound(f"No revision {number}")
     found = db.session.scalar(select(SketchRevision).where(SketchRevision.device_id == device.id,
                                                            SketchRevision.number == number))
     if found is None:
@@ -153,20 +159,14 @@ def sketch_files(row: SketchRevision) -> list[SketchFile]:
     return [SketchFile(name=f["name"], content=f["content"]) for f in row.files]
 
 
-def parse_files(value: Any, max_files: int) -> list[dict[str, str]]:
-    """The `files` field of a request: a list of {name, content} with string values."""
-    if not isinstance(value, list) or not value:
-        raise BadRequest("Field files must be a non-empty list of {name, content}")
-    if len(value) > max_files:
-        raise TooLarge(f"A sketch may have at most {max_files} files; this one has {len(value)}")
-    files = []
-    for index, item in enumerate(value):
-        if not isinstance(item, dict) or set(item) - {"name", "content"}:
-            raise BadRequest(f"files[{index}] must be an object with name and content")
-        name = checked_str(f"files[{index}].name", item.get("name"), MAX_FILE_NAME)
-        content = checked_str(f"files[{index}].content", item.get("content", ""), 10 * 1024 * 1024)
-        files.append({"name": name, "content": content})
-    return files
+class NamedText(Protocol):
+    name: str
+    content: str
+
+
+def files_of(files: Iterable[NamedText]) -> list[dict[str, str]]:
+    """Request files (anything with ``name`` and ``content``) as a revision stores them."""
+    return [{"name": f.name, "content": f.content} for f in files]
 
 
 def sketch_view(device: Device) -> dict[str, Any]:

@@ -6,13 +6,28 @@ from flask import render_template
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from compiler.validation import (
+    ALLOWED_EXTENSIONS,
+    FILE_NAME_PATTERN,
+    FORBIDDEN_BUILD_INPUTS,
+)
+
+from ..api import documented
 from ..core.accounts import accessible_device
+from ..core.deployments import STATE_LINES
 from ..core.examples import list_examples
 from ..core.presenters import device_summary
+from ..core.sketches import REVISION_KINDS
 from ..core.toolchain import available_boards
 from ..extensions import current_settings
 from ..models import Device
 from . import bp
+
+
+def shared_rules() -> dict:
+    """Names and rules the page must apply exactly as the server does, sent with the page instead of copied."""
+    return {"fileNamePattern": FILE_NAME_PATTERN.pattern, "allowedExtensions": list(ALLOWED_EXTENSIONS),
+            "forbiddenNames": FORBIDDEN_BUILD_INPUTS, "flashStates": STATE_LINES, "revisionKinds": REVISION_KINDS}
 
 
 def render_editor(device: Device) -> str:
@@ -23,6 +38,7 @@ def render_editor(device: Device) -> str:
         "device": summary,
         "boards": [{"fqbn": board.fqbn, "name": board.name} for board in available_boards(settings)],
         "examples": list_examples(),
+        "rules": shared_rules(),
         "csrfToken": generate_csrf(),
         "socketPath": "/socket.io",
     }
@@ -31,5 +47,7 @@ def render_editor(device: Device) -> str:
 
 @bp.get("/devices/<product_id>/editor")
 @login_required
+@documented("pages", other={200: None}, errors=(401, 404))
 def page(product_id: str) -> str:
+    """The editor page of a bot."""
     return render_editor(accessible_device(current_user, product_id))

@@ -7,6 +7,7 @@ from itertools import groupby
 from flask import render_template
 from flask_login import current_user, login_required
 
+from ..api import documented
 from ..core.presenters import device_summaries, with_summary_rows
 from ..editor.views import render_editor
 from ..extensions import current_settings, db
@@ -15,7 +16,9 @@ from . import bp
 
 @bp.get("/")
 @login_required
+@documented("pages", other={200: None, 302: None})
 def index() -> str:
+    """Where each kind of user starts: a bot's editor, or the instructor's bots by class."""
     if current_user.kind == "device":
         return render_editor(current_user._get_current_object())
     devices = db.session.scalars(with_summary_rows(current_user.visible_devices())).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
+from ..api import DEVICE, FIRMWARE, documented
 from ..core.errors import ApiError, RangeNotSatisfiable
 from ..core.reports import (
     parse_heartbeat,
@@ -13,18 +14,25 @@ from ..core.reports import (
 )
 from ..extensions import csrf_exempt, current_settings, db
 from ..request_input import json_body
+from ..schemas import Heartbeat, HeartbeatReply, Manifest, StatusReply, StatusReport
 from . import bp
 from .device_auth import authenticate_device, authenticated_device
 from .protocol import firmware_response, range_error_response, update_manifest
 
 MAX_REPORT_BYTES = 8 * 1024  # fits any real report many times over
+ERRORS = (400, 401, 403)
 
 bp.register_error_handler(RangeNotSatisfiable, range_error_response)
 
 
 @bp.get("/<product_id>.ino.bin")
+@documented("device", other={200: None, 206: None, 304: None}, errors=(*ERRORS, 404, 409, 416), security=FIRMWARE)
 def firmware(product_id: str) -> Response:
-    """The bot's target image for the stock HTTPUpdate client: 304, 200/206 with x-MD5, or a refusal."""
+    """The bot's target image for the stock HTTPUpdate client: 304, 200/206 with x-MD5, or a refusal.
+
+    304 when x-ESP32-sketch-md5 or x-ESP32-sketch-sha256 names the target; Range resumes a download; an image
+    larger than x-ESP32-free-space is a 409 with the reason.
+    """
     state = authenticate_device(product_id, allow_signed_url=True)
     try:
         response = firmware_response(state, current_settings())
@@ -36,7 +44,9 @@ def firmware(product_id: str) -> Response:
 
 
 @bp.get("/api/ota/<product_id>/check")
+@documented("device", Manifest, errors=ERRORS, security=DEVICE)
 def check(product_id: str) -> dict:
+    """Is there an update for the bot, and where and what it is (a signed URL valid for this image only)."""
     manifest = update_manifest(authenticated_device(product_id), current_settings())
     db.session.commit()
     return manifest
@@ -44,7 +54,9 @@ def check(product_id: str) -> dict:
 
 @bp.post("/api/ota/<product_id>/status")
 @csrf_exempt  # device token in the Authorization header, which a cross-site form cannot send
+@documented("device", StatusReply, errors=(*ERRORS, 413), security=DEVICE, parsed_body=StatusReport)
 def status(product_id: str) -> dict:
+    """The agent's OTA status: STARTED → IN_PROGRESS → SUCCESS, or FAILED (with 'rolled back' for a rollback)."""
     device = authenticated_device(product_id)
     answer = record_status_report(device, parse_status_report(json_body(MAX_REPORT_BYTES)))
     db.session.commit()
@@ -53,7 +65,9 @@ def status(product_id: str) -> dict:
 
 @bp.post("/api/devices/<product_id>/heartbeat")
 @csrf_exempt
+@documented("device", HeartbeatReply, errors=(*ERRORS, 413), security=DEVICE, parsed_body=Heartbeat)
 def heartbeat(product_id: str) -> dict:
+    """Presence, the firmware the bot really runs, and its telemetry (numeric extras become sensor readings)."""
     device = authenticated_device(product_id)
     answer = record_heartbeat(device, parse_heartbeat(json_body(MAX_REPORT_BYTES)), current_settings())
     db.session.commit()
