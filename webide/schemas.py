@@ -24,7 +24,7 @@ Text = Annotated[StrictStr, AfterValidator(refuse_nul)]
 Revision = Annotated[StrictInt, Field(ge=1, le=MAX_REVISION, description="A sketch revision number")]
 RevisionParameter = Annotated[int, Field(ge=1, le=MAX_REVISION, description="A sketch revision number")]
 Fqbn = Annotated[StrictStr, Field(max_length=120, pattern=FQBN_PATTERN, description="e.g. esp32:esp32:esp32")]
-Secret = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD)]  # NUL is refused by the hash check
+Secret = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD)]
 Md5 = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 
