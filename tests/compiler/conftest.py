@@ -26,10 +26,6 @@ void loop() {
 """
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "real_arduino_cli: needs a real arduino-cli with the esp32 core on PATH")
-
-
 def real_arduino_cli_with_esp32() -> str | None:
     """Why real-arduino-cli tests cannot run here, or None when they can."""
     found = shutil.which("arduino-cli")
