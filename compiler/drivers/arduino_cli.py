@@ -115,16 +115,19 @@ class ArduinoCliDriver(Driver):
                 "platform_version": self._platform_versions.get(platform_id, "unknown")}
 
     def sandbox_mounts(self) -> list[Mount]:
-        """The executable's folder, the cores (data), the sketchbook (user) and the Python for the recipes."""
+        """The executable's folder, the cores (data) and the sketchbook (user), all read-only."""
         mounts = [Mount(Path(self._path()).parent, SANDBOX_CLI_DIR)]
         visible = {"data": SANDBOX_DATA_DIR, "user": SANDBOX_USER_DIR}
         mounts += [Mount(folder, visible[role]) for role, folder in self._directories.items() if folder.is_dir()]
         return mounts
 
     def sandbox_env(self, job: CompileJob) -> dict[str, str]:
-        """Folders, the private build cache and the shared core cache, the parallelism and the recipes' PATH."""
+        """The folders as mounted, the private build cache, the shared core cache (read-only) and the parallelism."""
         env = {"ARDUINO_BUILD_CACHE_PATH": job.build_dir, "ARDUINO_BUILD_CACHE_EXTRA_PATHS": job.cache_dir,
-               "ARDUINO_DIRECTORIES_DOWNLOADS": f"{job.build_dir}/downloads", "GOMAXPROCS": str(job.jobs)}
+               "ARDUINO_DIRECTORIES_DOWNLOADS": f"{job.build_dir}/downloads", "GOMAXPROCS": str(job.jobs),
+               # without a build path every 10th compile counts itself in inventory.yaml and purges old caches
+               # (service_compile.go maybePurgeBuildCache); the data folder is read-only and the cache private
+               "ARDUINO_BUILD_CACHE_COMPILATIONS_BEFORE_PURGE": "0"}
         visible = {"data": SANDBOX_DATA_DIR, "user": SANDBOX_USER_DIR}
         for role, folder in self._directories.items():
             env[f"ARDUINO_DIRECTORIES_{role.upper()}"] = visible[role] if job.sandboxed else str(folder)

@@ -85,12 +85,6 @@ def avr(make_compiler: Callable[..., Compiler]) -> Compiler:
     return make_compiler()
 
 
-@pytest.fixture
-def fake_cli(make_compiler: Callable[..., Compiler]) -> Compiler:
-    """Compiler using the arduino-cli stand-in inside the real sandbox."""
-    return make_compiler(toolchain="arduino-cli", arduino_cli=str(FAKE_ARDUINO_CLI))
-
-
 def sketch(name: str = "Blink", main: str = BLINK, **tabs: str) -> tuple[str, list[SketchFile]]:
     """(sketch name, files) with the main .ino named after the sketch plus extra tabs."""
     files = [SketchFile(f"{name}.ino", main)]
