@@ -141,3 +141,15 @@ def test_stand_in_replaces_a_platform_property_given_with_build_property(shared_
                                              "ARDUINO_DIRECTORIES_DATA": str(arduino_data)})
     assert completed.returncode == 1
     assert "cannot find -l:memory.ld" in completed.stderr
+
+
+def test_menu_options_in_the_fqbn_select_board_properties(make_compiler: Callable[..., Compiler],
+                                                          arduino_data: Path) -> None:
+    """internal/arduino/cores/board.go GetBuildProperties: the chosen menu option's properties win."""
+    compiler = make_compiler(toolchain="arduino-cli", arduino_cli=str(FAKE_ARDUINO_CLI))
+    result = compiler.build(*sketch(main=BLINK), f"{ESP32}:PartitionScheme=min_spiffs")
+    assert result.status == "success", result.log
+    assert result.sizes["flash_max"] == 1966080  # min_spiffs' upload.maximum_size instead of 1310720
+    wrong = compiler.build(*sketch(main=BLINK), f"{ESP32}:PartitionScheme=no_such_scheme")
+    assert wrong.status == "compile_error"
+    assert "invalid value 'no_such_scheme' for option 'PartitionScheme'" in wrong.log
