@@ -50,10 +50,11 @@ class SketchFile:
 
 @dataclass(frozen=True)
 class Board:
-    """A board a toolchain can build for."""
+    """A board a toolchain can build for; ``mcu`` is its ``build.mcu`` (e.g. esp32s3), "" when unknown."""
 
     fqbn: str
     name: str
+    mcu: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ class BuildResult:
     sha256: str = ""
     size: int = 0
     cache_hit: bool = False
+    core_cache_hit: bool = False
+    mcu: str = ""
     cache_key: str = ""
     toolchain: str = ""
     duration_s: float = 0.0

@@ -203,8 +203,18 @@ def _sweep_uid(uid: int | None) -> None:
 
 
 def run_unconfined_query(argv: Sequence[str], timeout: float = 60) -> str:
-    """Run a trusted toolchain query (version, board list) that involves no user input; return stdout."""
-    completed = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=True,
-                               env={"PATH": os.environ.get("PATH", SANDBOX_PATH), "HOME": os.environ.get("HOME", "/tmp"),
-                                    "LANG": SANDBOX_LANG})
+    """Run a trusted toolchain query (version, board list) that involves no user input; return stdout.
+
+    The toolchain sees the service's ``PATH`` and ``HOME`` and every ``ARDUINO_*`` variable: they are how an
+    admin installed arduino-cli (``ARDUINO_DIRECTORIES_DATA``, ``ARDUINO_CONFIG_FILE``…), and the queries must
+    find the same folders the builds later get.
+    """
+    env = {"PATH": os.environ.get("PATH", SANDBOX_PATH), "HOME": os.environ.get("HOME", "/tmp"),
+           "LANG": SANDBOX_LANG, **toolchain_settings()}
+    completed = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=True, env=env)
     return completed.stdout
+
+
+def toolchain_settings() -> dict[str, str]:
+    """The ``ARDUINO_*`` variables of the service's environment (arduino-cli's own settings)."""
+    return {key: value for key, value in os.environ.items() if key.startswith("ARDUINO_")}

@@ -16,11 +16,11 @@ from typing import Any
 from compiler.cache import CoreCache, EntryStore
 from compiler.diagnostics import PathScrubber, parse_diagnostics, parse_sizes, summarize
 from compiler.drivers import ArduinoBuilderDriver, ArduinoCliDriver, CompileJob, Driver
-from compiler.drivers.base import (AGENT_LINK_FLAGS_FILE, AGENT_SOURCE, artifact_candidates, board_id,
-                                   fqbn_parts)
+from compiler.drivers.base import (AGENT_LINK_FLAGS_FILE, AGENT_LINK_PROPERTY, AGENT_SOURCE, artifact_candidates,
+                                   board_id, fqbn_parts)
 from compiler.errors import CompilerError, SandboxUnavailable, ToolchainNotFound, UnknownBoard
 from compiler.ihex import hex_to_bin
-from compiler.models import Board, BuildResult, CompilerConfig, Diagnostic, SketchFile, ToolchainInfo
+from compiler.models import Board, BuildResult, CompilerConfig, Diagnostic, Limits, SketchFile, ToolchainInfo
 from compiler.process import RunOutcome
 from compiler.sandbox import Mount, Sandbox, SandboxSpec
 from compiler.validation import validate_sketch
@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 VISIBLE_ROOT = "/sandbox"
 CACHE_NOTICE = "Using a cached build: this exact sketch was compiled before for this board; its output follows."
 _SANDBOX_STATUS_TTL = 60.0
+# Tasks (processes and threads) one parallel compile may need: compiler driver, cc1plus, as, and headroom for the
+# toolchain's own threads (arduino-cli's Go runtime is capped to the same number through GOMAXPROCS).
+_TASKS_PER_JOB = 16
 
 
 def _no_output(line: str) -> None:
@@ -85,6 +88,11 @@ class Compiler:
         """Raise SketchError with one message per violated sketch rule."""
         validate_sketch(sketch_name, files, self.config.limits)
 
+    def board(self, fqbn: str) -> Board | None:
+        """The installed board an FQBN names (menu options ignored), or None."""
+        wanted = board_id(fqbn)
+        return next((board for board in self.boards() if board.fqbn == wanted), None)
+
     def driver_for(self, fqbn: str) -> Driver:
         """The toolchain that builds ``fqbn``; raises UnknownBoard naming the installed boards."""
         if not fqbn_parts(fqbn):
@@ -118,6 +126,8 @@ class Compiler:
                 result = self._compile(driver, plan, files, on_line, should_cancel)
         result.duration_s = round(time.monotonic() - started, 3)
         result.cache_key, result.toolchain = plan["key"], driver.name
+        board = self.board(fqbn)
+        result.mcu = board.mcu if board else ""
         return result
 
     def _plan(self, driver: Driver, sketch_name: str, files: list[SketchFile], fqbn: str) -> dict[str, Any]:
@@ -128,7 +138,7 @@ class Compiler:
         if self.config.agent_library and parts and parts["arch"] == "esp32":
             libraries.append(self.config.agent_library)
             agent = self.config.agent_library
-            properties["compiler.c.elf.extra_flags"] = (agent / AGENT_LINK_FLAGS_FILE).read_text().strip()
+            properties[AGENT_LINK_PROPERTY] = (agent / AGENT_LINK_FLAGS_FILE).read_text().strip()
             # Arduino compiles only libraries a sketch file includes, so the agent comes with a one-line source.
             extra_files.append(SketchFile(AGENT_SOURCE.name, (agent / AGENT_SOURCE).read_text()))
         identity = self._identity(driver, fqbn)
@@ -154,8 +164,11 @@ class Compiler:
                     self.runs += 1
                 outcome = self.sandbox.run(driver.compile_argv(job), spec, self.config.limits, on_line,
                                            should_cancel, scrub)
-                result = self._result(outcome, host, plan["sketch_name"])
+                host_build = host["build"] / Path(driver.build_folder(job)).relative_to(job.build_dir)
+                result = self._result(outcome, host, host_build, plan["sketch_name"])
                 if result.ok:
+                    result.core_cache_hit = driver.harvest_core_cache(
+                        host["build"], lease.folder if lease.writable else None)
                     self.core_cache.publish(lease)
                     self._store(plan["key"], result)
             return result
@@ -175,20 +188,24 @@ class Compiler:
         job = CompileJob(sketch_name=name, sketch_dir=visible["sketch"], build_dir=visible["build"],
                          output_dir=visible["out"], cache_dir=visible["cache"], fqbn=plan["fqbn"],
                          warnings=self.config.warnings, libraries=library_dirs,
-                         build_properties=plan["properties"], sandboxed=sandboxed)
+                         build_properties=plan["properties"], sandboxed=sandboxed,
+                         jobs=compile_jobs(self.config.limits))
         mounts = [Mount(host["sketch"], visible["sketch"]), Mount(host["build"], visible["build"], True),
                   Mount(host["out"], visible["out"], True), Mount(cache_dir, visible["cache"], cache_writable),
                   *(Mount(lib, path) for lib, path in zip(plan["libraries"], library_dirs)),
                   *driver.sandbox_mounts()]
         spec = SandboxSpec(mounts=mounts if sandboxed else [], env=driver.sandbox_env(job), cwd=visible["build"])
+        build_folder = driver.build_folder(job)
         scrub = PathScrubber([
-            (f"{visible['build']}/sketch", ""), (visible["sketch"], ""), (visible["build"], "<build>/"),
+            (f"{build_folder}/sketch", ""), (visible["sketch"], ""), (build_folder, "<build>/"),
+            (visible["build"], "<build>/"),
             (visible["out"], "<build>/"), (visible["cache"], "<core-cache>/"),
             (str(self.config.work_root), "<work>/"), (str(self.config.cache_root), "<cache>/"),
+            *driver.hidden_folders(),
         ])
         return job, spec, scrub
 
-    def _result(self, outcome: RunOutcome, host: dict[str, Path], sketch_name: str) -> BuildResult:
+    def _result(self, outcome: RunOutcome, host: dict[str, Path], host_build: Path, sketch_name: str) -> BuildResult:
         diagnostics = parse_diagnostics(outcome.output)
         sizes = parse_sizes(outcome.output)
         if outcome.cancelled:
@@ -196,7 +213,7 @@ class Compiler:
         if outcome.limit:
             return BuildResult(status="limit_exceeded", message=outcome.message, diagnostics=diagnostics,
                                log=outcome.output)
-        artifacts = _collect_artifacts(host, sketch_name) if outcome.exit_code == 0 else {}
+        artifacts = _collect_artifacts(host_build, host["out"], sketch_name) if outcome.exit_code == 0 else {}
         if "app_bin" not in artifacts:
             message = summarize(diagnostics) if diagnostics else f"Compilation failed (exit status {outcome.exit_code})"
             return BuildResult(status="compile_error", message=message, diagnostics=diagnostics, sizes=sizes,
@@ -303,11 +320,16 @@ def _prepare_tree(work: Path, sketch_name: str, files: list[SketchFile]) -> dict
     return host
 
 
-def _collect_artifacts(host: dict[str, Path], sketch_name: str) -> dict[str, Path]:
+def compile_jobs(limits: Limits) -> int:
+    """Parallel compiles for one build: as many as the CPUs, but within the sandbox's process cap."""
+    return max(1, min(os.cpu_count() or 1, limits.max_processes // _TASKS_PER_JOB))
+
+
+def _collect_artifacts(build: Path, out: Path, sketch_name: str) -> dict[str, Path]:
     """Artifacts from the output folder, falling back to the build folder; AVR gets a .bin from its .hex."""
-    artifacts = {**artifact_candidates(host["build"], sketch_name), **artifact_candidates(host["out"], sketch_name)}
+    artifacts = {**artifact_candidates(build, sketch_name), **artifact_candidates(out, sketch_name)}
     if "app_bin" not in artifacts and "hex" in artifacts:
-        app_bin = host["out"] / f"{sketch_name}.ino.bin"
+        app_bin = out / f"{sketch_name}.ino.bin"
         hex_to_bin(artifacts["hex"], app_bin)
         artifacts["app_bin"] = app_bin
     return artifacts

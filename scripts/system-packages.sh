@@ -2,7 +2,7 @@
 # Installs the Debian packages webide needs (when missing). Usage: scripts/system-packages.sh run|test
 set -euo pipefail
 
-RUN_PACKAGES=(redis-server bubblewrap arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags clang-format)
+RUN_PACKAGES=(redis-server bubblewrap python3 python3-serial arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags clang-format)
 TEST_PACKAGES=(g++ nodejs simavr chromium chromium-driver nginx-light)
 
 packages=("${RUN_PACKAGES[@]}")

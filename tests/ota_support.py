@@ -42,7 +42,7 @@ def esp32_image(path: Path, size: int, seed: int) -> bytes:
     image.append_digest = True
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(str(path))
-    check_app_image(ESP32_FQBN, path)
+    check_app_image(ESP32_FQBN, path, "esp32")
     return path.read_bytes()
 
 

@@ -17,6 +17,7 @@ from webide.extensions import db
 from webide.models import Device
 
 from .conftest import traversable
+from .fake_arduino_cli import FAKE_ARDUINO_CLI, assemble_agent, install_platform
 
 
 @pytest.fixture
@@ -167,6 +168,19 @@ def test_doctor_names_the_fix_for_a_missing_toolchain(cli_env):
     result = invoke(env, "doctor")
     assert result.exit_code == 1
     assert "[MISSING] toolchain" in result.output and "apt-get install arduino-builder" in result.output
+
+
+def test_doctor_compile_builds_blink_with_the_agent_and_checks_the_image(cli_env, tmp_path):
+    toolchain = traversable(tmp_path) / "toolchain"
+    env = dict(cli_env, WEBIDE_TOOLCHAIN="arduino-cli", WEBIDE_ARDUINO_CLI=str(FAKE_ARDUINO_CLI),
+               WEBIDE_DEFAULT_FQBN="esp32:esp32:lolin_s3",
+               WEBIDE_AGENT_LIBRARY=str(assemble_agent(toolchain / "WebideAgent")),
+               ARDUINO_DIRECTORIES_DATA=str(install_platform(toolchain / "arduino-data")))
+    result = invoke(env, "doctor", "--compile")
+    assert result.exit_code == 0, result.output
+    assert "[ok ] test compile esp32:esp32:lolin_s3: Done compiling" in result.output
+    assert "core compiled, image valid" in result.output
+    assert "test compile" not in invoke(env, "doctor").output, "only --compile compiles"
 
 
 def test_configuration_errors_name_the_variable(cli_env):

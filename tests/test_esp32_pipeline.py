@@ -3,20 +3,21 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from webide.simulator import SimulatedBot
 
-from .conftest import ESP32_FQBN, ROOT, live_processes
-from .fake_arduino_cli import FAKE_ARDUINO_CLI
+from .conftest import ESP32_FQBN, live_processes
+from .fake_arduino_cli import FAKE_ARDUINO_CLI, assemble_agent, install_platform
 from .live import ApiClient, RoomListener
 
 pytestmark = pytest.mark.slow
 
-STAND_IN_AGENT = ROOT / "tests" / "fake_arduino_cli" / "agent" / "WebideAgent"
 SKETCH = "void setup() { pinMode(2, OUTPUT); }\nvoid loop() { digitalWrite(2, HIGH); delay(200); }\n"
 
 
@@ -27,8 +28,11 @@ def flash_states(listener: RoomListener) -> list[str]:
 
 def test_upload_compile_pull_reboot_confirm(app, accounts, settings, tmp_path):
     bot = accounts.bot("esp_1", "12345", fqbn=ESP32_FQBN)
+    toolchain = Path(tempfile.mkdtemp(prefix="esp32-toolchain-"))  # pytest's own folders are private (0700)
+    toolchain.chmod(0o711)
     env = {"WEBIDE_TOOLCHAIN": "auto", "WEBIDE_ARDUINO_CLI": str(FAKE_ARDUINO_CLI),
-           "WEBIDE_AGENT_LIBRARY": str(STAND_IN_AGENT)}
+           "WEBIDE_AGENT_LIBRARY": str(assemble_agent(toolchain / "WebideAgent")),
+           "ARDUINO_DIRECTORIES_DATA": str(install_platform(toolchain / "arduino-data"))}
     with live_processes(settings, tmp_path, **env) as service:
         api = ApiClient(service.base_url, product_id="esp_1", password="12345")
         listener = RoomListener(service.base_url, api.token, "esp_1")
@@ -39,7 +43,8 @@ def test_upload_compile_pull_reboot_confirm(app, accounts, settings, tmp_path):
             stored = Path(settings.artifacts_dir, artifact["sha256"][:2], artifact["sha256"])
             assert (stored / "firmware.bin").read_bytes()[0] == 0xE9
             symbols = subprocess.run(["nm", str(stored / "firmware.elf")], capture_output=True, text=True).stdout
-            assert "webide_agent_stand_in_started" in symbols, "the OTA agent is linked into every ESP32 build"
+            assert "__wrap__Z5setupv" in symbols and "webide_stand_in_agent_started" in symbols, \
+                "the OTA agent is linked into every ESP32 build"
 
             device = SimulatedBot(service.base_url, "esp_1", bot.device_token, say=lambda text: None)
             assert device.heartbeat().status == 200
@@ -60,3 +65,4 @@ def test_upload_compile_pull_reboot_confirm(app, accounts, settings, tmp_path):
             assert any("press the button on your bot" in line for line in compile_lines)
         finally:
             listener.close()
+            shutil.rmtree(toolchain, ignore_errors=True)

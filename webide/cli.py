@@ -252,13 +252,15 @@ def device_simulate(product_id: str | None, token: str | None, roster: Path | No
 
 
 @main.command()
-def doctor() -> None:
+@click.option("--compile", "test_compile", is_flag=True,
+              help="Also compile Blink (with the OTA agent on ESP32) for the default board and check the image.")
+def doctor(test_compile: bool) -> None:
     """Report what is installed and what is missing, with the fix for each."""
     from .doctor import run_checks
 
     settings = load_settings()
     problems = 0
-    for check in run_checks(settings):
+    for check in run_checks(settings, test_compile):
         mark = "ok " if check.ok else "MISSING"
         click.echo(f"[{mark}] {check.name}: {check.detail}")
         if not check.ok:

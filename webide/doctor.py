@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import redis
 
 from .config import Settings
 
 MIN_FREE_BYTES = 2 * 1024**3
+TEST_SKETCH = """void setup() {
+  pinMode(LED_BUILTIN, OUTPUT);
+}
+
+void loop() {
+  digitalWrite(LED_BUILTIN, HIGH);
+  delay(500);
+  digitalWrite(LED_BUILTIN, LOW);
+  delay(500);
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -73,5 +85,32 @@ def check_formatter() -> Check:
                  "apt-get install clang-format")
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    return [check_redis(settings), *check_toolchains(settings), check_disk(settings), check_formatter()]
+def check_test_compile(settings: Settings) -> Check:
+    """Compile Blink for the default board in the sandbox, the OTA agent linked in for ESP32 boards, and check
+    the image: the one check that proves the installed toolchain and core work the way webide drives them."""
+    from compiler import CompilerError, SketchFile
+
+    from .core.toolchain import get_compiler
+    from .core.firmware.images import ImageRejected, check_app_image
+
+    fqbn = settings.default_fqbn
+    # a new comment every time, so the build cache cannot answer instead of the toolchain
+    sketch = f"{TEST_SKETCH}// webide doctor {datetime.now(timezone.utc).isoformat()}\n"
+    try:
+        result = get_compiler(settings).build("Blink", [SketchFile("Blink.ino", sketch)], fqbn)
+    except CompilerError as error:
+        return Check(f"test compile {fqbn}", False, str(error), "see the toolchain check above")
+    if not result.ok:
+        return Check(f"test compile {fqbn}", False, f"{result.message}\n{result.log[-2000:]}",
+                     "see the compiler output above")
+    try:
+        check_app_image(fqbn, result.artifacts["app_bin"], result.mcu)
+    except ImageRejected as error:
+        return Check(f"test compile {fqbn}", False, f"invalid image: {error}", "report this toolchain/core version")
+    return Check(f"test compile {fqbn}", True, f"{result.message} in {result.duration_s:.0f} s, "
+                 f"{'core from the cache' if result.core_cache_hit else 'core compiled'}, image valid")
+
+
+def run_checks(settings: Settings, test_compile: bool = False) -> list[Check]:
+    checks = [check_redis(settings), *check_toolchains(settings), check_disk(settings), check_formatter()]
+    return checks + [check_test_compile(settings)] if test_compile else checks

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from compiler.drivers.base import Driver, CompileJob, boards_sorted, fqbn_parts
+from compiler.drivers.base import CompileJob, Driver, boards_in, boards_sorted, fqbn_parts
 from compiler.errors import ToolchainNotFound
 from compiler.models import Board, ToolchainInfo
 from compiler.sandbox import run_unconfined_query
@@ -88,13 +88,7 @@ class ArduinoBuilderDriver(Driver):
 
 
 def _platform_boards(platform: Path) -> list[Board]:
-    vendor, arch = platform.parent.name, platform.name
-    boards: list[Board] = []
-    for line in (platform / "boards.txt").read_text(errors="replace").splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and not key.startswith("#") and key.count(".") == 1 and key.endswith(".name"):
-            boards.append(Board(fqbn=f"{vendor}:{arch}:{key[:-5]}", name=value.strip()))
-    return boards
+    return boards_in(platform / "boards.txt", f"{platform.parent.name}:{platform.name}")
 
 
 def _platform_version(platform: Path) -> str:

@@ -18,6 +18,12 @@ FQBN_PATTERN = re.compile(
 # core), and extras/webide_ota_agent.cpp is the one-line sketch source that makes the builder compile the library.
 AGENT_LINK_FLAGS_FILE = Path("extras/esp32_link_flags.txt")
 AGENT_SOURCE = Path("extras/webide_ota_agent.cpp")
+# The build property that carries the agent's link flags. A --build-property REPLACES a platform property
+# (arduino-cli internal/arduino/builder/builder.go), and Arduino-ESP32 3.0.x's compiler.c.elf.extra_flags holds
+# the map file, the -L paths of the SDK's libraries and linker scripts and --wrap=esp_panic_handler. The one
+# property that is empty in the platform and still part of recipe.c.combine.pattern is compiler.libraries.ldflags
+# (arduino-cli itself only appends to it, for precompiled libraries: builder/libraries.go).
+AGENT_LINK_PROPERTY = "compiler.libraries.ldflags"
 
 
 @dataclass
@@ -34,6 +40,7 @@ class CompileJob:
     libraries: list[str] = field(default_factory=list)
     build_properties: dict[str, str] = field(default_factory=dict)
     sandboxed: bool = True
+    jobs: int = 1
 
 
 class Driver(ABC):
@@ -68,6 +75,37 @@ class Driver(ABC):
     def uses_core_cache(self) -> bool:
         """True when the toolchain reads/writes a compiled-core cache folder."""
         return True
+
+    def harvest_core_cache(self, build_dir: Path, core_cache: Path | None) -> bool:
+        """After a successful build: copy newly compiled cores from ``build_dir`` into ``core_cache`` (when given)
+        and say whether the build reused a cached core. Toolchains that write the cache folder directly keep
+        this default."""
+        return False
+
+    def hidden_folders(self) -> list[tuple[str, str]]:
+        """(toolchain folder, placeholder) pairs rewritten in the output a user sees."""
+        return []
+
+    def build_folder(self, job: CompileJob) -> str:
+        """The folder (as the toolchain sees it) where the build products land: ``job.build_dir`` or below it."""
+        return job.build_dir
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """``key=value`` lines of an Arduino properties file (boards.txt, platform.txt); comments skipped."""
+    properties: dict[str, str] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            properties[key] = value.strip()
+    return properties
+
+
+def boards_in(boards_txt: Path, platform_id: str) -> list[Board]:
+    """The boards of one boards.txt, each with its name and ``build.mcu``."""
+    properties = read_properties(boards_txt)
+    return [Board(fqbn=f"{platform_id}:{key[:-5]}", name=value, mcu=properties.get(f"{key[:-5]}.build.mcu", ""))
+            for key, value in properties.items() if key.count(".") == 1 and key.endswith(".name")]
 
 
 def fqbn_parts(fqbn: str) -> re.Match[str] | None:

@@ -1,144 +1,155 @@
-"""The arduino-cli driver: argv shape, and real sandboxed runs against the arduino-cli stand-in."""
+"""The arduino-cli driver's own rules (argv, environment, detection) and the stand-in rules they rely on.
+
+What every arduino-cli must do for the service is in test_arduino_cli_contract.py; this file checks the pieces
+around it with the stand-in: where the folders come from, what detection refuses, and how the stand-in models
+arduino-cli where the contract suite cannot look.
+"""
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from esptool.bin_image import LoadFirmwareImage
 
-from compiler import Compiler
+from compiler import Compiler, Limits, ToolchainNotFound
 from compiler.drivers import ArduinoCliDriver, CompileJob
+from compiler.drivers.base import AGENT_LINK_PROPERTY
+from compiler.sandbox import Mount, Sandbox, SandboxSpec
+from compiler.service import compile_jobs
 from tests.compiler.conftest import BLINK, sketch
-from tests.fake_arduino_cli import FAKE_ARDUINO_CLI
+from tests.fake_arduino_cli import FAKE_ARDUINO_CLI, install_platform
 
 REPO = Path(__file__).resolve().parents[2]
-# The flags the real agent library asks for; the stand-in agent below is linked with exactly these.
-REAL_AGENT_FLAGS = (REPO / "bootstrap_firmware/WebideAgent/extras/esp32_link_flags.txt").read_text().strip()
-
+AGENT_FLAGS = (REPO / "bootstrap_firmware/WebideAgent/extras/esp32_link_flags.txt").read_text().strip()
 ESP32 = "esp32:esp32:esp32"
-ESP32_SKETCH = "void setup() {\n  Serial.begin(115200);\n}\n\nvoid loop() {\n  digitalWrite(LED_BUILTIN, HIGH);\n}\n"
-AGENT_SOURCE = """#include <Arduino.h>
-extern "C" void __real__Z5setupv();
-extern "C" void __real__Z4loopv();
-int agent_started = 0;
-extern "C" void __wrap__Z5setupv() { agent_started = 1; __real__Z5setupv(); }
-extern "C" void __wrap__Z4loopv() { __real__Z4loopv(); }
-"""
 
 
-def test_compile_argv_shape() -> None:
+@pytest.fixture
+def arduino_data(shared_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The stand-in platform installed in a data folder named by ARDUINO_DIRECTORIES_DATA."""
+    data = install_platform(shared_tmp / "arduino-data")
+    monkeypatch.setenv("ARDUINO_DIRECTORIES_DATA", str(data))
+    monkeypatch.setenv("ARDUINO_DIRECTORIES_USER", str(shared_tmp / "sketchbook"))
+    return data
+
+
+def job(**overrides: object) -> CompileJob:
+    values: dict[str, object] = {
+        "sketch_name": "Blink", "sketch_dir": "/sandbox/sketch/Blink", "build_dir": "/sandbox/build",
+        "output_dir": "/sandbox/out", "cache_dir": "/sandbox/cache", "fqbn": ESP32, "warnings": "all",
+        "libraries": ["/sandbox/libraries/WebideAgent"], "build_properties": {AGENT_LINK_PROPERTY: AGENT_FLAGS},
+        "jobs": 4}
+    values.update(overrides)
+    return CompileJob(**values)  # type: ignore[arg-type]
+
+
+def test_compile_argv_has_no_build_path_and_bounded_jobs() -> None:
     driver = ArduinoCliDriver(str(FAKE_ARDUINO_CLI))
-    job = CompileJob(sketch_name="Blink", sketch_dir="/sandbox/sketch/Blink", build_dir="/sandbox/build",
-                     output_dir="/sandbox/out", cache_dir="/sandbox/cache", fqbn=ESP32, warnings="all",
-                     libraries=["/sandbox/libraries/Agent"],
-                     build_properties={"compiler.c.elf.extra_flags": REAL_AGENT_FLAGS})
-    assert driver.compile_argv(job) == [
+    assert driver.compile_argv(job()) == [
         "/opt/arduino-cli/arduino-cli", "compile", "--no-color", "--fqbn", ESP32,
-        "--build-path", "/sandbox/build", "--output-dir", "/sandbox/out", "--warnings", "all",
-        "--library", "/sandbox/libraries/Agent",
-        "--build-property", "compiler.c.elf.extra_flags=-Wl,--wrap=_Z5setupv -Wl,--wrap=_Z4loopv",
+        "--output-dir", "/sandbox/out", "--warnings", "all", "--jobs", "4",
+        "--library", "/sandbox/libraries/WebideAgent",
+        "--build-property", "compiler.libraries.ldflags=-Wl,--wrap=_Z5setupv -Wl,--wrap=_Z4loopv",
         "/sandbox/sketch/Blink",
     ]
-    assert driver.sandbox_env(job)["ARDUINO_BUILD_CACHE_PATH"] == "/sandbox/cache"
-    assert driver.board_listall_argv()[1:] == ["board", "listall", "--json"]
-    assert driver.version_argv()[1:] == ["version", "--json"]
 
 
-def test_detection_lists_the_stand_in_boards(fake_cli: Compiler) -> None:
-    (info,) = fake_cli.toolchains()
-    expected = json.loads(subprocess.run([str(FAKE_ARDUINO_CLI), "board", "listall", "--json"],
-                                         capture_output=True, text=True, check=True).stdout)["boards"]
-    assert info.name == "arduino-cli"
-    assert info.version == json.loads(subprocess.run([str(FAKE_ARDUINO_CLI), "version", "--json"],
-                                                     capture_output=True, text=True).stdout)["VersionString"]
-    assert [(b.fqbn, b.name) for b in info.boards] == sorted((b["fqbn"], b["name"]) for b in expected)
+def test_the_build_cache_is_private_and_the_shared_core_cache_is_an_extra_path() -> None:
+    env = ArduinoCliDriver(str(FAKE_ARDUINO_CLI)).sandbox_env(job())
+    assert env["ARDUINO_BUILD_CACHE_PATH"] == "/sandbox/build"
+    assert env["ARDUINO_BUILD_CACHE_EXTRA_PATHS"] == "/sandbox/cache"
+    assert env["GOMAXPROCS"] == "4"
 
 
-def test_esp32_build_streams_and_produces_a_valid_app_image(fake_cli: Compiler) -> None:
-    lines: list[str] = []
-    result = fake_cli.build(*sketch(main=ESP32_SKETCH), ESP32, on_line=lines.append)
+@pytest.mark.parametrize("cap,jobs", [(64, 4), (16, 1), (8, 1)])
+def test_parallel_compiles_stay_within_the_process_cap(cap: int, jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 32)
+    assert compile_jobs(Limits(max_processes=cap)) == jobs
+
+
+def test_detection_reports_boards_with_their_mcu_and_mounts_the_effective_folders(arduino_data: Path) -> None:
+    driver = ArduinoCliDriver(str(FAKE_ARDUINO_CLI))
+    info = driver.detect()
+    assert {(b.fqbn, b.mcu) for b in info.boards} == {(ESP32, "esp32"), ("esp32:esp32:lolin_s3", "esp32s3")}
+    assert info.version == "1.1.1"
+    assert Mount(arduino_data, "/opt/arduino-data") in driver.sandbox_mounts()
+
+
+def test_folders_set_in_a_config_file_reach_the_build(make_compiler: Callable[..., Compiler], shared_tmp: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    data = install_platform(shared_tmp / "cores-from-config")
+    config = shared_tmp / "arduino-cli.yaml"
+    config.write_text(f"directories:\n  data: {data}\n  user: {shared_tmp / 'sketchbook'}\n")
+    monkeypatch.setenv("ARDUINO_CONFIG_FILE", str(config))
+    compiler = make_compiler(toolchain="arduino-cli", arduino_cli=str(FAKE_ARDUINO_CLI))
+    result = compiler.build(*sketch(main=BLINK), ESP32)
     assert result.status == "success", result.log
-    assert result.toolchain == "arduino-cli"
-    assert set(result.artifacts) >= {"app_bin", "elf", "partitions_bin", "bootloader_bin", "merged_bin"}
-    assert result.artifacts["app_bin"].name == "Blink.ino.bin"
-    image = LoadFirmwareImage("esp32", str(result.artifacts["app_bin"]))
-    assert image.checksum == image.calculate_checksum()
-    assert image.stored_digest == image.calc_digest
-    assert result.sizes["flash_bytes"] == result.size and result.sizes["flash_max"] == 1310720
-    assert lines[0] == "Compiling core..." and any(line.startswith("Sketch uses") for line in lines)
-    assert not any("/sandbox/" in line for line in lines), "sandbox paths are rewritten"
 
 
-def test_images_are_derived_from_the_sketch(fake_cli: Compiler, make_compiler: Callable[..., Compiler],
-                                            shared_tmp: Path) -> None:
-    first = fake_cli.build(*sketch(main=ESP32_SKETCH), ESP32)
-    other = fake_cli.build(*sketch(main=ESP32_SKETCH + "// v2\n"), ESP32)
-    fresh = make_compiler(toolchain="arduino-cli", arduino_cli=str(FAKE_ARDUINO_CLI),
-                          cache_root=shared_tmp / "other-cache")
-    again = fresh.build(*sketch(main=ESP32_SKETCH), ESP32)
-    assert not again.cache_hit
-    assert first.sha256 == again.sha256
-    assert other.sha256 != first.sha256
+def test_an_inventory_the_sandbox_cannot_read_stops_detection(arduino_data: Path) -> None:
+    driver = ArduinoCliDriver(str(FAKE_ARDUINO_CLI))
+    driver.detect()  # creates inventory.yaml, as the real tool does on its first run
+    (arduino_data / "inventory.yaml").chmod(0o600)
+    with pytest.raises(ToolchainNotFound, match=r"inventory.yaml is not readable by the sandbox user: chmod a\+r"):
+        driver.detect()
 
 
-def test_compile_errors_from_the_stand_in_are_parsed(fake_cli: Compiler) -> None:
-    result = fake_cli.build(*sketch(main="void setup() {\n  undeclared();\n}\nvoid loop() {}\n"), ESP32)
-    assert result.status == "compile_error"
-    errors = [d for d in result.diagnostics if d.severity == "error"]
-    assert [(d.file, d.line, d.column) for d in errors] == [("Blink.ino", 2, 3)]
+def test_python_recipes_need_pyserial_in_the_sandbox_python(arduino_data: Path, shared_tmp: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    bare = shared_tmp / "bare-python"
+    bare.mkdir()
+    (bare / "python3").write_text("#!/bin/sh\nexec /usr/bin/python3 -I -S \"$@\"\n")  # no site-packages
+    (bare / "python3").chmod(0o755)
+    monkeypatch.setattr("compiler.drivers.arduino_cli.SANDBOX_PATH", f"{bare}:/usr/bin:/bin")
+    with pytest.raises(ToolchainNotFound, match="esp32:esp32 run python3 .*apt-get install python3-serial"):
+        ArduinoCliDriver(str(FAKE_ARDUINO_CLI)).detect()
 
 
-def test_core_cache_is_reused_by_the_next_sketch(fake_cli: Compiler) -> None:
-    first_lines: list[str] = []
-    second_lines: list[str] = []
-    fake_cli.build(*sketch(main=ESP32_SKETCH), ESP32, on_line=first_lines.append)
-    fake_cli.build(*sketch(main=ESP32_SKETCH + "// other\n"), ESP32, on_line=second_lines.append)
-    assert "Compiling core..." in first_lines
-    assert "Compiling core..." not in second_lines
-    assert any(line.startswith("Using precompiled core: <core-cache>/cores/") for line in second_lines)
-
-
-def test_agent_library_is_linked_into_esp32_builds(make_compiler: Callable[..., Compiler],
-                                                   shared_tmp: Path) -> None:
-    agent = shared_tmp / "agent" / "WebideAgent"
-    (agent / "src").mkdir(parents=True)
-    (agent / "src" / "WebideAgent.cpp").write_text(AGENT_SOURCE)
-    (agent / "library.properties").write_text("name=WebideAgent\nversion=1.0.0\n")
-    (agent / "extras").mkdir()
-    (agent / "extras" / "esp32_link_flags.txt").write_text(REAL_AGENT_FLAGS + "\n")
-    (agent / "extras" / "webide_ota_agent.cpp").write_text("#include <WebideAgent.h>\n")
-    (agent / "src" / "WebideAgent.h").write_text("#pragma once\n")
-    for path in (shared_tmp / "agent", agent, agent / "src", agent / "extras"):
-        path.chmod(0o755)
-    with_agent = make_compiler(toolchain="arduino-cli", arduino_cli=str(FAKE_ARDUINO_CLI), agent_library=agent,
-                               agent_version="1.0.0")
-    result = with_agent.build(*sketch(main=ESP32_SKETCH), ESP32)
-    assert result.status == "success", result.log
-    symbols = subprocess.run(["nm", str(result.artifacts["elf"])], capture_output=True, text=True).stdout
-    assert "__wrap__Z5setupv" in symbols and "agent_started" in symbols
-    main_calls = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(result.artifacts["elf"])],
-                                capture_output=True, text=True).stdout.split("<main>:")[1].split("\n\n")[0]
-    assert "__wrap__Z5setupv" in main_calls, "main() must enter the agent, not the sketch, first"
-    newer = make_compiler(toolchain="arduino-cli", arduino_cli=str(FAKE_ARDUINO_CLI), agent_library=agent,
-                          agent_version="1.0.1")
-    assert newer.build(*sketch(main=ESP32_SKETCH), ESP32).cache_key != result.cache_key
-
-
-def test_auto_mode_picks_the_toolchain_per_board(make_compiler: Callable[..., Compiler], monkeypatch) -> None:
+def test_auto_mode_picks_the_toolchain_per_board(make_compiler: Callable[..., Compiler], arduino_data: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{FAKE_ARDUINO_CLI.parent}:/usr/bin:/bin")
     compiler = make_compiler(toolchain="auto")
     assert [info.name for info in compiler.toolchains()] == ["arduino-cli", "arduino-builder"]
-    assert compiler.build(*sketch(main=ESP32_SKETCH), ESP32).toolchain == "arduino-cli"
+    assert compiler.build(*sketch(main=BLINK), ESP32).toolchain == "arduino-cli"
     assert compiler.build(*sketch(main=BLINK), "arduino:avr:uno").toolchain == "arduino-builder"
 
 
-@pytest.mark.real_arduino_cli
-def test_real_arduino_cli_builds_for_esp32(make_compiler: Callable[..., Compiler]) -> None:
-    compiler = make_compiler(toolchain="arduino-cli")
-    result = compiler.build(*sketch(main=ESP32_SKETCH), ESP32)
+def test_stand_in_exits_when_it_cannot_create_the_inventory(shared_tmp: Path) -> None:
+    """internal/inventory/inventory.go: no inventory.yaml in a read-only data folder is fatal (exit code 10)."""
+    data = install_platform(shared_tmp / "read-only-data")
+    lines: list[str] = []
+    outcome = Sandbox(True).run(
+        ["/opt/arduino-cli/arduino-cli", "version"],
+        SandboxSpec(mounts=[Mount(FAKE_ARDUINO_CLI.parent, "/opt/arduino-cli"), Mount(data, "/opt/data")],
+                    env={"ARDUINO_DIRECTORIES_DATA": "/opt/data"}),
+        Limits(wall_seconds=60), lines.append, lambda: False)
+    assert outcome.exit_code == 10
+    assert lines[-1].startswith("Error: invalid path writing inventory file: /opt/data/inventory.yaml error:")
+
+
+def test_stand_in_replaces_a_platform_property_given_with_build_property(shared_tmp: Path,
+                                                                          arduino_data: Path) -> None:
+    """internal/arduino/builder/builder.go: --build-property replaces; the 3.0.x link then loses the SDK's -L paths."""
+    folder = shared_tmp / "Blink"
+    folder.mkdir()
+    (folder / "Blink.ino").write_text(BLINK)
+    completed = subprocess.run(
+        [str(FAKE_ARDUINO_CLI), "compile", "--fqbn", ESP32, "--build-property",
+         f"compiler.c.elf.extra_flags={AGENT_FLAGS}", str(folder)],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(shared_tmp),
+                                             "ARDUINO_DIRECTORIES_DATA": str(arduino_data)})
+    assert completed.returncode == 1
+    assert "cannot find -l:memory.ld" in completed.stderr
+
+
+def test_menu_options_in_the_fqbn_select_board_properties(make_compiler: Callable[..., Compiler],
+                                                          arduino_data: Path) -> None:
+    """internal/arduino/cores/board.go GetBuildProperties: the chosen menu option's properties win."""
+    compiler = make_compiler(toolchain="arduino-cli", arduino_cli=str(FAKE_ARDUINO_CLI))
+    result = compiler.build(*sketch(main=BLINK), f"{ESP32}:PartitionScheme=min_spiffs")
     assert result.status == "success", result.log
-    image = LoadFirmwareImage("esp32", str(result.artifacts["app_bin"]))
-    assert image.checksum == image.calculate_checksum()
+    assert result.sizes["flash_max"] == 1966080  # min_spiffs' upload.maximum_size instead of 1310720
+    wrong = compiler.build(*sketch(main=BLINK), f"{ESP32}:PartitionScheme=no_such_scheme")
+    assert wrong.status == "compile_error"
+    assert "invalid value 'no_such_scheme' for option 'PartitionScheme'" in wrong.log

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from esp_idf_nvs_partition_gen import nvs_partition_gen as nvs_gen
 
-from compiler.drivers.base import AGENT_LINK_FLAGS_FILE
+from compiler.drivers.base import AGENT_LINK_FLAGS_FILE, AGENT_LINK_PROPERTY
 
 from ..config import Settings
 from ..extensions import public_base_url
@@ -115,11 +115,12 @@ Files
 1. Flash the bootstrap sketch once over USB
 
    From a copy of the webide sources (folder bootstrap_firmware/), with Arduino-ESP32 2.x or 3.x installed
-   in arduino-cli, and the bot on /dev/ttyUSB0 (COM3 or similar on Windows):
+   in arduino-cli (on Linux its recipes run python3 with pyserial: apt-get install python3-serial), and the
+   bot on /dev/ttyUSB0 (COM3 or similar on Windows):
 
      arduino-cli compile --fqbn esp32:esp32:esp32 \\
        --library bootstrap_firmware/WebideAgent \\
-       --build-property "compiler.c.elf.extra_flags={link_flags}" \\
+       --build-property "{AGENT_LINK_PROPERTY}={link_flags}" \\
        --output-dir build bootstrap_firmware/bootstrap
      arduino-cli upload --fqbn esp32:esp32:esp32 -p /dev/ttyUSB0 --input-dir build bootstrap_firmware/bootstrap
 

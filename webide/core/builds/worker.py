@@ -114,7 +114,7 @@ def publish_result(build: Build, result: BuildResult) -> None:
         return
     files = {STORED_ARTIFACTS[kind]: path for kind, path in result.artifacts.items() if kind in STORED_ARTIFACTS}
     try:
-        check_app_image(build.fqbn, files[APP_IMAGE])
+        check_app_image(build.fqbn, files[APP_IMAGE], result.mcu)
     except ImageRejected as error:
         end_build(build, ERROR, f"The compiler produced an invalid firmware image: {error}", error="invalid image")
         return

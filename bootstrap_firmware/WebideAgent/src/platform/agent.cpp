@@ -3,6 +3,7 @@
 #include <HTTPUpdate.h>
 #include <WiFi.h>
 #include <esp_ota_ops.h>
+#include <esp_random.h>
 #include <esp_system.h>
 
 #include "../WebideAgent.h"

@@ -1,1 +1,0 @@
-../../../../../bootstrap_firmware/WebideAgent/extras/webide_ota_agent.cpp

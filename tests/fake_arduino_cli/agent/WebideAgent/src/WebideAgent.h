@@ -1,2 +1,0 @@
-// Stand-in for the OTA agent's header: see stand_in_agent.cpp.
-#pragma once
