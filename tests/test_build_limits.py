@@ -9,7 +9,8 @@ import redis
 from sqlalchemy import select
 
 from webide import create_app
-from webide.core.builds.queue import expire_stale_builds, try_start
+from webide.core.builds.queue import expire_stale_builds
+from webide.core.builds.worker import try_start
 from webide.core.registry import create_device
 from webide.database import migrate_database
 from webide.extensions import db
