@@ -49,7 +49,8 @@ def authenticate(kind: str, identifier: str, password: str, client_address: str 
     if wait:
         raise TooManyRequests(f"Too many failed logins; try again in {wait} s", retry_after=wait)
     principal = find_principal(kind, identifier)
-    if not verify_password(principal.password_hash if principal else None, password):
+    valid = verify_password(principal.password_hash if principal else None, password)
+    if principal is None or not valid:
         gate.record_failure(keys)
         raise Unauthorized("Wrong product ID or password" if kind == "device" else "Wrong username or password")
     if not principal.is_active:
@@ -72,7 +73,8 @@ def issue_api_token(principal: Principal) -> str:
 
 def principal_for_api_token(token: str) -> Principal | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
+    expires = as_utc(row.expires_at) if row is not None else None
+    if row is None or row.revoked_at is not None or expires is None or expires <= utcnow():
         return None
     principal = row.device or row.user
     return principal if principal is not None and principal.is_active else None

@@ -15,9 +15,8 @@ from .sketches import check_buildable, head_revision, main_file, save_sketch
 def visible_classroom(principal: Principal, name: str) -> Classroom:
     """The class if the caller owns it (or is an admin); 404 otherwise, as for bots."""
     classroom = db.session.scalar(select(Classroom).where(Classroom.name == name))
-    allowed = isinstance(principal, User) and classroom is not None and (
-        principal.is_admin or classroom.instructor_id == principal.id)
-    if not allowed:
+    if classroom is None or not isinstance(principal, User) or not (
+            principal.is_admin or classroom.instructor_id == principal.id):
         raise NotFound(f"No class named {name!r}")
     return classroom
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, func, literal, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from ..extensions import db
 from ..models import Artifact, Deployment, Device, as_utc, utcnow
@@ -43,7 +43,7 @@ def deploy_artifact(device: Device, artifact: Artifact, build_id: str | None) ->
     return deployment
 
 
-def newest_deployment_id(device_id: ColumnElement[int]) -> ScalarSelect[int]:
+def newest_deployment_id(device_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ScalarSelect[int]:
     """SQL for the id of a bot's newest deployment: the one that moves on the bot's reports."""
     other = aliased(Deployment)  # so the subquery never correlates with a Deployment of the outer query
     return select(func.max(other.id)).where(other.device_id == device_id).scalar_subquery()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from compiler import SketchError, SketchFile
@@ -128,9 +128,10 @@ def prune_autosaves(device: Device, keep: int) -> int:
         SketchRevision.device_id == device.id, SketchRevision.kind == "autosave",
         SketchRevision.number.not_in(kept.scalar_subquery()), SketchRevision.number.not_in(built.scalar_subquery()),
         SketchRevision.number != head_revision(device).number))
-    if result.rowcount:
-        log.info("Pruned %s old autosaves of %s", result.rowcount, device.product_id)
-    return result.rowcount
+    pruned = cast(CursorResult[Any], result).rowcount  # a DELETE always answers with a cursor result
+    if pruned:
+        log.info("Pruned %s old autosaves of %s", pruned, device.product_id)
+    return pruned
 
 
 def restore_revision(device: Device, number: int, base_revision: int | None, author: str) -> SketchRevision:

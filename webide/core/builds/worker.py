@@ -45,10 +45,10 @@ def try_start(build: Build, slots: redis.Redis) -> bool:
         running = select(func.count()).select_from(Build).where(Build.status == IN_PROGRESS)
         if db.session.scalar(running.where(Build.device_id == build.device_id)):
             return False
-        if db.session.scalar(running) >= config.builds_global_limit:
+        if (db.session.scalar(running) or 0) >= config.builds_global_limit:
             return False
-        if build.classroom_id is not None and db.session.scalar(
-                running.where(Build.classroom_id == build.classroom_id)) >= config.builds_per_class_limit:
+        if build.classroom_id is not None and (db.session.scalar(
+                running.where(Build.classroom_id == build.classroom_id)) or 0) >= config.builds_per_class_limit:
             return False
         build.status, build.progress, build.message = IN_PROGRESS, 5, "Compiling…"
         build.started_at = build.heartbeat_at = utcnow()

@@ -60,9 +60,14 @@ def embedded_sha256(path: Path, size: int) -> str | None:
 
 
 class ImageDigests(Protocol):
-    md5: str
-    sha256: str
-    size: int
+    """A stored image (an Artifact row, or the device path's lighter copy of one)."""
+
+    @property
+    def md5(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
 
 
 def image_is(image: ImageDigests, reported: ReportedImage, settings: Settings) -> bool:

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -22,8 +23,14 @@ def artifact_dir(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
 
-def firmware_path(root: Path, artifact: Artifact) -> Path:
-    return artifact_dir(root, artifact.sha256) / APP_IMAGE
+def firmware_path(root: Path, image: Addressed) -> Path:
+    """Where the app image of a stored artifact lives."""
+    return artifact_dir(root, image.sha256) / APP_IMAGE
+
+
+class Addressed(Protocol):
+    @property
+    def sha256(self) -> str: ...
 
 
 def file_digests(path: Path) -> tuple[str, str, int]:
