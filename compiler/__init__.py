@@ -1,5 +1,6 @@
 """Sandboxed, cached Arduino compiles: a plain library used by the web service's workers and by scripts."""
-from compiler.errors import CompilerError, SandboxUnavailable, SketchError, ToolchainNotFound, UnknownBoard
+from compiler.errors import (CompilerError, LowDiskSpace, SandboxUnavailable, SketchError, ToolchainNotFound,
+                             UnknownBoard)
 from compiler.models import (
     Board,
     BuildResult,
@@ -19,6 +20,7 @@ __all__ = [
     "CompilerError",
     "Diagnostic",
     "Limits",
+    "LowDiskSpace",
     "SandboxUnavailable",
     "SketchError",
     "SketchFile",
