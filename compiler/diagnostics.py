@@ -28,7 +28,7 @@ _LINKER_PHRASES = ("undefined reference to", "multiple definition of")
 _SCOPE_STARTS = ("constructor", "destructor", "instantiation of", "global scope", "substitution of")
 _DIAGNOSTIC = re.compile(
     r"(?P<file>[^:\s][^:]*):(?P<line>[0-9]{1,9}):(?:(?P<column>[0-9]{1,9}):)?\s*"
-    r"(?P<severity>fatal error|error|warning|note):(?P<message>.*)"
+    r"(?P<severity>fatal error|error|warning|note|Error|Warning):(?P<message>.*)"
 )
 _SCOPE = re.compile(r"(?P<file>[^:\s][^:]*):\s*(?P<scope>(?:In|At) .*)")
 _INCLUDED_FROM = re.compile(
@@ -170,7 +170,8 @@ def _include_context(context: list[str]) -> list[str]:
 
 
 def _compiler_diagnostic(match: re.Match[str], context: list[str]) -> Diagnostic:
-    severity = "error" if match["severity"] == "fatal error" else match["severity"]
+    # "fatal error" is gcc's; "Error"/"Warning" are the assembler's.
+    severity = "error" if match["severity"] == "fatal error" else match["severity"].lower()
     return Diagnostic(
         file=match["file"],
         line=int(match["line"]),
@@ -186,7 +187,11 @@ def _linker_message(line: str) -> tuple[str, str] | None:
 
     ``where`` is what precedes the phrase, minus the colon before it and an optional ``(section+offset)`` group:
     ``Blink.ino:3: …``, ``<artificial>:(.text+0x4): …``. Plain string searches, so a hostile line costs one scan.
+    Linker lines never start with a space; gcc's echo of a source line always does, so a ``#warning`` quoting
+    a linker message cannot pass for one.
     """
+    if line[:1].isspace():
+        return None
     for phrase in _LINKER_PHRASES:
         at = line.find(phrase)
         if at >= 0:
