@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -96,6 +93,4 @@ class LeasedFolders:
             if folder.exists() or folder.is_symlink():
                 removed.append(folder)
             self.release(folder, fd)
-        if removed:
-            logger.info("removed %s orphaned folders from %s", len(removed), self.root)
         return removed

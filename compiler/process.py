@@ -29,7 +29,6 @@ from compiler.text import MAX_LINE_BYTES, safe_line
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
-DISK_POLL_SECONDS = 0.1
 _READ_CHUNK = 65536
 _MEMORY_EXHAUSTED_MARKERS = (
     "out of memory allocating",
@@ -82,7 +81,8 @@ class _Watchdog:
             return "processes"
         if sum(_cpu_seconds(p) for p in tree) > self._limits.cpu_seconds:
             return "cpu"
-        if time.monotonic() - self._disk_checked >= DISK_POLL_SECONDS:
+        # Output can wake the loop many times per poll interval; walking the folders once per interval is enough.
+        if time.monotonic() - self._disk_checked >= POLL_SECONDS:
             self._disk_checked = time.monotonic()
             if self.over_disk_quota():
                 return "disk"

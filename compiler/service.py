@@ -23,7 +23,6 @@ from compiler.locks import LeasedFolders
 from compiler.models import MIB, Board, BuildResult, CompilerConfig, Diagnostic, SketchFile, ToolchainInfo
 from compiler.process import RunOutcome
 from compiler.sandbox import SANDBOX_TMP, Mount, Sandbox, SandboxSpec
-from compiler.text import strip_control_sequences
 from compiler.validation import validate_sketch
 
 logger = logging.getLogger(__name__)
@@ -261,7 +260,7 @@ class Compiler:
         log = (entry / "log.txt").read_text()
         on_line(CACHE_NOTICE)
         for line in log.splitlines():
-            on_line(strip_control_sequences(line))
+            on_line(line)
         return BuildResult(status="success", message=meta["message"],
                            diagnostics=[Diagnostic.from_dict(d) for d in meta["diagnostics"]],
                            sizes=meta["sizes"], artifacts={r: entry / n for r, n in meta["artifacts"].items()},
