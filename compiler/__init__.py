@@ -11,6 +11,7 @@ from compiler.models import (
     ToolchainInfo,
 )
 from compiler.service import Compiler
+from compiler.text import strip_control_sequences
 
 __all__ = [
     "Board",
@@ -27,4 +28,5 @@ __all__ = [
     "ToolchainInfo",
     "ToolchainNotFound",
     "UnknownBoard",
+    "strip_control_sequences",
 ]

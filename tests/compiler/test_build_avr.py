@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from compiler import Compiler, Limits, SketchError, SketchFile, UnknownBoard
+from compiler.diagnostics import DiagnosticParser
 from tests.compiler.conftest import BLINK, sketch
 
 UNO = "arduino:avr:uno"
@@ -224,3 +225,21 @@ def test_toolchains_and_boards_come_from_the_installed_platform(avr: Compiler) -
     assert "arduino:avr:mega" in fqbns
     usable, message = avr.sandbox_status()
     assert usable, message
+
+
+def test_parsing_output_counts_against_the_wall_time_limit(make_compiler: Callable[..., Compiler],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build(make_compiler(), sketch())[0].status == "success"  # warm the core cache: the next build is quick
+    parse = DiagnosticParser.feed
+
+    def pathological_parse(self: DiagnosticParser, line: str) -> None:
+        # Stands in for a parser that takes too long on one line; it must not outlive the build's limits.
+        if "SLOW-TO-PARSE" in line:
+            time.sleep(12)
+        parse(self, line)
+
+    monkeypatch.setattr(DiagnosticParser, "feed", pathological_parse)
+    compiler = make_compiler(limits=Limits(wall_seconds=10))
+    result, lines = build(compiler, sketch(main='#warning "SLOW-TO-PARSE"\n' + BLINK))
+    assert result.status == "limit_exceeded" and result.message == "Killed: wall time limit 10 s"
+    assert lines[-1] == result.message
