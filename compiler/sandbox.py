@@ -235,6 +235,6 @@ def _sweep_uid(uid: int | None) -> None:
 def run_unconfined_query(argv: Sequence[str], timeout: float = 60) -> str:
     """Run a trusted toolchain query (version, board list) that involves no user input; return stdout."""
     completed = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=True,
-                               env={"PATH": os.environ.get("PATH", SANDBOX_PATH), "HOME": os.environ.get("HOME", "/tmp"),
-                                    "LANG": SANDBOX_LANG})
+                               env={"PATH": os.environ.get("PATH", SANDBOX_PATH),
+                                    "HOME": os.environ.get("HOME", "/tmp"), "LANG": SANDBOX_LANG})
     return completed.stdout

@@ -10,7 +10,6 @@ escape injection).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -150,9 +149,10 @@ def server_root() -> Iterator[Path]:
 def test_hostile_sketch(case: Hostile, server_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBIDE_TEST_SECRET", ENV_SECRET)
     limits = Limits(**{"wall_seconds": 60, "cpu_seconds": 60, **case.limits})  # type: ignore[arg-type]
-    compiler = Compiler(CompilerConfig(work_root=server_root / "data" / "work", cache_root=server_root / "data" / "cache",
-                                       toolchain="arduino-builder", limits=limits))
-    secret_path = str(server_root / "data" / "secret.h")
+    data = server_root / "data"
+    compiler = Compiler(CompilerConfig(work_root=data / "work", cache_root=data / "cache", toolchain="arduino-builder",
+                                       limits=limits))
+    secret_path = str(data / "secret.h")
     files = [SketchFile(name, text.replace("{secret}", secret_path)) for name, text in case.files.items()]
     if case.status == "refused":
         with pytest.raises(SketchError) as refused:

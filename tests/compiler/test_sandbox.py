@@ -186,8 +186,8 @@ def test_a_run_that_fills_its_disk_limit_and_exits_still_fails(sandbox: Sandbox,
 
 def test_single_file_is_stopped_by_the_kernel_at_the_disk_limit(sandbox: Sandbox, tmp_path: Path) -> None:
     spec = SandboxSpec(mounts=[Mount(tmp_path, "/sandbox/out", writable=True)])
-    outcome, _ = run(sandbox, "head -c 8000000 /dev/zero > /sandbox/out/big", tight_limits(max_disk_bytes=4 * 1024 * 1024),
-                     spec)
+    outcome, _ = run(sandbox, "head -c 8000000 /dev/zero > /sandbox/out/big",
+                     tight_limits(max_disk_bytes=4 * 1024 * 1024), spec)
     assert (tmp_path / "big").stat().st_size == 4 * 1024 * 1024
     assert outcome.limit == "disk"
 
