@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from compiler import Compiler, LowDiskSpace
@@ -92,7 +93,10 @@ def test_folders_of_a_killed_build_are_swept_and_live_ones_kept(make_compiler: C
         live_folder = Path(live.stdout.readline().strip())  # type: ignore[union-attr]
         # Kill the build while the toolchain writes objects: its work folder and core-cache staging folder stay.
         wait_for(lambda: any(p != live_folder and any((p / "build").rglob("*.o")) for p in folders(work)))
+        toolchain = psutil.Process(killed.pid).children(recursive=True)
         stop(killed)
+        _, alive = psutil.wait_procs(toolchain, timeout=30)
+        assert alive == [], "the sandboxed toolchain dies with its worker"
         left = [p for p in folders(work) if p != live_folder]
         assert len(left) == 1 and len(folders(cache / "cores" / ".staging", "entry-*")) == 1
 
