@@ -1,5 +1,6 @@
 """Sandboxed, cached Arduino compiles: a plain library used by the web service's workers and by scripts."""
-from compiler.errors import CompilerError, SandboxUnavailable, SketchError, ToolchainNotFound, UnknownBoard
+from compiler.errors import (CompilerError, LowDiskSpace, SandboxUnavailable, SketchError, ToolchainNotFound,
+                             UnknownBoard)
 from compiler.models import (
     Board,
     BuildResult,
@@ -10,6 +11,7 @@ from compiler.models import (
     ToolchainInfo,
 )
 from compiler.service import Compiler
+from compiler.text import strip_control_sequences
 
 __all__ = [
     "Board",
@@ -19,10 +21,12 @@ __all__ = [
     "CompilerError",
     "Diagnostic",
     "Limits",
+    "LowDiskSpace",
     "SandboxUnavailable",
     "SketchError",
     "SketchFile",
     "ToolchainInfo",
     "ToolchainNotFound",
     "UnknownBoard",
+    "strip_control_sequences",
 ]

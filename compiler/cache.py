@@ -1,6 +1,7 @@
 """Size-bounded, content-addressed entry stores shared by concurrent worker processes.
 
-An entry is a directory ``<root>/<key>/`` that appears only complete: it is assembled in ``.staging`` and
+An entry is a directory ``<root>/<key>/`` that appears only complete: it is assembled in a leased folder in
+``.staging`` (see ``compiler.locks.LeasedFolders``: a worker that dies leaves nothing behind for long) and
 published with one atomic ``rename``. Per-key ``flock`` locks (shared while an entry is in use, exclusive
 while it is produced or evicted) keep workers from building the same thing twice or deleting an entry
 another worker is using. Last use is the mtime of ``.used`` inside the entry; eviction removes the least
@@ -12,14 +13,13 @@ import fcntl
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.locks import file_lock, try_lock
+from compiler.locks import LeasedFolders, file_lock, try_lock
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class EntryStore:
         self.max_bytes = max_bytes
         for folder in (root, root / ".locks", root / ".staging", root / ".trash"):
             folder.mkdir(parents=True, exist_ok=True)
+        self._staging = LeasedFolders(root / ".staging", "entry-")
 
     def entry(self, key: str) -> Path:
         """Where the entry for ``key`` lives (it may not exist)."""
@@ -59,9 +60,19 @@ class EntryStore:
         with file_lock(self._lock_path(key), shared=shared):
             yield
 
-    def new_staging_dir(self) -> Path:
-        """A fresh private folder to assemble an entry in."""
-        return Path(tempfile.mkdtemp(prefix="entry-", dir=self.root / ".staging"))
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A fresh private folder to assemble an entry in; removed afterwards unless it was published."""
+        with self._staging.lease() as folder:
+            yield folder
+
+    def sweep(self) -> list[Path]:
+        """Remove staging folders of dead processes and interrupted deletions; return what was removed."""
+        removed = self._staging.sweep()
+        for doomed in (self.root / ".trash").iterdir():
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed.append(doomed)
+        return removed
 
     def publish(self, key: str, staged: Path) -> Path:
         """Atomically turn a staged folder into the entry for ``key`` and evict down to the byte bound."""
@@ -154,11 +165,8 @@ class CoreCache:
     def lease(self, key: str) -> Iterator[CoreLease]:
         """Yield the folder a build should use as its core cache; see :meth:`publish` for filling it."""
         if not self.enabled:
-            staging = self.store.new_staging_dir()
-            try:
+            with self.store.staging() as staging:
                 yield CoreLease(staging, writable=True, key=key)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
             return
         fd = _open_lock(self.store._lock_path(key))
         try:
@@ -170,11 +178,8 @@ class CoreCache:
                 self.store.touch(key)
                 yield CoreLease(self.store.entry(key), writable=False, key=key)
                 return
-            staging = self.store.new_staging_dir()
-            try:
+            with self.store.staging() as staging:
                 yield CoreLease(staging, writable=True, key=key)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
         finally:
             os.close(fd)
 

@@ -23,3 +23,7 @@ class UnknownBoard(CompilerError):
 
 class SandboxUnavailable(CompilerError):
     """Bubblewrap is missing or unusable while sandboxing is required."""
+
+
+class LowDiskSpace(CompilerError):
+    """Too little free disk space to start a build without eating into the service's reserve."""

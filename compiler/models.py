@@ -17,6 +17,7 @@ class Limits:
     memory_bytes: int = 1536 * MIB
     max_processes: int = 64
     max_output_bytes: int = 4 * MIB
+    max_disk_bytes: int = 512 * MIB  # build and temporary files of one run together
     max_files: int = 32
     max_sketch_bytes: int = 512 * 1024
 
@@ -38,6 +39,9 @@ class CompilerConfig:
     agent_library: Path | None = None
     agent_version: str = ""
     warnings: str = "default"
+    # Free space a build must leave on the work and cache file systems (on top of its own disk limit), so the
+    # service's database, saves and firmware downloads keep working whatever builds do.
+    min_free_bytes: int = 1024 * MIB
 
 
 @dataclass(frozen=True)

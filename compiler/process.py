@@ -2,7 +2,11 @@
 
 stdout and stderr share one pipe so lines keep the order the toolchain printed them in. The loop wakes at
 least every 0.2 s to poll for cancellation and to check wall time, CPU time (summed over the whole process
-tree, including reaped children) and the process count.
+tree, including reaped children), the process count and the disk space taken by the folders the run may
+write to (measured again once it has ended, so a fast writer cannot finish between two checks).
+
+Every line is made safe before anyone sees it: cut to ``compiler.text.MAX_LINE_BYTES`` (the rest of a longer
+line is counted, never buffered) and stripped of terminal control sequences.
 """
 from __future__ import annotations
 
@@ -14,17 +18,18 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
 
 from compiler.models import MIB, Limits
+from compiler.text import MAX_LINE_BYTES, safe_line
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 _READ_CHUNK = 65536
-_MAX_LINE_CHARS = 16384
 _MEMORY_EXHAUSTED_MARKERS = (
     "out of memory allocating",
     "virtual memory exhausted",
@@ -61,10 +66,12 @@ class RunOutcome:
 class _Watchdog:
     """Tracks the limits of one running process tree and names the first one exceeded."""
 
-    def __init__(self, root_pid: int, limits: Limits) -> None:
+    def __init__(self, root_pid: int, limits: Limits, disk_paths: Sequence[Path]) -> None:
         self._root_pid = root_pid
         self._limits = limits
+        self._disk_paths = tuple(disk_paths)
         self._started = time.monotonic()
+        self._disk_checked = float("-inf")
 
     def exceeded(self) -> str | None:
         if time.monotonic() - self._started > self._limits.wall_seconds:
@@ -74,11 +81,44 @@ class _Watchdog:
             return "processes"
         if sum(_cpu_seconds(p) for p in tree) > self._limits.cpu_seconds:
             return "cpu"
+        # Output can wake the loop many times per poll interval; walking the folders once per interval is enough.
+        if time.monotonic() - self._disk_checked >= POLL_SECONDS:
+            self._disk_checked = time.monotonic()
+            if self.over_disk_quota():
+                return "disk"
         return None
+
+    def over_disk_quota(self) -> bool:
+        """True when the run's writable folders together hold at least the disk limit."""
+        return bool(self._disk_paths) and disk_bytes(self._disk_paths) >= self._limits.max_disk_bytes
 
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self._started
+
+
+def disk_bytes(paths: Sequence[Path]) -> int:
+    """Bytes the files and folders under ``paths`` take: per file the larger of its size and its allocated blocks.
+
+    Symlinks are not followed. The larger of the two figures is counted so neither a sparse file (small on disk,
+    large once copied) nor preallocated blocks escape the quota. Files vanishing during the walk are skipped.
+    """
+    total = 0
+    pending = [str(path) for path in paths]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            total += max(info.st_size, info.st_blocks * 512)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+    return total
 
 
 def process_tree(root_pid: int) -> list[psutil.Process]:
@@ -128,6 +168,7 @@ def limit_message(limit: str, limits: Limits) -> str:
         "output": f"Killed: output limit {_size_text(limits.max_output_bytes)} exceeded",
         "processes": f"Killed: process limit {limits.max_processes} processes/threads",
         "memory": f"Stopped: memory limit {_size_text(limits.memory_bytes)} exceeded",
+        "disk": f"Stopped: disk limit exceeded ({_size_text(limits.max_disk_bytes)})",
     }
     return messages[limit]
 
@@ -141,16 +182,16 @@ def _size_text(size: int) -> str:
 
 
 class _LineStream:
-    """Splits raw output into lines, scrubs them, forwards them and enforces the output cap."""
+    """Splits raw output into bounded, plain-text lines, scrubs them, forwards them and enforces the output cap."""
 
     def __init__(self, on_line: Callable[[str], None], scrub: Callable[[str], str], max_bytes: int) -> None:
         self._on_line = on_line
         self._scrub = scrub
         self._max_bytes = max_bytes
         self._pending = b""
+        self._dropped = 0
         self._received = 0
         self._lines: list[str] = []
-        self._kept_bytes = 0
         self.over_limit = False
 
     def feed(self, chunk: bytes) -> None:
@@ -158,26 +199,31 @@ class _LineStream:
         if self._received > self._max_bytes:
             self.over_limit = True
             chunk = chunk[: max(0, len(chunk) - (self._received - self._max_bytes))]
-        self._pending += chunk
-        *complete, self._pending = self._pending.split(b"\n")
-        if len(self._pending) > _MAX_LINE_CHARS:
-            complete.append(self._pending)
-            self._pending = b""
-        for raw in complete:
-            self._emit(raw)
+        start = 0
+        while (newline := chunk.find(b"\n", start)) >= 0:
+            self._take(chunk[start:newline])
+            self._end_line()
+            start = newline + 1
+        self._take(chunk[start:])
 
     def finish(self) -> None:
-        if self._pending:
-            self._emit(self._pending)
-            self._pending = b""
+        if self._pending or self._dropped:
+            self._end_line()
 
     def emit_text(self, text: str) -> None:
         """Forward a line produced by the runner itself (e.g. the kill message)."""
         self._lines.append(text)
         self._on_line(text)
 
-    def _emit(self, raw: bytes) -> None:
-        line = self._scrub(raw.decode("utf-8", "replace").rstrip("\r"))
+    def _take(self, part: bytes) -> None:
+        """Add to the current line what fits under the line cap; only count the rest."""
+        kept = part[: max(0, MAX_LINE_BYTES - len(self._pending))]
+        self._pending += kept
+        self._dropped += len(part) - len(kept)
+
+    def _end_line(self) -> None:
+        line = self._scrub(safe_line(self._pending, self._dropped))
+        self._pending, self._dropped = b"", 0
         self._lines.append(line)
         self._on_line(line)
 
@@ -193,11 +239,13 @@ def run_streaming(
     should_cancel: Callable[[], bool],
     scrub: Callable[[str], str] = lambda line: line,
     after_exit: Callable[[], None] = lambda: None,
+    disk_paths: Sequence[Path] = (),
     **popen_kwargs: Any,
 ) -> RunOutcome:
     """Run ``argv`` and stream each output line to ``on_line``; kill it on cancel or on any exceeded limit.
 
     ``after_exit`` runs once the main process is gone (the sandbox uses it to sweep stray processes).
+    ``disk_paths`` are the folders the run may write to; together they must stay under ``limits.max_disk_bytes``.
     """
     logger.debug("running %s", argv)
     process = subprocess.Popen(
@@ -205,7 +253,7 @@ def run_streaming(
         start_new_session=True, **popen_kwargs,
     )
     stream = _LineStream(on_line, scrub, limits.max_output_bytes)
-    watchdog = _Watchdog(process.pid, limits)
+    watchdog = _Watchdog(process.pid, limits, disk_paths)
     try:
         stopped_by = _pump(process, stream, watchdog, should_cancel)
     finally:
@@ -213,6 +261,8 @@ def run_streaming(
         process.wait()
         process.stdout.close()  # type: ignore[union-attr]
         after_exit()
+    if stopped_by is None and watchdog.over_disk_quota():
+        stopped_by = "disk"
     stream.finish()
     return _outcome(process.returncode, stopped_by, stream, limits)
 

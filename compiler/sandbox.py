@@ -1,8 +1,10 @@
 """Bubblewrap sandbox around every toolchain run.
 
-Inside: /usr (and the /bin, /lib… links of a merged-/usr system) read-only, a private tmpfs /tmp, a fresh
-/proc and minimal /dev, no network (``--unshare-all``), a cleared environment, and only the mounts a driver
-asks for. Mounts are passed to bwrap as already-open directory fds, so the unprivileged sandbox user never
+Inside: /usr (and the /bin, /lib… links of a merged-/usr system) read-only, a private /tmp, a fresh /proc
+and minimal /dev, no network (``--unshare-all``), a cleared environment, and only the mounts a driver asks
+for. A spec may mount a host folder at /tmp (the compiler mounts one inside the build's own folder) so that
+temporary files count against the run's disk limit like everything else it writes; otherwise /tmp is a small
+tmpfs. Mounts are passed to bwrap as already-open directory fds, so the unprivileged sandbox user never
 needs search permission on the server's own folders, and bwrap closes those fds before the toolchain starts.
 
 When the service runs as root, RLIMIT_NPROC would not bind, so each run gets its own unprivileged uid from a
@@ -34,9 +36,11 @@ UID_SLOTS = 512
 # The uid pool is machine-wide, so its leases must be too: two services (or test runs) with different data
 # folders would otherwise lease the same uid and sweep each other's compilers. /run is writable by root only.
 UID_LEASE_DIR = Path("/run/webide/sandbox-uids")
-# Build outputs are small; a larger single file can only be an attempt to fill the disk.
+# Build outputs are small; a larger single file can only be an attempt to fill the disk. The kernel also stops
+# any single file at the run's disk limit, before the watchdog's next measurement.
 MAX_FILE_BYTES = 1024 * MIB
 TMPFS_BYTES = 512 * MIB
+SANDBOX_TMP = "/tmp"
 _MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/alternatives")
 
@@ -57,6 +61,16 @@ class SandboxSpec:
     mounts: list[Mount] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     cwd: str = "/tmp"
+
+    @property
+    def writable_folders(self) -> list[Path]:
+        """Host folders the run may write to: together they are held to the run's disk limit."""
+        return [mount.host for mount in self.mounts if mount.writable]
+
+    @property
+    def tmp_folder(self) -> Path | None:
+        """The host folder mounted as /tmp, if any."""
+        return next((m.host for m in self.mounts if m.dest == SANDBOX_TMP and m.writable), None)
 
 
 class Sandbox:
@@ -83,19 +97,24 @@ class Sandbox:
 
     def run(self, argv: Sequence[str], spec: SandboxSpec, limits: Limits, on_line: Callable[[str], None],
             should_cancel: Callable[[], bool], scrub: Callable[[str], str] = lambda line: line) -> RunOutcome:
-        """Run ``argv`` confined by ``spec`` and ``limits``, streaming output lines as they come."""
+        """Run ``argv`` confined by ``spec`` and ``limits``, streaming output lines as they come.
+
+        Without the sandbox (an admin's explicit choice) the mounts are not applied, but their writable folders are
+        still held to the disk limit and a /tmp mount becomes ``TMPDIR``.
+        """
         with ExitStack() as stack:
             identity = stack.enter_context(_run_identity()) if self.enabled else None
             for mount in spec.mounts:
                 if mount.writable and identity is not None:
                     os.chown(mount.host, identity, identity)
-            fds = [stack.enter_context(_path_fd(m.host)) for m in spec.mounts]
+            fds = [stack.enter_context(_path_fd(m.host)) for m in spec.mounts] if self.enabled else []
             confined = self._command(argv, spec, fds) if self.enabled else list(argv)
             outcome = run_streaming(
                 _rlimit_prefix(limits, identity) + confined, limits, on_line, should_cancel, scrub,
                 after_exit=lambda: _sweep_uid(identity),
+                disk_paths=spec.writable_folders,
                 pass_fds=fds,
-                env=None if self.enabled else _minimal_env(spec.env),
+                env=None if self.enabled else _unconfined_env(spec),
                 cwd=None if self.enabled else spec.cwd,
                 **_identity_kwargs(identity),
             )
@@ -109,7 +128,9 @@ class Sandbox:
         command += _merged_usr_args()
         for system_file in _SYSTEM_FILES:
             command += ["--ro-bind-try", system_file, system_file]
-        command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
+        command += ["--proc", "/proc", "--dev", "/dev"]
+        if spec.tmp_folder is None:
+            command += ["--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_TMP]
         for mount, fd in zip(spec.mounts, fds):
             command += ["--bind-fd" if mount.writable else "--ro-bind-fd", str(fd), mount.dest]
         command += ["--chdir", spec.cwd, "--", *argv]
@@ -128,7 +149,15 @@ def _merged_usr_args() -> list[str]:
 
 
 def _minimal_env(extra: dict[str, str]) -> dict[str, str]:
-    return {"PATH": SANDBOX_PATH, "HOME": "/tmp", "LANG": SANDBOX_LANG, "LC_ALL": SANDBOX_LANG, **extra}
+    return {"PATH": SANDBOX_PATH, "HOME": SANDBOX_TMP, "LANG": SANDBOX_LANG, "LC_ALL": SANDBOX_LANG, **extra}
+
+
+def _unconfined_env(spec: SandboxSpec) -> dict[str, str]:
+    """The environment of an unsandboxed run: temporary files go to the spec's /tmp folder when it has one."""
+    env = _minimal_env(spec.env)
+    if spec.tmp_folder is not None:
+        env.update(HOME=str(spec.tmp_folder), TMPDIR=str(spec.tmp_folder))
+    return env
 
 
 @contextmanager
@@ -171,7 +200,8 @@ def _rlimit_prefix(limits: Limits, identity: int | None) -> list[str]:
     cpu = int(limits.cpu_seconds) + 1
     nproc = limits.max_processes if identity is not None else _own_task_count() + limits.max_processes
     return [
-        PRLIMIT, f"--cpu={cpu}:{cpu + 1}", f"--as={limits.memory_bytes}", f"--fsize={MAX_FILE_BYTES}",
+        PRLIMIT, f"--cpu={cpu}:{cpu + 1}", f"--as={limits.memory_bytes}",
+        f"--fsize={min(MAX_FILE_BYTES, limits.max_disk_bytes)}",
         "--core=0", f"--nproc={nproc}", "--",
     ]
 

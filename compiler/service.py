@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -14,21 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from compiler.cache import CoreCache, EntryStore
-from compiler.diagnostics import PathScrubber, parse_diagnostics, parse_sizes, summarize
+from compiler.diagnostics import DiagnosticParser, PathScrubber
 from compiler.drivers import ArduinoBuilderDriver, ArduinoCliDriver, CompileJob, Driver
 from compiler.drivers.base import (AGENT_LINK_FLAGS_FILE, AGENT_LINK_PROPERTY, AGENT_SOURCE, artifact_candidates,
                                    board_id, fqbn_parts)
-from compiler.errors import CompilerError, SandboxUnavailable, ToolchainNotFound, UnknownBoard
+from compiler.errors import CompilerError, LowDiskSpace, SandboxUnavailable, ToolchainNotFound, UnknownBoard
 from compiler.ihex import hex_to_bin
-from compiler.models import Board, BuildResult, CompilerConfig, Diagnostic, Limits, SketchFile, ToolchainInfo
+from compiler.locks import LeasedFolders
+from compiler.models import MIB, Board, BuildResult, CompilerConfig, Diagnostic, Limits, SketchFile, ToolchainInfo
 from compiler.process import RunOutcome
-from compiler.sandbox import Mount, Sandbox, SandboxSpec
+from compiler.sandbox import SANDBOX_TMP, Mount, Sandbox, SandboxSpec
 from compiler.validation import validate_sketch
 
 logger = logging.getLogger(__name__)
 
 VISIBLE_ROOT = "/sandbox"
 CACHE_NOTICE = "Using a cached build: this exact sketch was compiled before for this board; its output follows."
+# Part of every build-cache key: entries stored before output was capped and stripped of control sequences
+# must never be replayed.
+OUTPUT_RULES_VERSION = 2
 _SANDBOX_STATUS_TTL = 60.0
 # Tasks (processes and threads) one parallel compile may need: compiler driver, cc1plus, as, and headroom for the
 # toolchain's own threads (arduino-cli's Go runtime is capped to the same number through GOMAXPROCS).
@@ -55,11 +58,13 @@ class Compiler:
         self.sandbox = Sandbox(config.sandbox)
         self.build_cache = EntryStore(config.cache_root / "builds", config.build_cache_bytes)
         self.core_cache = CoreCache(config.cache_root / "cores", config.core_cache_bytes)
+        self.work_folders = LeasedFolders(config.work_root, "build-")
         self.runs = 0
         self._lock = threading.Lock()
         self._detected: list[tuple[Driver, ToolchainInfo]] | None = None
         self._identities: dict[tuple[str, str], dict[str, str]] = {}
         self._sandbox_checked_at = float("-inf")
+        self.sweep_orphans()
 
     # -- discovery -------------------------------------------------------------------------------------
 
@@ -105,6 +110,28 @@ class Compiler:
         installed = ", ".join(board.fqbn for _, info in toolchains for board in info.boards)
         raise UnknownBoard(f"No installed toolchain can build {fqbn!r}. Installed boards: {installed}")
 
+    def sweep_orphans(self) -> list[Path]:
+        """Remove work and staging folders that no live build owns (left by killed builds or dead workers).
+
+        Runs when the compiler is created; call it again after a build was lost. Folders of builds still
+        running, in this process or any other, are never touched: each is held by a lock its owner keeps.
+        """
+        removed = self.work_folders.sweep() + self.build_cache.sweep() + self.core_cache.store.sweep()
+        if removed:
+            logger.info("swept %s orphaned build folders", len(removed))
+        return removed
+
+    def check_free_space(self) -> None:
+        """Raise LowDiskSpace unless a build can use its whole disk limit and still leave the reserve free."""
+        needed = self.config.min_free_bytes + self.config.limits.max_disk_bytes
+        free = min(shutil.disk_usage(folder).free for folder in (self.config.work_root, self.config.cache_root))
+        if free < needed:
+            raise LowDiskSpace(
+                f"The server is low on disk space, so builds are paused until an administrator frees some: "
+                f"{_megabytes(free)} free, {_megabytes(needed)} needed "
+                f"({_megabytes(self.config.min_free_bytes)} reserve + {_megabytes(self.config.limits.max_disk_bytes)}"
+                " per build)")
+
     # -- building --------------------------------------------------------------------------------------
 
     def build(self, sketch_name: str, files: list[SketchFile], fqbn: str,
@@ -112,7 +139,8 @@ class Compiler:
               should_cancel: Callable[[], bool] = _never_cancel) -> BuildResult:
         """Compile a sketch for ``fqbn``; compile errors and killed runs come back as results, not exceptions.
 
-        Raises (before anything runs): SketchError, UnknownBoard, ToolchainNotFound, SandboxUnavailable.
+        Raises (before anything runs): SketchError, UnknownBoard, ToolchainNotFound, SandboxUnavailable,
+        LowDiskSpace (only when the toolchain would have to run: cached builds are still served).
         """
         started = time.monotonic()
         self.validate(sketch_name, files)
@@ -123,6 +151,7 @@ class Compiler:
             if self.build_cache.exists(plan["key"]):
                 result = self._cached_result(plan["key"], on_line)
             else:
+                self.check_free_space()
                 result = self._compile(driver, plan, files, on_line, should_cancel)
         result.duration_s = round(time.monotonic() - started, 3)
         result.cache_key, result.toolchain = plan["key"], driver.name
@@ -146,7 +175,7 @@ class Compiler:
             "files": sorted((f.name, hashlib.sha256(f.content.encode()).hexdigest()) for f in files),
             "sketch": sketch_name, "fqbn": fqbn, "identity": identity, "properties": properties,
             "warnings": self.config.warnings, "agent_version": self.config.agent_version,
-            "libraries": [_tree_digest(lib) for lib in libraries],
+            "libraries": [_tree_digest(lib) for lib in libraries], "output_rules": OUTPUT_RULES_VERSION,
         }
         core_material = {"fqbn": fqbn, "identity": identity, "properties": properties,
                          "warnings": self.config.warnings}
@@ -155,25 +184,29 @@ class Compiler:
 
     def _compile(self, driver: Driver, plan: dict[str, Any], files: list[SketchFile],
                  on_line: Callable[[str], None], should_cancel: Callable[[], bool]) -> BuildResult:
-        work = Path(tempfile.mkdtemp(prefix="build-", dir=self.config.work_root))
-        try:
+        with self.work_folders.lease() as work:
             host = _prepare_tree(work, plan["sketch_name"], files + plan["extra_files"])
             with self.core_cache.lease(plan["core_key"]) as lease:
                 job, spec, scrub = self._job(driver, plan, host, lease.folder, lease.writable)
                 with self._lock:
                     self.runs += 1
-                outcome = self.sandbox.run(driver.compile_argv(job), spec, self.config.limits, on_line,
+                parser = DiagnosticParser()
+
+                def parse_and_forward(line: str) -> None:
+                    # Parsing as lines arrive keeps it inside the run's wall-time limit.
+                    parser.feed(line)
+                    on_line(line)
+
+                outcome = self.sandbox.run(driver.compile_argv(job), spec, self.config.limits, parse_and_forward,
                                            should_cancel, scrub)
                 host_build = host["build"] / Path(driver.build_folder(job)).relative_to(job.build_dir)
-                result = self._result(outcome, host, host_build, plan["sketch_name"])
+                result = self._result(outcome, parser, host, host_build, plan["sketch_name"])
                 if result.ok:
                     result.core_cache_hit = driver.harvest_core_cache(
                         host["build"], lease.folder if lease.writable else None)
                     self.core_cache.publish(lease)
                     self._store(plan["key"], result)
             return result
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
     def _job(self, driver: Driver, plan: dict[str, Any], host: dict[str, Path], cache_dir: Path,
              cache_writable: bool) -> tuple[CompileJob, SandboxSpec, PathScrubber]:
@@ -192,6 +225,7 @@ class Compiler:
                          jobs=compile_jobs(self.config.limits))
         mounts = [Mount(host["sketch"], visible["sketch"]), Mount(host["build"], visible["build"], True),
                   Mount(host["out"], visible["out"], True), Mount(cache_dir, visible["cache"], cache_writable),
+                  Mount(host["tmp"], SANDBOX_TMP, True),
                   *(Mount(lib, path) for lib, path in zip(plan["libraries"], library_dirs)),
                   *driver.sandbox_mounts()]
         spec = SandboxSpec(mounts=mounts if sandboxed else [], env=driver.sandbox_env(job), cwd=visible["build"])
@@ -199,15 +233,15 @@ class Compiler:
         scrub = PathScrubber([
             (f"{build_folder}/sketch", ""), (visible["sketch"], ""), (build_folder, "<build>/"),
             (visible["build"], "<build>/"),
-            (visible["out"], "<build>/"), (visible["cache"], "<core-cache>/"),
+            (visible["out"], "<build>/"), (visible["cache"], "<core-cache>/"), (str(host["tmp"]), "/tmp/"),
             (str(self.config.work_root), "<work>/"), (str(self.config.cache_root), "<cache>/"),
             *driver.hidden_folders(),
         ])
         return job, spec, scrub
 
-    def _result(self, outcome: RunOutcome, host: dict[str, Path], host_build: Path, sketch_name: str) -> BuildResult:
-        diagnostics = parse_diagnostics(outcome.output)
-        sizes = parse_sizes(outcome.output)
+    def _result(self, outcome: RunOutcome, parser: DiagnosticParser, host: dict[str, Path], host_build: Path,
+                sketch_name: str) -> BuildResult:
+        diagnostics, sizes = parser.diagnostics, parser.sizes
         if outcome.cancelled:
             return BuildResult(status="cancelled", message="Cancelled", diagnostics=diagnostics, log=outcome.output)
         if outcome.limit:
@@ -215,7 +249,7 @@ class Compiler:
                                log=outcome.output)
         artifacts = _collect_artifacts(host_build, host["out"], sketch_name) if outcome.exit_code == 0 else {}
         if "app_bin" not in artifacts:
-            message = summarize(diagnostics) if diagnostics else f"Compilation failed (exit status {outcome.exit_code})"
+            message = parser.summary() if diagnostics else f"Compilation failed (exit status {outcome.exit_code})"
             return BuildResult(status="compile_error", message=message, diagnostics=diagnostics, sizes=sizes,
                                log=outcome.output)
         app = artifacts["app_bin"].read_bytes()
@@ -225,15 +259,15 @@ class Compiler:
 
     def _store(self, key: str, result: BuildResult) -> None:
         """Copy the artifacts into a build-cache entry and point the result at the stored copies."""
-        staged = self.build_cache.new_staging_dir()
-        for role, path in result.artifacts.items():
-            shutil.copy2(path, staged / path.name)
         meta = {"message": result.message, "diagnostics": [d.to_dict() for d in result.diagnostics],
                 "sizes": result.sizes, "artifacts": {role: path.name for role, path in result.artifacts.items()},
                 "md5": result.md5, "sha256": result.sha256, "size": result.size}
-        (staged / "meta.json").write_text(json.dumps(meta))
-        (staged / "log.txt").write_text(result.log)
-        entry = self.build_cache.publish(key, staged)
+        with self.build_cache.staging() as staged:
+            for role, path in result.artifacts.items():
+                shutil.copy2(path, staged / path.name)
+            (staged / "meta.json").write_text(json.dumps(meta))
+            (staged / "log.txt").write_text(result.log)
+            entry = self.build_cache.publish(key, staged)
         result.artifacts = {role: entry / name for role, name in meta["artifacts"].items()}
 
     def _cached_result(self, key: str, on_line: Callable[[str], None]) -> BuildResult:
@@ -314,9 +348,9 @@ def _prepare_tree(work: Path, sketch_name: str, files: list[SketchFile]) -> dict
         target.chmod(0o644)
     (work / "sketch").chmod(0o755)
     sketch.chmod(0o755)
-    host = {"sketch": sketch, "build": work / "build", "out": work / "out"}
-    host["build"].mkdir()
-    host["out"].mkdir()
+    host = {"sketch": sketch, "build": work / "build", "out": work / "out", "tmp": work / "tmp"}
+    for writable in ("build", "out", "tmp"):
+        host[writable].mkdir()
     return host
 
 
@@ -333,6 +367,10 @@ def _collect_artifacts(build: Path, out: Path, sketch_name: str) -> dict[str, Pa
         hex_to_bin(artifacts["hex"], app_bin)
         artifacts["app_bin"] = app_bin
     return artifacts
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MIB:,.0f} MB"
 
 
 def _success_message(sizes: dict[str, Any] | None) -> str:

@@ -49,6 +49,8 @@ class Settings:
     build_memory_bytes: int = 1536 * 1024 * 1024
     build_max_processes: int = 64
     build_max_output_bytes: int = 4 * 1024 * 1024
+    build_max_disk_bytes: int = 512 * 1024 * 1024  # build folder and temporary files of one build together
+    min_free_bytes: int = 1024**3  # builds are refused unless this much disk stays free after one more build
     sketch_max_files: int = 32
     sketch_max_bytes: int = 512 * 1024
     build_cache_bytes: int = 2 * 1024**3

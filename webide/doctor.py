@@ -10,7 +10,6 @@ import redis
 
 from .config import Settings
 
-MIN_FREE_BYTES = 2 * 1024**3
 TEST_SKETCH = """void setup() {
   pinMode(LED_BUILTIN, OUTPUT);
 }
@@ -75,7 +74,9 @@ def check_toolchains(settings: Settings) -> list[Check]:
 def check_disk(settings: Settings) -> Check:
     folder = settings.data_dir if settings.data_dir.exists() else settings.data_dir.resolve().parent
     free = shutil.disk_usage(folder).free
-    return Check("disk", free >= MIN_FREE_BYTES, f"{free / 1024**3:.1f} GiB free under {folder}",
+    needed = settings.min_free_bytes + settings.build_max_disk_bytes  # what the compiler requires to start a build
+    return Check("disk", free >= needed,
+                 f"{free / 1024**3:.1f} GiB free under {folder} (builds need {needed / 1024**3:.1f} GiB)",
                  "free some space or point WEBIDE_DATA_DIR at a larger disk")
 
 

@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 
 from compiler import Compiler, Limits, SketchError, SketchFile, UnknownBoard
+from compiler.diagnostics import DiagnosticParser
 from tests.compiler.conftest import BLINK, sketch
 
 UNO = "arduino:avr:uno"
+
+
+def work_folders(compiler: Compiler) -> list[str]:
+    """Build folders left in the work root (the lease bookkeeping folder aside)."""
+    return [name for name in os.listdir(compiler.config.work_root) if name != ".leases"]
 
 
 def build(compiler: Compiler, name_files: tuple[str, list[SketchFile]], **kwargs):
@@ -35,7 +41,7 @@ def test_success_reports_sizes_artifacts_and_streams_output(avr: Compiler) -> No
     assert any(line.startswith("Sketch uses") for line in lines)
     assert result.log == "\n".join(lines)
     assert not result.cache_hit and result.toolchain == "arduino-builder"
-    assert os.listdir(avr.config.work_root) == [], "build trees are removed afterwards"
+    assert not work_folders(avr), "build trees are removed afterwards"
 
 
 def test_syntax_error_in_ino_points_at_file_line_column(avr: Compiler) -> None:
@@ -115,7 +121,7 @@ def test_wall_time_limit_on_a_real_build(make_compiler: Callable[..., Compiler])
     result, _ = build(compiler, sketch())
     assert result.status == "limit_exceeded"
     assert result.message == "Killed: wall time limit 0.05 s"
-    assert os.listdir(compiler.config.work_root) == []
+    assert not work_folders(compiler)
 
 
 def test_cancellation_kills_the_toolchain(avr: Compiler) -> None:
@@ -219,3 +225,21 @@ def test_toolchains_and_boards_come_from_the_installed_platform(avr: Compiler) -
     assert "arduino:avr:mega" in fqbns
     usable, message = avr.sandbox_status()
     assert usable, message
+
+
+def test_parsing_output_counts_against_the_wall_time_limit(make_compiler: Callable[..., Compiler],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build(make_compiler(), sketch())[0].status == "success"  # warm the core cache: the next build is quick
+    parse = DiagnosticParser.feed
+
+    def pathological_parse(self: DiagnosticParser, line: str) -> None:
+        # Stands in for a parser that takes too long on one line; it must not outlive the build's limits.
+        if "SLOW-TO-PARSE" in line:
+            time.sleep(12)
+        parse(self, line)
+
+    monkeypatch.setattr(DiagnosticParser, "feed", pathological_parse)
+    compiler = make_compiler(limits=Limits(wall_seconds=10))
+    result, lines = build(compiler, sketch(main='#warning "SLOW-TO-PARSE"\n' + BLINK))
+    assert result.status == "limit_exceeded" and result.message == "Killed: wall time limit 10 s"
+    assert lines[-1] == result.message

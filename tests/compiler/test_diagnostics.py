@@ -1,7 +1,11 @@
 """Parsing of gcc/ld text output and of the size report; path scrubbing."""
 from __future__ import annotations
 
-from compiler.diagnostics import PathScrubber, parse_diagnostics, parse_sizes
+import pytest
+
+from compiler.diagnostics import (MAX_CONTEXT_ENTRIES, DiagnosticParser, PathScrubber, parse_diagnostics,
+                                  parse_sizes)
+from compiler.text import MAX_LINE_BYTES
 
 GCC_OUTPUT = """Blink.ino: In function 'void loop()':
 Blink.ino:5:22: error: 'x' was not declared in this scope
@@ -23,6 +27,13 @@ def test_compiler_messages_with_scope_and_include_context() -> None:
     assert diagnostics[0].context == ["Blink.ino: In function 'void loop()'"]
     assert "included from Blink.ino:1:0" in diagnostics[1].context
     assert diagnostics[3].message == "missing.h: No such file or directory"
+
+
+def test_assembler_messages_become_diagnostics() -> None:
+    diagnostics = parse_diagnostics("r.S: Assembler messages:\nr.S:1: Error: file not found: /etc/passwd\n"
+                                    "r.S:2: Warning: end of file not at end of a line\n")
+    assert [(d.file, d.line, d.severity, d.message) for d in diagnostics] == [
+        ("r.S", 1, "error", "file not found: /etc/passwd"), ("r.S", 2, "warning", "end of file not at end of a line")]
 
 
 def test_linker_errors_become_diagnostics() -> None:
@@ -51,3 +62,62 @@ def test_scrubber_rewrites_only_whole_path_prefixes() -> None:
     assert scrub("/srv/data/work/build-1/sketch/Blink/Blink.ino:1:2: error") == "Blink.ino:1:2: error"
     assert scrub("see /srv/data/work/other and /srv/data/workshop") == "see <work>/other and /srv/data/workshop"
     assert scrub("/x/srv/data/work/q") == "/x/srv/data/work/q"
+
+
+# Lines shaped to make the earlier patterns backtrack: the old linker pattern retried a lazy "(…)" scan at every
+# colon (quadratic in the line), the old include pattern rescanned the line for every leading space.
+HOSTILE_LINES = [
+    " #warning " + ":(" * 8000,
+    ":(x" * 5000 + ": undefined reference to `a'",
+    "from" + " " * 8000 + "x" * 8000,
+    "In file included from " + "a:" * 8000,
+    "Blink.ino:" + "1" * 8000 + ": error: long line number",
+    "Global variables use 1 bytes (1%) of dynamic memory" * 300,
+]
+
+
+@pytest.mark.parametrize("line", HOSTILE_LINES)
+def test_hostile_line_shapes_are_not_diagnostics(line: str) -> None:
+    parser = DiagnosticParser().feed_text(line + "\nBlink.ino:3: undefined reference to `foo()'\n")
+    assert [(d.file, d.line, d.message) for d in parser.diagnostics] == [
+        ("Blink.ino", 3, "undefined reference to `foo()'")]
+    assert parser.sizes is None
+
+
+def test_lines_are_parsed_only_up_to_the_line_cap() -> None:
+    message = "m" * (MAX_LINE_BYTES * 3)
+    (diagnostic,) = parse_diagnostics(f"Blink.ino:1:2: error: {message}")
+    assert diagnostic.line == 1 and set(diagnostic.message) == {"m"}
+    assert len(diagnostic.message) < MAX_LINE_BYTES + 64
+
+
+def test_only_the_first_diagnostics_are_kept_but_every_error_is_counted() -> None:
+    parser = DiagnosticParser(max_diagnostics=5)
+    for number in range(1, 13):
+        parser.feed(f"Blink.ino:{number}:1: error: problem {number}")
+        parser.feed(f"Blink.ino:{number}:1: note: hint {number}")
+    assert [d.line for d in parser.diagnostics] == [1, 1, 2, 2, 3]
+    assert parser.errors == 12 and parser.omitted == 19
+    assert parser.summary() == "Compilation failed: 12 errors (only the first 5 messages are listed)"
+
+
+def test_include_context_is_bounded() -> None:
+    chain = ["In file included from A0.h:1:0,"] + [f"                 from A{i}.h:1," for i in range(1, 200)]
+    parser = DiagnosticParser().feed_text("\n".join([*chain, "Deep.h:1:2: error: too deep"]))
+    (diagnostic,) = parser.diagnostics
+    assert diagnostic.context == ["included from A0.h:1:0"] + [
+        f"included from A{i}.h:1" for i in range(1, MAX_CONTEXT_ENTRIES)]
+
+
+def test_an_echoed_source_line_quoting_a_linker_message_is_not_a_linker_error() -> None:
+    output = ("Blink.ino:1:2: warning: #warning : undefined reference to `setup'\n"
+              " #warning : undefined reference to `setup'\n  ^\n")
+    assert [d.severity for d in parse_diagnostics(output)] == ["warning"]
+
+
+def test_size_report_counts_only_from_the_start_of_a_line_and_the_last_one_wins() -> None:
+    spoof = "Blink.ino:1:2: warning: #warning Sketch uses 1 bytes (0%) of program storage space. Maximum is 1 bytes"
+    real = "Sketch uses 874 bytes (2%) of program storage space. Maximum is 32256 bytes."
+    assert parse_sizes(f"{spoof}\n{real}\n")["flash_bytes"] == 874
+    assert parse_sizes(spoof) is None
+    assert parse_sizes(f"{real}\n{real.replace('874', '900')}")["flash_bytes"] == 900

@@ -10,6 +10,7 @@ import pytest
 
 from compiler.models import Limits
 from compiler.sandbox import Mount, Sandbox, SandboxSpec
+from compiler.text import MAX_LINE_BYTES
 from tests.compiler.conftest import tight_limits
 
 
@@ -151,3 +152,46 @@ def test_disabled_sandbox_is_reported(tmp_path: Path) -> None:
 def test_missing_bwrap_is_reported(tmp_path: Path) -> None:
     usable, message = Sandbox(True, bwrap="bwrap-not-installed").status()
     assert not usable and "bubblewrap" in message and "install" in message
+
+
+def test_long_lines_are_cut_and_control_sequences_stripped_as_they_stream(sandbox: Sandbox) -> None:
+    script = ("python3 -c \"import sys; sys.stdout.write('x' * 100000 + '\\n'); "
+              "sys.stdout.write('\\x1b[2J\\x1b]8;;http://evil\\x07fake\\x1b]8;;\\x07 done\\r\\n')\"")
+    outcome, lines = run(sandbox, script)
+    assert outcome.exit_code == 0
+    assert lines == ["x" * MAX_LINE_BYTES + f" [… line cut: {100000 - MAX_LINE_BYTES} more bytes]", "fake done"]
+    assert outcome.output == "\n".join(lines)
+
+
+def test_disk_limit_counts_every_writable_folder_and_tmp(sandbox: Sandbox, tmp_path: Path) -> None:
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    out.mkdir()
+    tmp.mkdir()
+    spec = SandboxSpec(mounts=[Mount(out, "/sandbox/out", writable=True), Mount(tmp, "/tmp", writable=True)])
+    script = ("head -c 3000000 /dev/zero > /sandbox/out/a; head -c 3000000 /dev/zero > /tmp/b; echo wrote; "
+              "sleep 30")
+    outcome, lines = run(sandbox, script, tight_limits(max_disk_bytes=5 * 1024 * 1024), spec)
+    assert (tmp / "b").stat().st_size == 3000000, "the sandbox's /tmp is the mounted folder"
+    assert outcome.limit == "disk"
+    assert lines == ["wrote", "Stopped: disk limit exceeded (5 MiB)"]
+
+
+def test_a_run_that_fills_its_disk_limit_and_exits_still_fails(sandbox: Sandbox, tmp_path: Path) -> None:
+    spec = SandboxSpec(mounts=[Mount(tmp_path, "/sandbox/out", writable=True)])
+    outcome, lines = run(sandbox, "head -c 2000000 /dev/zero > /sandbox/out/a", tight_limits(max_disk_bytes=1000000),
+                         spec)
+    assert outcome.limit == "disk" and outcome.exit_code is None
+    assert lines[-1] == "Stopped: disk limit exceeded (1000000 bytes)"
+
+
+def test_single_file_is_stopped_by_the_kernel_at_the_disk_limit(sandbox: Sandbox, tmp_path: Path) -> None:
+    spec = SandboxSpec(mounts=[Mount(tmp_path, "/sandbox/out", writable=True)])
+    outcome, _ = run(sandbox, "head -c 8000000 /dev/zero > /sandbox/out/big",
+                     tight_limits(max_disk_bytes=4 * 1024 * 1024), spec)
+    assert (tmp_path / "big").stat().st_size == 4 * 1024 * 1024
+    assert outcome.limit == "disk"
+
+
+def test_without_a_tmp_mount_the_sandbox_gets_a_private_tmpfs(sandbox: Sandbox) -> None:
+    outcome, lines = run(sandbox, "echo private > /tmp/x; cat /tmp/x; stat -f -c %T /tmp")
+    assert lines == ["private", "tmpfs"]

@@ -28,11 +28,13 @@ def compiler_config(settings: Settings) -> CompilerConfig:
             memory_bytes=settings.build_memory_bytes,
             max_processes=settings.build_max_processes,
             max_output_bytes=settings.build_max_output_bytes,
+            max_disk_bytes=settings.build_max_disk_bytes,
             max_files=settings.sketch_max_files,
             max_sketch_bytes=settings.sketch_max_bytes,
         ),
         build_cache_bytes=settings.build_cache_bytes,
         core_cache_bytes=settings.core_cache_bytes,
+        min_free_bytes=settings.min_free_bytes,
         agent_library=agent_library(settings),
         agent_version=agent_version(agent_library(settings)),
     )
