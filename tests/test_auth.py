@@ -157,11 +157,11 @@ def test_browser_forms_without_csrf_token_are_refused(client, accounts):
     accounts.bot("bot_001", "12345")
     response = client.post("/login", data={"mode": "device", "identifier": "bot_001", "password": "12345"})
     assert response.status_code == 400
-    assert b"CSRF" in response.data
+    assert b"CSRF token is missing" in response.data
     accounts.browser_login(client, "bot_001", "12345")
     # A logged-in browser session still cannot change state through the JSON API without the token header.
     refused = client.post("/api/auth/password", json={"current_password": "12345", "new_password": "54321"})
-    assert refused.status_code == 400 and "CSRF" in refused.get_json()["error"]
+    assert refused.status_code == 400 and "CSRF token is missing" in refused.get_json()["error"]
     accepted = client.post("/api/auth/password", json={"current_password": "12345", "new_password": "54321"},
                            headers={"X-CSRFToken": csrf_token(client)})
     assert accepted.status_code == 200

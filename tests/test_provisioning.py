@@ -295,7 +295,7 @@ def test_a_browser_session_needs_the_csrf_token(app, accounts, session, client, 
     browser = app.test_client()
     accounts.browser_login(browser, "bot_001", "12345")
     response = browser.post(KIT)
-    assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
+    assert response.status_code == 400 and "CSRF token is missing" in response.get_json()["error"]
     assert beat(client, old_token) == 200
     browser.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(browser)
     assert browser.post(KIT).status_code == 200

@@ -119,7 +119,7 @@ def test_bearer_token_clients_save_without_csrf(app, client, accounts):
 
 def test_browser_saves_without_csrf_header_are_refused(app, browser):
     response = browser.client.put(SKETCH, json={"files": files(), "base_revision": 1})
-    assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
+    assert response.status_code == 400 and "CSRF token is missing" in response.get_json()["error"]
     assert stored_revisions(app) == [(1, "create")]  # only the starter sketch of a new bot
 
 

@@ -178,14 +178,21 @@ def test_concurrent_identical_builds_share_one_entry(avr: Compiler) -> None:
     assert len([p for p in avr.build_cache.root.iterdir() if not p.name.startswith(".")]) == 1
 
 
+def last_used(compiler: Compiler, key: str, seconds_ago: float) -> None:
+    """Date an entry's last use back, so LRU order is set explicitly instead of by sleeping between builds."""
+    mark = compiler.build_cache.entry(key) / ".used"
+    moment = time.time() - seconds_ago
+    os.utime(mark, (moment, moment))
+
+
 def test_lru_eviction_keeps_the_cache_under_its_bound(make_compiler: Callable[..., Compiler]) -> None:
     compiler = make_compiler()
     first, _ = build(compiler, sketch())
     entry_bytes = compiler.build_cache.total_bytes()
     bounded = make_compiler(build_cache_bytes=int(entry_bytes * 2.5))
     keys = [first.cache_key]
-    for delay in ("100", "200"):
-        time.sleep(0.02)
+    for age, delay in ((2, "100"), (1, "200")):
+        last_used(bounded, keys[-1], seconds_ago=age + 1)
         keys.append(build(bounded, sketch(main=BLINK.replace("500", delay)))[0].cache_key)
     assert not bounded.build_cache.exists(keys[0]), "least recently used entry is evicted"
     assert bounded.build_cache.exists(keys[1]) and bounded.build_cache.exists(keys[2])
@@ -197,10 +204,10 @@ def test_cache_hit_refreshes_lru_order(make_compiler: Callable[..., Compiler]) -
     old, _ = build(compiler, sketch())
     entry_bytes = compiler.build_cache.total_bytes()
     bounded = make_compiler(build_cache_bytes=int(entry_bytes * 2.5))
+    last_used(bounded, old.cache_key, seconds_ago=30)
     middle, _ = build(bounded, sketch(main=BLINK.replace("500", "100")))
-    time.sleep(0.02)
-    assert build(bounded, sketch())[0].cache_hit
-    time.sleep(0.02)
+    last_used(bounded, middle.cache_key, seconds_ago=20)
+    assert build(bounded, sketch())[0].cache_hit  # the hit makes the oldest entry the newest
     build(bounded, sketch(main=BLINK.replace("500", "200")))
     assert bounded.build_cache.exists(old.cache_key)
     assert not bounded.build_cache.exists(middle.cache_key)
