@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+import engineio
 import requests
 import socketio
 
@@ -47,14 +48,31 @@ class ApiClient:
         raise AssertionError(f"build {update_id} still {progress} after {timeout} s")
 
 
+class InOrderEngineIOClient(engineio.Client):
+    """Engine.IO client that hands incoming messages on in arrival order, on its reading thread.
+
+    python-socketio's client starts a new thread per incoming message (``_trigger_event(..., run_async=True)``),
+    which reorders them before any handler runs; a browser's socket.io-client handles them in order. This keeps
+    the arrival order observable, so a test can check the order the server sends in.
+    """
+
+    def _trigger_event(self, event, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):
+    def _engineio_client_class(self):  # type: ignore[no-untyped-def]
+        return InOrderEngineIOClient
+
+
 class RoomListener:
     """A Socket.IO client in a bot's room on /ota-update that follows the documented client contract
     (``webide/realtime/namespace.py``): it joins with the last sequence number it applied after every connect,
     applies events strictly by ``seq``, drops duplicates, holds early ones and fetches a gap that stays open.
 
     ``events`` are the applied events in order; ``applied_at`` the wall-clock time (s) each was applied, for latency
-    figures. python-socketio's client runs every incoming message in a thread of its own, so the order in which
-    messages *arrive* here says nothing; the order they are *applied* in is what a viewer sees.
+    figures; ``arrivals`` the sequence numbers of live events in the order they arrived, one list per connection.
     """
 
     GAP_WAIT_S = 0.5
@@ -65,6 +83,7 @@ class RoomListener:
         self.held: dict[int, tuple[dict[str, Any], float]] = {}
         self.events: list[dict[str, Any]] = []
         self.applied_at: list[float] = []
+        self.arrivals: list[list[int]] = []
         self.errors: list[Any] = []
         self.duplicates = self.gap_fetches = 0
         self.arrived = threading.Condition(threading.RLock())
@@ -76,7 +95,8 @@ class RoomListener:
 
     def connect(self) -> dict[str, Any]:
         """Connect (again) and join from the cursor; returns the first join's answer."""
-        self.client = socketio.Client(reconnection=False)
+        self.arrivals.append([])
+        self.client = InOrderClient(reconnection=False)
         self.client.on("ota_event", self.receive, namespace="/ota-update")
         self.client.on("error", self.errors.append, namespace="/ota-update")
         self.client.connect(self.base_url, namespaces=["/ota-update"], auth={"token": self.token},
@@ -109,6 +129,7 @@ class RoomListener:
 
     def receive(self, event: dict[str, Any]) -> None:
         with self.arrived:
+            self.arrivals[-1].append(event["seq"])
             self.hold(event)
             self.apply_ready()
 
