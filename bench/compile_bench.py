@@ -203,14 +203,16 @@ def output_flood(service: BenchService) -> dict[str, Any]:
         listener.close()
     return {"lines": min(r["lines"] for r in runs), "runs": len(runs),
             "complete": sum(r["complete"] for r in runs), "in_order": sum(r["in_order"] for r in runs),
-            "p95_ms": statistics.quantiles(delays_ms, n=20)[-1], "gap_fetches": listener.gap_fetches}
+            "p95_ms": statistics.quantiles(delays_ms, n=20)[-1], "gap_fetches": listener.gap_fetches,
+            "reconnects": listener.unexpected_disconnects}
 
 
 def flood_row(flood: dict[str, Any]) -> tuple[str, str, str]:
     return (f"(d) compiler output to a Socket.IO client, {flood['runs']} runs: complete, in order; "
             "p95 delay from emission",
             f"{flood['lines']:,} lines: {flood['complete']}/{flood['runs']} complete, "
-            f"{flood['in_order']}/{flood['runs']} in order; p95 {flood['p95_ms']:.0f} ms",
+            f"{flood['in_order']}/{flood['runs']} in order; p95 {flood['p95_ms']:.0f} ms"
+            f" ({flood['gap_fetches']} gap fetches, {flood['reconnects']} reconnects)",
             f"≥ 5,000 lines, {FLOOD_RUNS}/{FLOOD_RUNS} complete and in order")
 
 

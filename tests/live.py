@@ -85,8 +85,9 @@ class RoomListener:
         self.applied_at: list[float] = []
         self.arrivals: list[list[int]] = []
         self.errors: list[Any] = []
-        self.duplicates = self.gap_fetches = 0
-        self.arrived = threading.Condition(threading.RLock())
+        self.duplicates = self.gap_fetches = self.unexpected_disconnects = 0
+        self.dropping = False
+        self.arrived = threading.RLock()  # guards the cursor, held and applied events
         self.joining = threading.Lock()
         self.closed = threading.Event()
         self.client: socketio.Client | None = None
@@ -99,6 +100,7 @@ class RoomListener:
         self.client = InOrderClient(reconnection=False)
         self.client.on("ota_event", self.receive, namespace="/ota-update")
         self.client.on("error", self.errors.append, namespace="/ota-update")
+        self.client.on("disconnect", self.on_disconnect, namespace="/ota-update")
         self.client.connect(self.base_url, namespaces=["/ota-update"], auth={"token": self.token},
                             transports=["websocket"], wait_timeout=10)
         return self.join()
@@ -147,7 +149,6 @@ class RoomListener:
             self.cursor += 1
             self.events.append(event)
             self.applied_at.append(time.time())
-        self.arrived.notify_all()
 
     def watch_gaps(self) -> None:
         """A held event waiting longer than GAP_WAIT_S means a gap: fetch the missing range."""
@@ -162,12 +163,21 @@ class RoomListener:
             except Exception:  # disconnected meanwhile: the next connect joins from the cursor anyway
                 continue
 
+    def on_disconnect(self, *_reason: Any) -> None:
+        """Connections the test did not drop itself come back at once, as a browser's would (counted)."""
+        if self.closed.is_set() or self.dropping:
+            return
+        self.unexpected_disconnects += 1
+        threading.Thread(target=self.connect, daemon=True).start()
+
     def drop(self) -> None:
         """Lose the connection (like a network drop); events published meanwhile must come back on reconnect."""
         assert self.client is not None
+        self.dropping = True
         self.client.disconnect()
 
     def reconnect(self) -> None:
+        self.dropping = False
         self.connect()
 
     def lines(self, update_id: str | None = None) -> list[str]:
@@ -176,10 +186,16 @@ class RoomListener:
                     if e["type"] == "line" and (update_id is None or e.get("update_id") == update_id)]
 
     def wait_for(self, predicate, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
-        with self.arrived:
-            if self.arrived.wait_for(lambda: predicate(self.events), timeout):
-                return
-        raise AssertionError(f"event not seen in {timeout} s; last events: {self.events[-5:]}")
+        """Wait until ``predicate(events)`` holds; checked 20 times a second rather than after every event, so a
+        predicate that scans tens of thousands of events never slows the reading thread down."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.arrived:
+                if predicate(self.events):
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"event not seen in {timeout} s; last events: {self.events[-5:]}")
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.closed.set()

@@ -85,7 +85,7 @@ def assert_exact(viewer: RoomListener, stored: list[dict[str, Any]], builds: dic
         assert all(a < b for a, b in zip(arrivals, arrivals[1:])), "live events arrived out of order"
     if len(viewer.arrivals) == 1:
         assert set(range(viewer.ack["head"] + 1, viewer.cursor + 1)) <= set(viewer.arrivals[0])
-    assert viewer.gap_fetches == 0
+    assert viewer.gap_fetches == 0 and viewer.unexpected_disconnects == 0
     first = viewer.ack["after"] + 1
     assert [e["seq"] for e in viewer.events] == list(range(first, first + len(viewer.events)))
     assert viewer.events == [e for e in stored if e["seq"] >= first], "applied events differ from the stored log"
