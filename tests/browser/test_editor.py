@@ -140,6 +140,9 @@ def test_upload_waits_for_the_button_then_follows_the_bot_through_the_flash(
              text.index("rebooting into the new firmware"), text.index("Bot is running the new firmware")]
     assert steps == sorted(steps), text
     assert text.count("press the button on your bot") == 1, text
+    assert "heartbeat" not in text, text  # the bot's heartbeats belong to the device monitor
+    # Compile and flash times, measured between server timestamps.
+    expect(page.locator("#build-elapsed")).to_have_text(re.compile(r"compile \d+:\d\d · flash \d+:\d\d"))
     expect(page.locator("#device-sync")).to_have_text("The bot runs the target firmware.")
     expect(page.locator("#device-flash")).to_have_text("running")
     screenshot(page, "upload-flashed-device-panel")
