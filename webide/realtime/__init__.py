@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from socketio import RedisManager
 
@@ -17,7 +19,7 @@ def init_realtime(app: Flask, settings: Settings, serve: bool = True) -> None:
     app.extensions["webide_events"] = configure_event_log(settings.redis_url, NAMESPACE)
     if not serve:
         return
-    options: dict = {"async_mode": settings.async_mode, "cors_allowed_origins": [], "cookie": None}
+    options: dict[str, Any] = {"async_mode": settings.async_mode, "cors_allowed_origins": [], "cookie": None}
     if settings.redis_url:
         # Always the Redis manager (also for unix:// URLs): events are published in its message format by a script.
         options["client_manager"] = RedisManager(settings.redis_url, channel=CHANNEL)
