@@ -1,17 +1,27 @@
-"""The per-bot event log behind the live terminal: numbering, replay windows, caps."""
+"""The per-bot event log behind the live terminal: numbering, atomic publishing, replay pages, caps."""
 
 from __future__ import annotations
 
-from webide.core.events import EventLog, newest_build_start
+import json
+import threading
+import time
+
+import redis
+
 from webide.realtime import NAMESPACE
+from webide.core.events import CHANNEL, EVENT_NAME, EventLog, room_for
 
 
-def test_events_are_numbered_and_replayed_after_a_sequence_number(settings):
+def test_events_are_numbered_timestamped_and_replayed_after_a_sequence_number(settings):
     log = EventLog(settings.redis_url, NAMESPACE)
     published = [log.publish("bot_1", "line", update_id="a", stream="compile", text=f"line {n}") for n in range(5)]
     assert [e["seq"] for e in published] == [1, 2, 3, 4, 5]
-    assert [e["text"] for e in log.since("bot_1", 3)] == ["line 3", "line 4"]
-    assert log.since("bot_2", 0) == []
+    stamps = [e["ts"] for e in published]
+    assert stamps == sorted(stamps) and all(isinstance(ts, int) and ts > 1_600_000_000_000 for ts in stamps)
+    replay = log.replay("bot_1", 3)
+    assert (replay.after, replay.head, replay.more, replay.reset) == (3, 5, False, False)
+    assert replay.events == published[3:]
+    assert log.replay("bot_2", 0).events == []
 
 
 def test_a_fresh_page_gets_the_newest_build_and_what_followed_it(settings):
@@ -19,23 +29,84 @@ def test_a_fresh_page_gets_the_newest_build_and_what_followed_it(settings):
     for update_id in ("old", "new"):
         log.publish("bot_1", "progress", update_id=update_id, status="pending", progress=0, message="Queued")
         log.publish("bot_1", "line", update_id=update_id, stream="compile", text=f"{update_id} output")
+    log.publish("bot_1", "progress", update_id="old", status="error", progress=100, message="Superseded")
     log.publish("bot_1", "flash", state="waiting_for_button", progress=0, message="", build_number=1)
-    replay = log.since("bot_1", 0)
-    assert [e.get("update_id") for e in replay] == ["new", "new", None]
-    assert len(log.since("bot_1", 1)) == 4  # a reconnecting page still gets everything it missed
+    replay = log.replay("bot_1", 0)
+    # A late event of an older build does not make that build the newest one.
+    assert replay.after == 2 and [e.get("update_id") for e in replay.events] == ["new", "new", "old", None]
+    assert len(log.since("bot_1", 1)) == 5  # a reconnecting page still gets everything it missed
 
 
-def test_without_builds_a_fresh_page_gets_the_latest_events_only():
-    events = [{"seq": n, "type": "device"} for n in range(1, 1001)]
-    assert newest_build_start(events) == 800
+def test_without_builds_a_fresh_page_gets_the_latest_events_only(settings, monkeypatch):
+    from webide.core import events
+
+    monkeypatch.setattr(events, "FRESH_PAGE_EVENTS", 20)
+    log = EventLog(settings.redis_url, NAMESPACE)
+    for _ in range(50):
+        log.publish("bot_1", "device", online=True, last_seen=None)
+    replay = log.replay("bot_1", 0)
+    assert replay.after == 30 and [e["seq"] for e in replay.events] == list(range(31, 51))
 
 
-def test_the_stored_log_is_capped(settings, monkeypatch):
+def test_the_stored_log_is_capped_and_the_answer_says_where_it_starts(settings, monkeypatch):
     from webide.core import events
 
     monkeypatch.setattr(events, "KEEP_EVENTS", 50)
     log = EventLog(settings.redis_url, NAMESPACE)
     for n in range(120):
         log.publish("bot_1", "line", update_id="a", stream="compile", text=f"line {n}")
-    kept = log.since("bot_1", 1)
-    assert len(kept) == 50 and kept[0]["text"] == "line 70" and kept[-1]["seq"] == 120
+    replay = log.replay("bot_1", 1)
+    assert replay.after == 70  # events 2…70 are gone: the client moves on instead of asking for them forever
+    assert len(replay.events) == 50 and replay.events[0]["text"] == "line 70" and replay.events[-1]["seq"] == 120
+
+
+def test_long_replays_come_in_pages(settings):
+    log = EventLog(settings.redis_url, NAMESPACE)
+    for n in range(25):
+        log.publish("bot_1", "line", update_id="a", stream="compile", text=f"line {n}")
+    first = log.replay("bot_1", 0, page=10)
+    assert first.after == 0 and first.more and [e["seq"] for e in first.events] == list(range(1, 11))
+    last = log.replay("bot_1", 20, page=10)
+    assert not last.more and [e["seq"] for e in last.events] == [21, 22, 23, 24, 25]
+    assert [e["seq"] for e in log.since("bot_1", 0)] == list(range(1, 26))
+
+
+def test_a_page_ahead_of_a_restarted_log_is_told_to_start_over(settings):
+    log = EventLog(settings.redis_url, NAMESPACE)
+    log.publish("bot_1", "line", update_id="a", stream="compile", text="after the restart")
+    replay = log.replay("bot_1", 5000)
+    assert replay.reset and replay.after == 0 and [e["text"] for e in replay.events] == ["after the restart"]
+    assert replay.ack("bot_1")["reset"] is True
+
+
+def test_concurrent_publishers_reach_the_channel_in_number_order(settings):
+    """Eight publishers (own connections, like worker slots and the web process) race on one room: the Socket.IO
+    queue channel must carry the events in exactly their number order, in python-socketio's emit message format.
+    Numbering and publishing in two calls fails this within a few hundred events."""
+    subscriber = redis.Redis.from_url(settings.redis_url).pubsub(ignore_subscribe_messages=True)
+    subscriber.subscribe(CHANNEL)
+    publishers, per_publisher = 8, 250
+
+    def publish_many(number: int) -> None:
+        log = EventLog(settings.redis_url, NAMESPACE)
+        for n in range(per_publisher):
+            log.publish("bot_1", "line", update_id="a", stream="compile", text=f"{number}:{n}")
+
+    threads = [threading.Thread(target=publish_many, args=(n,)) for n in range(publishers)]
+    for thread in threads:
+        thread.start()
+    received: list[dict] = []
+    deadline = time.monotonic() + 60
+    while len(received) < publishers * per_publisher and time.monotonic() < deadline:
+        message = subscriber.get_message(timeout=1)  # None also for the subscription's own confirmation
+        if message is not None:
+            received.append(json.loads(message["data"]))
+    for thread in threads:
+        thread.join()
+    subscriber.close()
+    assert {(m["method"], m["event"], m["namespace"], m["room"]) for m in received} == {
+        ("emit", EVENT_NAME, NAMESPACE, room_for("bot_1"))}
+    seqs = [m["data"][0]["seq"] for m in received]
+    assert seqs == list(range(1, publishers * per_publisher + 1))
+    stored = EventLog(settings.redis_url, NAMESPACE).since("bot_1", 0)
+    assert [m["data"][0] for m in received] == stored

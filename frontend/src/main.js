@@ -106,6 +106,7 @@ class EditorPage {
       dark: this.dark,
       fileNames: () => this.editor.fileNames(),
       onLocation: (file, line, column) => this.editor.jumpTo(file, line, column),
+      onTruncated: () => this.builds?.showFullLogLink(),
     });
   }
 
@@ -126,6 +127,7 @@ class EditorPage {
       terminal: this.terminal,
       editor: this.editor,
       saveFirst: () => this.sync.save(),
+      serverNow: () => this.live?.serverNow() ?? Date.now(),
       elements: {
         status: byId('build-status'),
         progress: byId('build-progress'),
@@ -133,6 +135,7 @@ class EditorPage {
         verify: byId('btn-verify'),
         upload: byId('btn-upload'),
         cancel: byId('btn-cancel'),
+        fullLog: byId('full-log'),
       },
     });
   }
@@ -406,6 +409,7 @@ class EditorPage {
       diagnostics: () => this.editor.diagnostics(),
       lastSeq: () => this.live.lastSeq(),
       terminalText: () => this.terminal.text(),
+      terminalSettled: () => this.terminal.settled(),
       saveState: () => this.sync.state,
       revision: () => this.sync.revision,
     };

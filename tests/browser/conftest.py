@@ -32,7 +32,7 @@ BOT_PASSWORD = "12345"
 INSTRUCTOR = ("teacher", "correct horse")
 CLASS_NAME = "robotics-1"
 BOTS = ("bot_login", "bot_type", "bot_verify", "bot_upload", "bot_tabs", "bot_import", "bot_history", "bot_class",
-        "bot_layout", "bot_live")
+        "bot_layout", "bot_live", "bot_flood", "bot_overflow")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -167,7 +167,13 @@ def wait_for_build_end(page: Page) -> str:
     """
     status = page.locator("#build-status")
     expect(status).not_to_have_attribute("data-kind", "busy", timeout=BUILD_TIMEOUT_MS)
+    wait_for_terminal_settled(page)
     return status.get_attribute("data-kind") or ""
+
+
+def wait_for_terminal_settled(page: Page) -> None:
+    """Lines reach the terminal in batches, once per animation frame: wait until every one has been drawn."""
+    page.wait_for_function("() => window.webide.terminalSettled()")
 
 
 def replace_main_text(page: Page, text: str) -> None:

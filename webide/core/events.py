@@ -1,18 +1,30 @@
-"""Publishing room events: numbered, kept in Redis for replay, and broadcast through the Socket.IO queue.
+"""Room events: numbered, stored and broadcast in one atomic step, so every viewer gets them in number order.
 
-Every event for a bot gets the next sequence number of that bot's room, is appended to a capped Redis list (so a
-browser that connects late, or reconnects, receives what it missed) and is emitted to the room through
-python-socketio's Redis manager — the same path from the web process and from Celery workers.
+Every event of a bot gets the next sequence number of that bot's room and a server timestamp (``ts``, milliseconds
+of Redis's clock, so all publishers share one clock), is appended to a capped Redis list for replay, and is
+PUBLISHed on the Socket.IO message-queue channel — all inside one Lua script. Redis runs scripts one at a time and
+delivers a channel's messages in the order they were published, so the numbers and the delivery order can never
+disagree, whoever publishes (worker slots on any machine, the web process). Numbering first and emitting afterwards
+in a second call lets two publishers overtake each other between the two calls.
+
+The published message is the one python-socketio's own ``PubSubManager.emit`` (5.x) sends to other hosts:
+``{"method": "emit", "event", "data": [payload], "binary", "namespace", "room", "skip_sid", "callback",
+"host_id"}``; the web server's ``RedisManager`` reads the channel in one loop and hands each message to the room's
+sockets before reading the next, so the order survives up to each connection.
+
+Replay (``EventLog.replay``) reads a page of the stored list after a sequence number, also in one script; the
+client contract that joins replay and live delivery without loss or duplicates is in ``namespace.py``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from socketio import RedisManager
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -23,15 +35,47 @@ log = logging.getLogger(__name__)
 KEEP_EVENTS = 20_000
 KEEP_SECONDS = 7 * 24 * 3600
 FRESH_PAGE_EVENTS = 200
+REPLAY_PAGE = 1000
+KEEP_BUILD_STARTS = 100
 EVENT_NAME = "ota_event"
-# Number and store an event in one round trip: ARGV[1] is the event's JSON without its opening brace.
-APPEND_EVENT = """
+CHANNEL = "webide-socketio"
+
+# KEYS: counter, list, build starts (hash update_id → first seq), newest build's first seq.
+# ARGV: event JSON without its opening brace, list cap, TTL, channel, message head, message tail, update_id or "",
+# how many build starts to remember.
+APPEND_AND_PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
-redis.call('RPUSH', KEYS[2], '{"seq": ' .. seq .. ', ' .. ARGV[1])
+local now = redis.call('TIME')
+local ts = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local event = '{"seq": ' .. seq .. ', "ts": ' .. string.format('%d', ts) .. ', ' .. ARGV[1]
+redis.call('RPUSH', KEYS[2], event)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return seq
+if ARGV[7] ~= '' then
+  if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[8]) then redis.call('DEL', KEYS[3]) end
+  if redis.call('HSETNX', KEYS[3], ARGV[7], seq) == 1 then redis.call('SET', KEYS[4], seq) end
+end
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[3]) end
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. event .. ARGV[6])
+return {seq, ts}
+"""
+
+# KEYS: counter, list, newest build's first seq. ARGV: since, page size, fresh-page tail.
+# Returns {after, head, now_ms, events...}: the stored events with seq > after (at most a page), in order.
+READ_AFTER = """
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+local first = head - redis.call('LLEN', KEYS[2]) + 1
+local since = tonumber(ARGV[1])
+if since <= 0 or since > head then
+  local newest = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if newest > 0 then since = newest - 1 else since = head - tonumber(ARGV[3]) end
+end
+local after = math.max(since, first - 1, 0)
+local start = after + 1 - first
+local events = redis.call('LRANGE', KEYS[2], start, start + tonumber(ARGV[2]) - 1)
+local now = redis.call('TIME')
+local reply = {after, head, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)}
+for _, event in ipairs(events) do reply[#reply + 1] = event end
+return reply
 """
 
 
@@ -39,37 +83,76 @@ def room_for(product_id: str) -> str:
     return f"device:{product_id}"
 
 
+def keys_for(product_id: str) -> dict[str, str]:
+    base = f"webide:events:{product_id}"
+    return {"seq": f"{base}:seq", "log": base, "builds": f"{base}:builds", "newest": f"{base}:newest"}
+
+
+@dataclass
+class Replay:
+    """A page of stored events after ``after`` (see the join contract in ``namespace.py``)."""
+
+    after: int
+    head: int
+    now: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    reset: bool = False
+
+    @property
+    def more(self) -> bool:
+        return bool(self.events) and self.events[-1]["seq"] < self.head
+
+    def ack(self, product_id: str) -> dict[str, Any]:
+        return {"success": True, "product_id": product_id, "after": self.after, "head": self.head,
+                "events": self.events, "more": self.more, "reset": self.reset, "now": self.now,
+                "replayed": len(self.events)}
+
+
 class EventLog:
     def __init__(self, redis_url: str, namespace: str):
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=1)
-        self.emitter = RedisManager(redis_url, channel="webide-socketio", write_only=True)
         self.namespace = namespace
-        self.append = self.redis.register_script(APPEND_EVENT)
+        self.host_id = uuid.uuid4().hex  # differs from every server's own id, so each server delivers the message
+        self.append = self.redis.register_script(APPEND_AND_PUBLISH)
+        self.read_after = self.redis.register_script(READ_AFTER)
+
+    def message_frame(self, product_id: str) -> tuple[str, str]:
+        """The Socket.IO queue message around an event: (text before the event, text after it)."""
+        envelope = {"method": "emit", "event": EVENT_NAME, "binary": False, "namespace": self.namespace,
+                    "room": room_for(product_id), "skip_sid": None, "callback": None, "host_id": self.host_id,
+                    "data": []}
+        text = json.dumps(envelope)
+        return text[:-2], text[-2:]  # split "[]}" between the brackets
 
     def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
-        """Number, store and broadcast one event; raises redis errors to the caller."""
+        """Number, timestamp, store and broadcast one event atomically; raises redis errors to the caller."""
         body = {"product_id": product_id, "type": event_type, **payload}
-        seq = self.append(keys=[f"webide:events:{product_id}:seq", f"webide:events:{product_id}"],
-                          args=[json.dumps(body)[1:], KEEP_EVENTS, KEEP_SECONDS])
-        event = {"seq": seq, **body}
-        self.emitter.emit(EVENT_NAME, event, namespace=self.namespace, room=room_for(product_id))
-        return event
+        keys = keys_for(product_id)
+        head, tail = self.message_frame(product_id)
+        update_id = payload.get("update_id")
+        seq, ts = self.append(keys=[keys["seq"], keys["log"], keys["builds"], keys["newest"]],
+                              args=[json.dumps(body)[1:], KEEP_EVENTS, KEEP_SECONDS, CHANNEL, head, tail,
+                                    update_id if isinstance(update_id, str) else "", KEEP_BUILD_STARTS])
+        return {"seq": seq, "ts": ts, **body}
+
+    def replay(self, product_id: str, since: int, page: int = REPLAY_PAGE) -> Replay:
+        """Stored events after ``since`` (one page). A fresh page (``since`` 0) starts at the newest build, or gets
+        the last few events when there was none; a ``since`` beyond the newest event means the log was started
+        anew (Redis lost or expired it), and the answer says so with ``reset``."""
+        keys = keys_for(product_id)
+        after, head, now, *raw = self.read_after(keys=[keys["seq"], keys["log"], keys["newest"]],
+                                                 args=[since, page, FRESH_PAGE_EVENTS])
+        return Replay(after=after, head=head, now=now, events=[json.loads(item) for item in raw],
+                      reset=since > head)
 
     def since(self, product_id: str, seq: int) -> list[dict[str, Any]]:
-        """Stored events after ``seq``, in order; a fresh page (``seq`` 0) gets the newest build onwards."""
-        events = sorted((json.loads(raw) for raw in self.redis.lrange(f"webide:events:{product_id}", 0, -1)),
-                        key=lambda e: e["seq"])
-        if seq <= 0:
-            events = events[newest_build_start(events):]
-        return [e for e in events if e["seq"] > seq]
-
-
-def newest_build_start(events: list[dict[str, Any]]) -> int:
-    """Index of the first event of the newest build (or of the last few events when there was no build)."""
-    newest = next((e["update_id"] for e in reversed(events) if e.get("update_id")), None)
-    if newest is None:
-        return max(0, len(events) - FRESH_PAGE_EVENTS)
-    return next(i for i, e in enumerate(events) if e.get("update_id") == newest)
+        """Every stored event after ``seq``, in order (all pages)."""
+        events: list[dict[str, Any]] = []
+        while True:
+            replay = self.replay(product_id, events[-1]["seq"] if events else seq)
+            events += replay.events
+            if not replay.more:
+                return events
 
 
 def configure_event_log(redis_url: str, namespace: str) -> EventLog | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from socketio import RedisManager
 
 from ..config import Settings
-from ..core.events import EventLog, configure_event_log
 from ..extensions import socketio
+from ..core.events import CHANNEL, EventLog, configure_event_log
 from .namespace import OtaNamespace
 
 NAMESPACE = "/ota-update"
@@ -16,9 +19,10 @@ def init_realtime(app: Flask, settings: Settings, serve: bool = True) -> None:
     app.extensions["webide_events"] = configure_event_log(settings.redis_url, NAMESPACE)
     if not serve:
         return
-    options = {"async_mode": settings.async_mode, "cors_allowed_origins": [], "cookie": None}
+    options: dict[str, Any] = {"async_mode": settings.async_mode, "cors_allowed_origins": [], "cookie": None}
     if settings.redis_url:
-        options.update(message_queue=settings.redis_url, channel="webide-socketio")
+        # Always the Redis manager (also for unix:// URLs): events are published in its message format by a script.
+        options["client_manager"] = RedisManager(settings.redis_url, channel=CHANNEL)
     socketio.init_app(app, **options)
     socketio.on_namespace(OtaNamespace(NAMESPACE))
 

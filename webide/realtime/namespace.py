@@ -1,4 +1,20 @@
-"""The `/ota-update` namespace: authenticated connects, per-bot rooms, replay of missed events."""
+"""The `/ota-update` namespace: authenticated connects, per-bot rooms, replay of missed events.
+
+The client contract (the editor page's ``EventSequencer`` and the tests' ``RoomListener`` implement it):
+
+1. After every (re)connect, send ``join {product_id, since}`` with ``since`` = the last sequence number applied
+   (0 on a fresh page). The server joins the room *first* and then reads the log, so every event is in the answer,
+   or arrives live, or both — never neither.
+2. The ack is ``{success, after, head, events, more, reset, now}``: ``events`` are the stored events with
+   ``seq > after`` in order (one page). ``after`` equals ``since`` unless the page starts elsewhere: at the newest
+   build for a fresh page, after events that are no longer stored, or — with ``reset`` — on a log that was started
+   anew. Move the cursor to ``max(cursor, after)`` (to ``after`` on ``reset``), then apply ``events``.
+   With ``more``, ask again with ``join {since: cursor}``. ``now`` is the server clock (ms) for timers.
+3. Live ``ota_event`` messages carry ``seq`` and ``ts``. Apply events strictly by ``seq``: drop any with
+   ``seq <= cursor`` (duplicates of the replay), hold later ones until the ones before them are applied.
+4. A gap that stays open (an event held for longer than a short wait, e.g. 0.5 s) is fetched with
+   ``join {since: cursor}``; the room is joined again harmlessly.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +26,10 @@ from flask_socketio import Namespace, emit, join_room
 
 from ..core.accounts import Principal, accessible_device, principal_for_api_token
 from ..core.errors import ApiError
-from ..core.events import EVENT_NAME, room_for
+
 from ..extensions import db
 from ..models import Device, User
+from ..core.events import EventLog, room_for
 
 # Principal per connection (sid → (kind, id)); the Socket.IO server keeps one process's connections.
 _connections: dict[str, tuple[str, int]] = {}
@@ -57,12 +74,12 @@ class OtaNamespace(Namespace):
             device = accessible_device(principal, product_id)
         except ApiError as error:
             return _refuse(error.message)
-        join_room(room_for(device.product_id))
-        event_log = current_app.extensions.get("webide_events")
-        missed = event_log.since(device.product_id, since) if event_log else []
-        for event in missed:
-            emit(EVENT_NAME, event)
-        return {"success": True, "product_id": device.product_id, "replayed": len(missed)}
+        join_room(room_for(device.product_id))  # before reading the log: see the contract above
+        event_log: EventLog | None = current_app.extensions.get("webide_events")
+        if event_log is None:
+            return {"success": True, "product_id": device.product_id, "after": since, "head": since, "events": [],
+                    "more": False, "reset": False, "now": None, "replayed": 0}
+        return event_log.replay(device.product_id, since).ack(device.product_id)
 
 
 def _refuse(message: str) -> dict[str, Any]:

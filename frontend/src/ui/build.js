@@ -1,25 +1,38 @@
 /**
  * Verify and Upload: save, submit the build, then follow it through room events (lines, progress, result) and the
  * flash sequence on the bot, driving the terminal, progress bar, elapsed time and status line.
+ *
+ * The terminal shows one build: its lines exactly as the log has them, then the verdict only where the log did not
+ * print it already. Times come from the events' server timestamps, so a reload shows the same numbers. Heartbeat
+ * lines (stream `device`) belong to the device monitor, not here.
  */
-import { flashStatusText, formatElapsed, sizeSummary } from '../lib/format.js';
+import { flashStatusText, sizeSummary } from '../lib/format.js';
+import { PhaseTimes, unprintedLines } from '../lib/buildview.js';
 
 const RUNNING = new Set(['pending', 'in_progress']);
 const REPLAY_SETTLE_MS = 3000;
+const RECENT_LINES = 40;
 
 export class BuildPanel {
   /**
-   * @param {object} parts  {api, terminal, editor, saveFirst() → Promise<{ok, error?}>, elements: {status, progress,
-   *   elapsed, verify, upload, cancel}}
+   * @param {object} parts  {api, terminal, editor, saveFirst() → Promise<{ok, error?}>, serverNow() → ms,
+   *   elements: {status, progress, elapsed, verify, upload, cancel, fullLog}}
    */
-  constructor({ api, terminal, editor, saveFirst, elements }) {
-    Object.assign(this, { api, terminal, editor, saveFirst, elements });
+  constructor({ api, terminal, editor, saveFirst, serverNow, elements }) {
+    Object.assign(this, { api, terminal, editor, saveFirst, serverNow, elements });
     this.current = null;
-    this.timer = null;
+    this.shown = null; // the build whose lines the terminal shows
+    this.times = new PhaseTimes();
+    this.recent = [];
     this.lastHeadline = '';
     this.finished = new Set();
     this.starting = null; // deploy flag of the build this page is submitting, until the server answers
     elements.cancel.addEventListener('click', () => this.cancel());
+    elements.fullLog.addEventListener('click', (event) => {
+      event.preventDefault();
+      this.openFullLog();
+    });
+    setInterval(() => this.times.running() && this.tickElapsed(), 1000);
   }
 
   isRunning() {
@@ -52,7 +65,11 @@ export class BuildPanel {
   }
 
   begin(updateId, deploy) {
-    this.current = { updateId, deploy, startedAt: Date.now() };
+    this.current = { updateId, deploy };
+    this.shown = updateId;
+    this.times = new PhaseTimes();
+    this.recent = [];
+    this.elements.fullLog.hidden = true;
     this.editor.setDiagnostics([]);
     this.terminal.clear();
     this.terminal.info(deploy ? 'Compiling sketch for upload…' : 'Compiling sketch…');
@@ -60,7 +77,6 @@ export class BuildPanel {
     this.elements.progress.value = 0;
     this.elements.progress.hidden = false;
     this.tickElapsed();
-    this.timer = setInterval(() => this.tickElapsed(), 1000);
   }
 
   async cancel() {
@@ -77,31 +93,48 @@ export class BuildPanel {
   handleEvent(event) {
     switch (event.type) {
       case 'line':
+        if (event.stream === 'device') return false;
         this.adoptIfNew(event);
         if (event.stream === 'flash') this.terminal.info(event.text);
-        else this.terminal.writeLine(event.text);
+        else if (event.update_id === this.shown) this.writeBuildLine(event.text);
         return true;
       case 'progress':
         this.adoptIfNew(event);
-        if (this.current && event.update_id === this.current.updateId) this.applyProgress(event);
+        if (this.current && event.update_id === this.current.updateId) {
+          this.times.noteBuild(event);
+          this.applyProgress(event);
+          this.tickElapsed();
+        }
         return true;
       case 'result':
+        if (event.update_id === this.shown) this.times.noteBuild(event);
         this.applyResult(event);
         return true;
       case 'flash':
+        this.times.noteFlash(event);
         this.applyFlash(event);
+        this.tickElapsed();
         return true;
       default:
         return false;
     }
   }
 
-  /** A build started elsewhere (another tab, an instructor) is followed live as well. */
+  writeBuildLine(text) {
+    this.terminal.writeLine(text);
+    this.recent.push(text);
+    if (this.recent.length > RECENT_LINES) this.recent.shift();
+  }
+
+  /**
+   * A build started elsewhere (another tab, an instructor) is followed live as well. One queued behind the running
+   * build is taken up when it starts, so the running build's output is never cut off.
+   */
   adoptIfNew(event) {
-    if (event.stream === 'flash' || this.finished.has(event.update_id)) return;
+    if (event.stream === 'flash' || !event.update_id || this.finished.has(event.update_id)) return;
     if (this.current?.updateId === event.update_id) return;
     if (event.type === 'progress' && !RUNNING.has(event.status)) return;
-    this.stopTimer();
+    if (this.current && event.type === 'progress' && event.status === 'pending') return;
     // Progress and line events do not say whether the build deploys; while this page's own request is on its way,
     // a new build is most likely the one it asked for.
     this.begin(event.update_id, Boolean(event.deploy ?? this.starting));
@@ -136,13 +169,23 @@ export class BuildPanel {
     this.editor.setDiagnostics(result.diagnostics || []);
     const isCurrent = !this.current || this.current.updateId === result.update_id;
     if (isCurrent) this.finish();
+    if (!Number.isFinite(result.ts) && Number.isFinite(result.timings?.build_s) && result.update_id === this.shown) {
+      this.times.compile = { start: 0, end: result.timings.build_s * 1000 }; // from the stored build, not an event
+      this.tickElapsed();
+    }
     if (result.status === 'complete') this.reportSuccess(result, deploy);
     else this.reportFailure(result);
   }
 
+  /** Print the verdict lines that the build's own output has not shown (the toolchain prints its size summary). */
+  printVerdict(result, text, print) {
+    if (result.update_id !== this.shown) return;
+    for (const line of unprintedLines(text, this.recent)) print(line);
+  }
+
   reportSuccess(result, deploy) {
     const sizes = sizeSummary(result.sizes);
-    for (const line of (sizes || result.message || 'Done compiling').split('\n')) this.terminal.success(line);
+    this.printVerdict(result, sizes || result.message || 'Done compiling', (line) => this.terminal.success(line));
     this.elements.progress.value = 100;
     const headline = sizes ? sizes.split('\n')[0] : result.message || 'Done compiling';
     this.lastHeadline = headline;
@@ -156,7 +199,7 @@ export class BuildPanel {
   reportFailure(result) {
     const errors = (result.diagnostics || []).filter((d) => String(d.severity).includes('error')).length;
     const text = result.message || (errors ? `Compilation error (${errors})` : 'Build failed');
-    this.terminal.failure(text);
+    this.printVerdict(result, text, (line) => this.terminal.failure(line));
     this.setStatus(text, 'error');
   }
 
@@ -173,19 +216,33 @@ export class BuildPanel {
   }
 
   finish() {
-    this.stopTimer();
     this.tickElapsed();
     this.current = null;
     this.setBusy(false);
   }
 
-  stopTimer() {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  tickElapsed() {
+    this.elements.elapsed.textContent = this.times.text(this.serverNow());
   }
 
-  tickElapsed() {
-    if (this.current) this.elements.elapsed.textContent = formatElapsed(Date.now() - this.current.startedAt);
+  /** The terminal dropped the oldest lines of a long build: offer the whole stored log. */
+  showFullLogLink() {
+    if (this.shown) this.elements.fullLog.hidden = false;
+  }
+
+  async openFullLog() {
+    const updateId = this.shown;
+    if (!updateId) return;
+    const tab = window.open('', '_blank'); // opened on the click itself, so pop-up blockers let it through
+    try {
+      const build = await this.api.build(updateId);
+      const url = URL.createObjectURL(new Blob([build.log ?? ''], { type: 'text/plain;charset=utf-8' }));
+      if (tab) tab.location.href = url;
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (error) {
+      tab?.close();
+      this.setStatus(`Could not load the full log: ${error.message}`, 'error');
+    }
   }
 
   setBusy(busy) {

@@ -1,6 +1,7 @@
 /**
- * The device panel (online state, firmware it runs vs the target, Wi-Fi settings, first-flash instructions) and
- * the device monitor listing heartbeats and flash states as they arrive.
+ * The device panel (online state, firmware it runs vs the target, Wi-Fi settings, first-flash instructions), the
+ * bot's status in the status bar, and the device monitor listing heartbeats and flash states with the server's time
+ * of each (so a reload lists the same times). Heartbeats never go to the build terminal.
  */
 import { lastSeenText } from '../lib/format.js';
 import { ask } from './dialogs.js';
@@ -35,17 +36,21 @@ export class DevicePanel {
     }
   }
 
-  /** Apply a `device` or `flash` room event. */
+  /** Apply a `device` or `flash` room event, or a heartbeat line (a `line` of stream `device`). */
   handleEvent(event) {
     if (event.type === 'device') {
       this.device = { ...this.device, online: event.online, last_seen: event.last_seen };
       this.render();
-      this.log(`${event.online ? 'online' : 'offline'} — heartbeat ${event.last_seen ? new Date(event.last_seen).toLocaleTimeString() : ''}`);
+      return true;
+    }
+    if (event.type === 'line' && event.stream === 'device') {
+      this.log(event.text, event.ts);
       return true;
     }
     if (event.type === 'flash') {
       this.device = { ...this.device, flash: { state: event.state, progress: event.progress, message: event.message } };
-      this.log(`flash: ${event.state}${Number.isFinite(event.progress) ? ` ${event.progress}%` : ''}${event.message ? ` — ${event.message}` : ''}`);
+      this.log(`flash: ${event.state}${Number.isFinite(event.progress) ? ` ${event.progress}%` : ''}${event.message ? ` — ${event.message}` : ''}`,
+        event.ts);
       this.render();
       if (event.state === 'running' || event.state === 'rolled_back') this.refresh();
       return true;
@@ -74,7 +79,9 @@ export class DevicePanel {
   }
 
   renderLastSeen() {
-    byId('device-last-seen').textContent = lastSeenText(this.device?.last_seen);
+    const seen = lastSeenText(this.device?.last_seen);
+    byId('device-last-seen').textContent = seen;
+    byId('device-heartbeat').textContent = `Bot ${this.device?.online ? 'online' : 'offline'}, last heartbeat ${seen}`;
   }
 
   async saveWifi(event) {
@@ -117,8 +124,8 @@ export class DevicePanel {
     }
   }
 
-  log(text) {
-    const time = new Date().toLocaleTimeString();
+  log(text, serverTime) {
+    const time = new Date(serverTime ?? Date.now()).toLocaleTimeString();
     this.monitor.append(el('li', {}, `${time}  ${text}`));
     while (this.monitor.childElementCount > MONITOR_LIMIT) this.monitor.firstElementChild.remove();
     this.monitor.scrollTop = this.monitor.scrollHeight;

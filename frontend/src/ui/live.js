@@ -1,9 +1,10 @@
 /**
- * The live connection to the bot's room on the /ota-update namespace: joins after every (re)connect with the last
- * sequence number seen, so the server replays only what was missed, and passes each new event on exactly once.
+ * The live connection to the bot's room on the /ota-update namespace. After every (re)connect it joins with the
+ * last sequence number applied; the EventSequencer applies replayed and live events exactly once, in order, and
+ * fetches any gap. The join answer also carries the server's clock, so timers use server timestamps.
  */
 import { io } from 'socket.io-client';
-import { SeqTracker } from '../lib/events.js';
+import { EventSequencer } from '../lib/events.js';
 
 export class LiveConnection {
   /**
@@ -12,9 +13,12 @@ export class LiveConnection {
    */
   constructor({ productId, path, onEvent, onStatus, onServerError }) {
     this.productId = productId;
-    this.tracker = new SeqTracker();
-    this.onEvent = onEvent;
-    this.onStatus = onStatus;
+    this.clockOffset = 0;
+    this.onServerError = onServerError;
+    this.sequencer = new EventSequencer({
+      apply: onEvent,
+      fetchAfter: (since) => this.join({ product_id: productId, since }),
+    });
     this.socket = io('/ota-update', {
       path,
       transports: ['websocket', 'polling'],
@@ -25,24 +29,35 @@ export class LiveConnection {
     onStatus('connecting');
     this.socket.on('connect', () => {
       onStatus('connected');
-      this.socket.emit('join', this.tracker.joinPayload(productId));
+      this.join(this.sequencer.joinPayload(productId));
     });
     this.socket.on('disconnect', (reason) => {
+      this.sequencer.disconnected();
       // A server-side disconnect is not retried by the client library, so ask for a new connection explicitly.
       if (reason === 'io server disconnect') this.socket.connect();
       onStatus('reconnecting', reason);
     });
     this.socket.on('connect_error', (error) => onStatus('reconnecting', error.message));
-    this.socket.on('ota_event', (event) => this.receive(event));
+    this.socket.on('ota_event', (event) => {
+      if (event?.product_id === undefined || event.product_id === this.productId) this.sequencer.receive(event);
+    });
     this.socket.on('error', (payload) => onServerError(payload?.error || String(payload)));
   }
 
-  receive(event) {
-    if (event?.product_id !== undefined && event.product_id !== this.productId) return;
-    if (this.tracker.accept(event)) this.onEvent(event);
+  join(payload) {
+    this.socket.emit('join', payload, (ack) => {
+      if (Number.isFinite(ack?.now)) this.clockOffset = ack.now - Date.now();
+      if (ack && !ack.success) this.onServerError(ack.error || 'could not join the bot\'s room');
+      this.sequencer.acceptJoin(ack);
+    });
+  }
+
+  /** The server's clock (ms since the epoch), for timers measured from event timestamps. */
+  serverNow() {
+    return Date.now() + this.clockOffset;
   }
 
   lastSeq() {
-    return this.tracker.lastSeq;
+    return this.sequencer.cursor;
   }
 }

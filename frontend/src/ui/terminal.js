@@ -1,11 +1,18 @@
 /**
  * The output terminal: xterm.js showing compile and flash lines with their colours, fitted to its panel, with
  * compiler locations turned into links that jump into the editor.
+ *
+ * Lines are batched: they are queued and written once per animation frame, so a build printing thousands of lines
+ * keeps the page responsive. The terminal keeps the last SCROLLBACK lines; when a build prints more, the oldest
+ * ones are dropped (before they ever reach xterm when they come in one burst) and `onTruncated` is called, so the
+ * page can offer the full stored log instead.
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { findLocations } from '../lib/termlinks.js';
-import { stripAnsi } from '../lib/ansi.js';
+
+export const SCROLLBACK = 5000;
+const RESET = '\x1bc'; // full reset, written in order with the lines (xterm's reset() would overtake queued writes)
 
 const LIGHT = { background: '#ffffff', foreground: '#1d232b', cursor: '#ffffff', selectionBackground: '#b4d5fe' };
 const DARK = { background: '#1e2127', foreground: '#d7dae0', cursor: '#1e2127', selectionBackground: '#3e4451' };
@@ -13,14 +20,20 @@ const DARK = { background: '#1e2127', foreground: '#d7dae0', cursor: '#1e2127', 
 export class OutputTerminal {
   /**
    * @param {HTMLElement} container
-   * @param {object} options  {dark, fileNames(): string[], onLocation(file, line, column)}
+   * @param {object} options  {dark, fileNames(): string[], onLocation(file, line, column), onTruncated()}
    */
-  constructor(container, { dark, fileNames, onLocation }) {
+  constructor(container, { dark, fileNames, onLocation, onTruncated = () => {} }) {
+    this.onTruncated = onTruncated;
+    this.queue = [];
+    this.flushScheduled = false;
+    this.writing = 0;
+    this.linesSinceClear = 0;
+    this.truncated = false;
     this.term = new Terminal({
       convertEol: true,
       disableStdin: true,
       cursorBlink: false,
-      scrollback: 5000,
+      scrollback: SCROLLBACK,
       fontSize: 13,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
       theme: dark ? DARK : LIGHT,
@@ -31,7 +44,6 @@ export class OutputTerminal {
     this.term.registerLinkProvider({
       provideLinks: (row, callback) => callback(this.linksOnRow(row, fileNames(), onLocation)),
     });
-    this.plain = [];
     new ResizeObserver(() => this.refit()).observe(container);
     this.refit();
   }
@@ -48,11 +60,42 @@ export class OutputTerminal {
     return links.length ? links : undefined;
   }
 
-  /** Append one line; ANSI colour codes in `text` are drawn, the plain text is kept for tests and copying. */
+  /** Append one line (written with the next batch); ANSI colour codes in `text` are drawn. */
   writeLine(text, style = '') {
     const body = String(text).replace(/\r?\n$/, '');
-    this.plain.push(stripAnsi(body));
-    this.term.write(`${style}${body}${style ? '\x1b[0m' : ''}\r\n`);
+    this.queue.push(`${style}${body}${style ? '\x1b[0m' : ''}\r\n`);
+    this.linesSinceClear += 1;
+    if (this.queue.length > 2 * SCROLLBACK) this.queue.splice(this.queue[0] === RESET ? 1 : 0, SCROLLBACK);
+    if (this.linesSinceClear > SCROLLBACK) this.markTruncated();
+    this.scheduleFlush();
+  }
+
+  scheduleFlush() {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const flush = () => this.flush();
+    // Hidden tabs get no animation frames; a timer keeps their queue short.
+    if (document.hidden) setTimeout(flush, 250);
+    else requestAnimationFrame(flush);
+  }
+
+  flush() {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return;
+    const chunk = this.queue.join('');
+    this.queue = [];
+    this.writing += 1;
+    this.term.write(chunk, () => {
+      this.writing -= 1;
+      const buffer = this.term.buffer.active;
+      if (buffer.length >= this.term.rows + SCROLLBACK) this.markTruncated(); // wrapped lines filled it up
+    });
+  }
+
+  markTruncated() {
+    if (this.truncated) return;
+    this.truncated = true;
+    this.onTruncated();
   }
 
   info(text) {
@@ -68,13 +111,30 @@ export class OutputTerminal {
   }
 
   clear() {
-    this.plain = [];
-    this.term.reset();
+    this.queue = [RESET];
+    this.linesSinceClear = 0;
+    this.truncated = false;
+    this.scheduleFlush();
   }
 
-  /** Everything written since the last clear, without colour codes. */
+  /** The terminal's text as displayed (wrapped rows joined, colours gone), without trailing empty rows. */
   text() {
-    return this.plain.join('\n');
+    const buffer = this.term.buffer.active;
+    const lines = [];
+    for (let row = 0; row < buffer.length; row += 1) {
+      const line = buffer.getLine(row);
+      const next = buffer.getLine(row + 1);
+      const text = line.translateToString(!next?.isWrapped);
+      if (line.isWrapped && lines.length) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
+    while (lines.length && lines[lines.length - 1] === '') lines.pop();
+    return lines.join('\n');
+  }
+
+  /** True when every line handed to the terminal has been drawn. */
+  settled() {
+    return this.queue.length === 0 && this.writing === 0 && !this.flushScheduled;
   }
 
   setDark(dark) {
