@@ -7,6 +7,7 @@ blueprints, Flask-Login and the error handlers stay as they are, and the views k
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Callable
@@ -107,12 +108,15 @@ spec = SpecTree(
 
 def documented(tag: str, ok: type | None = None, status: int = 200, errors: tuple[int, ...] = (),
                security: list[dict[str, list[str]]] | None = None, other: dict[int, type | None] | None = None,
-               parsed_body: type | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+               parsed_body: type | None = None, page: bool = False, file: bool = False,
+               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Validate a view's request (models taken from its ``json``/``query`` parameters) and its ``ok`` response.
 
     ``errors`` are the statuses it can answer with ``{"success": false, "error"}``; ``other`` adds statuses with
     their own model (None: not JSON, e.g. a page, a redirect or a file). ``parsed_body`` documents a body that the
-    view reads itself (the device path caps its size before parsing), so neither it nor the answer is validated here.
+    view reads itself (the device path caps its size before parsing), so neither it nor the answer is validated here;
+    ``page`` marks an HTML page (documented, never validated); ``file`` a binary answer, which bypasses spectree
+    entirely so it is streamed, never buffered (spectree reads every response object it sees).
     """
     codes: dict[str, Any] = {f"HTTP_{code}": ErrorReply for code in errors}
     codes[f"HTTP_{status}"] = ok
@@ -121,10 +125,12 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
     models = {code: model for code, model in codes.items() if model is not None}
     validate = spec.validate(resp=Response(*plain, **models), tags=[tag],
                              security=USER if security is None else security, json=parsed_body,
-                             skip_validation=parsed_body is not None)
+                             skip_validation=parsed_body is not None or page)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         validated = validate(view)
+        if file:
+            return documented_only(view, validated)
         if "json" not in inspect.signature(view).parameters:
             return validated
 
@@ -141,6 +147,29 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
     return decorate
 
 
+def documented_only(view: Callable[..., Any], validated: Callable[..., Any]) -> Callable[..., Any]:
+    """Call ``view`` directly; spectree finds the operation's metadata through ``__wrapped__``."""
+
+    @functools.wraps(view)
+    def direct(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    direct.__wrapped__ = validated  # type: ignore[attr-defined]
+    return direct
+
+
+def with_html_pages(document: dict[str, Any]) -> dict[str, Any]:
+    """spectree only knows JSON bodies; the pages answer with HTML, so say so."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            if operation.get("tags") != ["pages"]:
+                continue
+            for code, response in operation["responses"].items():
+                if code.startswith(("2", "4")):
+                    response["content"] = {"text/html": {"schema": {"type": "string"}}}
+    return document
+
+
 bp = Blueprint("apidoc", __name__)
 
 
@@ -148,4 +177,4 @@ bp = Blueprint("apidoc", __name__)
 @documented("documentation", security=PUBLIC)
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route, generated from the request and response models."""
-    return spec.spec
+    return with_html_pages(copy.deepcopy(spec.spec))

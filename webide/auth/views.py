@@ -24,7 +24,7 @@ PAGE_ERRORS = {400: None, 401: None, 429: None}
 
 
 @bp.get("/login")
-@documented("pages", other={302: None}, security=PUBLIC)
+@documented("pages", page=True, other={302: None}, security=PUBLIC)
 def login_page() -> str | Response:
     """The login page (bots: product ID and password; people: username and password)."""
     if current_user.is_authenticated:
@@ -33,7 +33,7 @@ def login_page() -> str | Response:
 
 
 @bp.post("/login")
-@documented("pages", status=302, other=PAGE_ERRORS, security=PUBLIC)
+@documented("pages", page=True, status=302, other=PAGE_ERRORS, security=PUBLIC)
 def login_submit() -> str | Response | tuple[str, int]:
     """Log in from the form; sets the session cookie and goes to the start page."""
     mode = "user" if request.form.get("mode") == "user" else "device"
@@ -52,7 +52,7 @@ def login_submit() -> str | Response | tuple[str, int]:
 
 
 @bp.post("/logout")
-@documented("pages", status=302)
+@documented("pages", page=True, status=302)
 def logout() -> Response:
     """End the browser session."""
     logout_user()

@@ -69,7 +69,7 @@ def put_wifi(product_id: str, json: WifiSettings) -> dict:
 
 @bp.post("/api/devices/<product_id>/provisioning")
 @login_required
-@documented("devices", other={200: None}, errors=ERRORS)
+@documented("devices", other={200: None}, errors=ERRORS, file=True)
 def download_provisioning_kit(product_id: str) -> Response:
     """The first-flash kit (NVS image, instructions, settings) with a newly issued device token.
 

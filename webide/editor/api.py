@@ -111,7 +111,7 @@ def restore(product_id: str, rev: int, json: Restore) -> dict:
 
 @bp.get("/api/devices/<product_id>/sketch.zip")
 @login_required
-@documented("sketch", other={200: None}, errors=ERRORS)
+@documented("sketch", other={200: None}, errors=ERRORS, file=True)
 def export_zip(product_id: str) -> Response:
     """The current sketch as ``<sketch_name>.zip`` in the Arduino folder layout."""
     device = accessible_device(current_user, product_id)
