@@ -11,6 +11,8 @@ run: install-run
 	$(BIN)/webide run --demo --host $(HOST) --port $(PORT)
 
 test: install-test
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install-test
@@ -24,6 +26,7 @@ install-run: $(VENV)/.installed-run
 
 install-test: $(VENV)/.installed-test
 	scripts/system-packages.sh test
+	test -x frontend/node_modules/.bin/eslint || (cd frontend && npm ci --no-audit --no-fund --silent)
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -259,16 +259,17 @@ class Compiler:
 
     def _store(self, key: str, result: BuildResult) -> None:
         """Copy the artifacts into a build-cache entry and point the result at the stored copies."""
+        stored_names = {role: path.name for role, path in result.artifacts.items()}
         meta = {"message": result.message, "diagnostics": [d.to_dict() for d in result.diagnostics],
-                "sizes": result.sizes, "artifacts": {role: path.name for role, path in result.artifacts.items()},
-                "md5": result.md5, "sha256": result.sha256, "size": result.size}
+                "sizes": result.sizes, "artifacts": stored_names, "md5": result.md5, "sha256": result.sha256,
+                "size": result.size}
         with self.build_cache.staging() as staged:
             for role, path in result.artifacts.items():
                 shutil.copy2(path, staged / path.name)
             (staged / "meta.json").write_text(json.dumps(meta))
             (staged / "log.txt").write_text(result.log)
             entry = self.build_cache.publish(key, staged)
-        result.artifacts = {role: entry / name for role, name in meta["artifacts"].items()}
+        result.artifacts = {role: entry / name for role, name in stored_names.items()}
 
     def _cached_result(self, key: str, on_line: Callable[[str], None]) -> BuildResult:
         entry = self.build_cache.entry(key)

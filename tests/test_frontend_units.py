@@ -1,4 +1,4 @@
-"""The editor's pure front-end modules have their own unit tests (node --test); run them with the suite."""
+"""The editor's front end: its unit tests (node --test) and ESLint run with the suite."""
 
 from __future__ import annotations
 
@@ -15,3 +15,11 @@ def test_frontend_unit_tests_pass():
                             timeout=120)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
+
+
+def test_eslint_finds_nothing():
+    eslint = ROOT / "frontend" / "node_modules" / ".bin" / "eslint"
+    assert eslint.exists(), "the test command installs the front end's dev tools (npm ci in frontend/)"
+    result = subprocess.run([str(eslint), "--max-warnings", "0", "."], cwd=ROOT / "frontend", capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

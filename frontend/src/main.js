@@ -1,6 +1,7 @@
 /**
  * The editor page: wires the editor, autosave, builds, live terminal, device panel and dialogs together.
  */
+import { configureShared } from './lib/shared.js';
 import '@xterm/xterm/css/xterm.css';
 import './editor.css';
 import { DraftStore, restoreDecision } from './lib/drafts.js';
@@ -55,6 +56,7 @@ function showMessage(text) {
 class EditorPage {
   constructor(config) {
     this.config = config;
+    configureShared(config.rules);
     this.productId = config.productId;
     this.api = createApi(config.productId, config.csrfToken || document.querySelector('meta[name=csrf-token]')?.content);
     this.dark = preferredDark();

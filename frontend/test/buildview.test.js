@@ -1,3 +1,4 @@
+import './shared-rules.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PhaseTimes, unprintedLines } from '../src/lib/buildview.js';

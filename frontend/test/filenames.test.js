@@ -1,3 +1,4 @@
+import './shared-rules.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileNameProblem, protectedFileProblem, sortTabNames, extensionOf } from '../src/lib/filenames.js';

@@ -1,3 +1,4 @@
+import './shared-rules.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sizeSummary, formatElapsed, flashStatusText, lastSeenText } from '../src/lib/format.js';
@@ -26,7 +27,9 @@ test('elapsed time is m:ss and h:mm:ss', () => {
 
 test('flash states read like instructions', () => {
   assert.match(flashStatusText({ state: 'waiting_for_button' }), /press the button on your bot/);
-  assert.equal(flashStatusText({ state: 'downloading', progress: 40 }), 'Bot is downloading the new firmware (40%)');
+  assert.equal(flashStatusText({ state: 'downloading', progress: 40 }), 'Bot is downloading the new firmware: 40%');
+  assert.equal(flashStatusText({ state: 'failed' }), 'Update failed');
+  assert.equal(flashStatusText({ state: 'failed', message: 'no room' }), 'Update failed: no room');
   assert.equal(flashStatusText({ state: 'weird', message: 'x' }), 'Bot: weird: x');
 });
 

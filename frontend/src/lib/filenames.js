@@ -1,17 +1,6 @@
-/**
- * Sketch file-name rules, kept identical to the server's sketch validation so a bad name is refused in the page
- * before a save round-trip.
- */
+/** Sketch file-name rules, as the server's sketch validation applies them (they come with the page). */
 
-export const FILE_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
-export const ALLOWED_EXTENSIONS = ['.ino', '.h', '.hpp', '.c', '.cpp', '.S'];
-export const FORBIDDEN_NAMES = {
-  'build_opt.h': 'it would be passed to the compiler as extra flags',
-  'partitions.csv': 'the partition table is chosen by the server',
-  'bootloader.bin': 'the bootloader is chosen by the server',
-  'platform.local.txt': 'build recipes are chosen by the server',
-  'boards.local.txt': 'board definitions are chosen by the server',
-};
+import { sharedRules } from './shared.js';
 
 /** The extension including its dot (".cpp"), or "" when the name has none. */
 export function extensionOf(name) {
@@ -30,13 +19,14 @@ export function mainFileName(sketchName) {
  */
 export function fileNameProblem(name, existingNames = []) {
   if (!name) return 'Enter a file name';
-  const forbidden = FORBIDDEN_NAMES[name.toLowerCase()];
+  const { fileNamePattern, allowedExtensions, forbiddenNames } = sharedRules();
+  const forbidden = forbiddenNames[name.toLowerCase()];
   if (forbidden) return `File "${name}" is not allowed in a sketch: ${forbidden}`;
   if (name.includes('/') || name.includes('\\')) return `File name "${name}" must not contain a path separator`;
   if (name.startsWith('.')) return `File name "${name}" must not start with a dot`;
-  if (!FILE_NAME_PATTERN.test(name)) return `File name "${name}" may only use A-Z a-z 0-9 _ . -`;
-  if (!ALLOWED_EXTENSIONS.includes(extensionOf(name))) {
-    return `File "${name}" has an unsupported extension (allowed: ${ALLOWED_EXTENSIONS.join(' ')})`;
+  if (fileNamePattern && !fileNamePattern.test(name)) return `File name "${name}" may only use A-Z a-z 0-9 _ . -`;
+  if (!allowedExtensions.includes(extensionOf(name))) {
+    return `File "${name}" has an unsupported extension (allowed: ${allowedExtensions.join(' ')})`;
   }
   const folded = name.toLowerCase();
   const clash = existingNames.find((other) => other.toLowerCase() === folded);

@@ -2,6 +2,8 @@
  * Texts shown in the build status line, in the Arduino IDE's words.
  */
 
+import { sharedRules } from './shared.js';
+
 /** "Sketch uses N bytes (P%) of program storage space. Maximum is M bytes." plus the RAM line when known. */
 export function sizeSummary(sizes) {
   if (!sizes || !Number.isFinite(sizes.flash_bytes)) return '';
@@ -32,20 +34,12 @@ export function formatElapsed(milliseconds) {
   return hours ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
 }
 
-const FLASH_TEXTS = {
-  waiting_for_button: 'Upload ready: press the button on your bot',
-  downloading: 'Bot is downloading the new firmware',
-  rebooting: 'Bot is rebooting into the new firmware',
-  running: 'Bot is running the new firmware',
-  failed: 'Update failed on the bot',
-  rolled_back: 'Bot rolled back to its previous firmware',
-};
-
-/** Status text for a flash state event {state, progress, message}. */
+/** Status text for a flash state event {state, progress, message}, in the server's own sentence for the state. */
 export function flashStatusText({ state, progress, message } = {}) {
-  const base = FLASH_TEXTS[state] ?? `Bot: ${state}`;
-  const percent = state === 'downloading' && Number.isFinite(progress) ? ` (${progress}%)` : '';
-  return message && !FLASH_TEXTS[state] ? `${base}: ${message}` : `${base}${percent}`;
+  const sentence = sharedRules().flashStates[state];
+  if (!sentence) return message ? `Bot: ${state}: ${message}` : `Bot: ${state}`;
+  const withMessage = message ? sentence.replace('{message}', message) : sentence.replace(/:? ?\{message\}/, '');
+  return withMessage.replace('{progress}', Number.isFinite(progress) ? String(progress) : '0');
 }
 
 /** A relative "last seen" description such as "12 s ago" or "3 h ago"; "never" without a timestamp. */

@@ -3,10 +3,10 @@
  * against the editor's current text, and restore.
  */
 import { diffFileSets } from '../lib/diff.js';
+import { sharedRules } from '../lib/shared.js';
 import { el, byId } from './dom.js';
 import { ask, renderDiff, showModal } from './dialogs.js';
 
-const KIND_LABELS = { create: 'Created', save: 'Saved', autosave: 'Autosave', build: 'Compiled', restore: 'Restored', import: 'Imported' };
 
 export class HistoryDialog {
   /** @param {object} parts  {api, currentFiles() → files, onRestored(revision, files)} */
@@ -43,7 +43,7 @@ export class HistoryDialog {
         onclick: () => this.show(entry.revision),
       },
       el('strong', {}, `#${entry.revision}`), ' ',
-      el('span', { className: `kind kind-${entry.kind}` }, KIND_LABELS[entry.kind] || entry.kind), ' ',
+      el('span', { className: `kind kind-${entry.kind}` }, sharedRules().revisionKinds[entry.kind] || entry.kind), ' ',
       el('time', { datetime: entry.created_at }, formatTime(entry.created_at)),
       entry.author ? el('span', { className: 'author' }, ` · ${entry.author}`) : null,
       entry.message ? el('span', { className: 'message' }, ` — ${entry.message}`) : null)));
