@@ -96,7 +96,7 @@ class Compiler:
     def board(self, fqbn: str) -> Board | None:
         """The installed board an FQBN names (menu options ignored), or None."""
         wanted = board_id(fqbn)
-        return next((board for board in self.boards() if board.fqbn == wanted), None)
+        return next((board for board in self.boards() if board_id(board.fqbn) == wanted), None)
 
     def driver_for(self, fqbn: str) -> Driver:
         """The toolchain that builds ``fqbn``; raises UnknownBoard naming the installed boards."""
@@ -105,7 +105,7 @@ class Compiler:
         toolchains = self._toolchains()
         wanted = board_id(fqbn)
         for driver, info in toolchains:
-            if any(board.fqbn == wanted for board in info.boards):
+            if any(board_id(board.fqbn) == wanted for board in info.boards):
                 return driver
         installed = ", ".join(board.fqbn for _, info in toolchains for board in info.boards)
         raise UnknownBoard(f"No installed toolchain can build {fqbn!r}. Installed boards: {installed}")

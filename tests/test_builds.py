@@ -117,7 +117,8 @@ def test_errors_in_an_extra_tab_and_link_errors(service):
     assert any("undefined reference" in d["message"] and "missing" in d["message"] for d in result["diagnostics"])
 
 
-def test_multi_file_sketch_builds_and_upload_sets_the_target(service):
+def test_upload_for_a_board_without_over_the_air_updates_offers_the_firmware_instead(service):
+    """An AVR bot cannot pull firmware: its Upload compiles, never becomes an OTA target, and says so plainly."""
     api = bot_client(service, 4)
     header = ("blinker.h", "#pragma once\nvoid blink_once(int pin);\n")
     source = ("blinker.cpp", "#include <Arduino.h>\n#include \"blinker.h\"\n"
@@ -125,17 +126,18 @@ def test_multi_file_sketch_builds_and_upload_sets_the_target(service):
     main = "#include \"blinker.h\"\nvoid setup() { pinMode(13, OUTPUT); }\nvoid loop() { blink_once(13); }\n"
     result = api.wait(api.submit("bot_4", files_for("bot_4", main, header, source), deploy=True))
     assert result["status"] == "complete", result["log"]
+    assert "cannot update over the air" in result["message"] and "flash it over USB" in result["message"]
     device = api.get("/api/devices/bot_4").json()
-    assert device["target"]["sha256"] == result["artifact"]["sha256"]
-    assert device["flash"]["state"] == "waiting_for_button"
-    firmware = Path(service.settings.artifacts_dir, result["artifact"]["sha256"][:2], result["artifact"]["sha256"],
-                    "firmware.bin")
-    assert firmware.stat().st_size == result["artifact"]["size"]
+    assert device["target"] is None and device["flash"] is None
+    download = api.get(f"/api/builds/{result['update_id']}/firmware")
+    assert download.status_code == 200
+    assert 'filename="bot_4.ino.hex"' in download.headers["Content-Disposition"]
+    assert download.content.startswith(b":") and download.content.rstrip().endswith(b":00000001FF")  # Intel HEX
 
-    # A failed Upload never replaces the good target.
+    # A failed build has nothing to download.
     failed = api.wait(api.submit("bot_4", files_for("bot_4", SYNTAX_ERROR), deploy=True))
     assert failed["status"] == "error"
-    assert api.get("/api/devices/bot_4").json()["target"]["sha256"] == result["artifact"]["sha256"]
+    assert api.get(f"/api/builds/{failed['update_id']}/firmware").status_code == 404
 
 
 def test_identical_request_is_served_from_the_cache(service):

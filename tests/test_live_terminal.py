@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from tests.ota_support import deploy_image
 from webide.core.registry import create_device
+from webide.extensions import db
 from webide.simulator import SimulatedBot
 
 from .conftest import AVR_FQBN, live_processes, scratch_app
@@ -41,6 +43,9 @@ def service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
             for n in range(1, BOTS_PER_ROUND + 1):
                 product_id = f"term_{round_number}_{n}"
                 tokens[product_id] = create_device(product_id, "12345", "", AVR_FQBN, None).device_token
+        db.session.commit()
+    for round_number in range(ROUNDS):  # an earlier ESP32 image the first bot is installing: its reports move it
+        deploy_image(app, f"term_{round_number}_1", size=8192, seed=round_number)
     with live_processes(settings, folder) as live:
         live.device_tokens = tokens
         yield live

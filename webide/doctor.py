@@ -91,8 +91,8 @@ def check_test_compile(settings: Settings) -> Check:
     the image: the one check that proves the installed toolchain and core work the way webide drives them."""
     from compiler import CompilerError, SketchFile
 
-    from .core.toolchain import get_compiler
     from .core.firmware.images import ImageRejected, check_app_image
+    from .core.toolchain import get_compiler
 
     fqbn = settings.default_fqbn
     # a new comment every time, so the build cache cannot answer instead of the toolchain

@@ -102,10 +102,34 @@ def read_properties(path: Path) -> dict[str, str]:
 
 
 def boards_in(boards_txt: Path, platform_id: str) -> list[Board]:
-    """The boards of one boards.txt, each with its name and ``build.mcu``."""
+    """The boards of one boards.txt, each with its name and ``build.mcu``.
+
+    A board whose chip is chosen by a menu (the Mega's ``cpu`` menu) is listed with that menu's first option in its
+    FQBN, as the IDE preselects it: arduino-builder has no default and fails without it (``-mmcu=`` empty).
+    """
     properties = read_properties(boards_txt)
-    return [Board(fqbn=f"{platform_id}:{key[:-5]}", name=value, mcu=properties.get(f"{key[:-5]}.build.mcu", ""))
-            for key, value in properties.items() if key.count(".") == 1 and key.endswith(".name")]
+    boards = []
+    for key, name in properties.items():
+        if key.count(".") != 1 or not key.endswith(".name"):
+            continue
+        board = key[:-5]
+        mcu, options = properties.get(f"{board}.build.mcu", ""), ""
+        choice = first_option_setting(properties, board, "build.mcu")
+        if choice is not None:  # the menu decides the chip (the board-level value may be a placeholder)
+            menu, option, mcu = choice
+            options = f":{menu}={option}"
+        boards.append(Board(fqbn=f"{platform_id}:{board}{options}", name=name, mcu=mcu))
+    return boards
+
+
+def first_option_setting(properties: dict[str, str], board: str, setting: str) -> tuple[str, str, str] | None:
+    """(menu, option, value) of the first menu option of ``board`` that sets ``setting``, or None."""
+    prefix = f"{board}.menu."
+    for key, value in properties.items():
+        if key.startswith(prefix) and key.endswith(f".{setting}"):
+            menu, option = key[len(prefix):-len(setting) - 1].split(".", 1)
+            return menu, option, value
+    return None
 
 
 def fqbn_parts(fqbn: str) -> re.Match[str] | None:

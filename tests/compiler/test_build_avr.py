@@ -12,6 +12,7 @@ import pytest
 
 from compiler import Compiler, Limits, SketchError, SketchFile, UnknownBoard
 from compiler.diagnostics import DiagnosticParser
+from compiler.drivers.arduino_builder import ArduinoBuilderDriver
 from tests.compiler.conftest import BLINK, sketch
 
 UNO = "arduino:avr:uno"
@@ -250,3 +251,15 @@ def test_parsing_output_counts_against_the_wall_time_limit(make_compiler: Callab
     result, lines = build(compiler, sketch(main='#warning "SLOW-TO-PARSE"\n' + BLINK))
     assert result.status == "limit_exceeded" and result.message == "Killed: wall time limit 10 s"
     assert lines[-1] == result.message
+
+
+def every_avr_board() -> list[str]:
+    return [board.fqbn for board in ArduinoBuilderDriver().detect().boards]
+
+
+@pytest.mark.parametrize("fqbn", every_avr_board())
+def test_blink_builds_for_every_listed_board(avr: Compiler, fqbn: str) -> None:
+    """The board menu lists only boards that really build (with the menu option that picks their chip)."""
+    result = avr.build(*sketch(), fqbn, on_line=lambda _line: None)
+    assert result.status == "success", result.log[-2000:]
+    assert result.artifacts.get("hex") and result.artifacts["hex"].stat().st_size > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response, send_file
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -16,8 +17,9 @@ from ..core.builds.queue import (
     request_cancel,
 )
 from ..core.errors import NotFound
+from ..core.firmware.store import download_file
 from ..core.presenters import build_detail, build_progress
-from ..core.sketches import check_buildable, files_of, head_revision, save_sketch
+from ..core.sketches import check_buildable, files_of, head_revision, save_sketch, sketch_name
 from ..extensions import current_settings, db
 from ..models import Build
 from ..schemas import (
@@ -101,6 +103,21 @@ def history(product_id: str) -> dict:
     builds = db.session.scalars(select(Build).where(Build.device_id == device.id)
                                 .options(selectinload(Build.artifact)).order_by(Build.created_at.desc()).limit(50))
     return {"success": True, "builds": [build_detail(build, with_log=False) for build in builds]}
+
+
+@bp.get("/api/builds/<update_id>/firmware")
+@login_required
+@documented("builds", other={200: None}, errors=ERRORS, file=True)
+def download_firmware(update_id: str) -> Response:
+    """The build's compiled firmware to flash over USB: ``.ino.hex`` for AVR boards, else ``.ino.bin``."""
+    build = visible_build(update_id)
+    if build.artifact is None:
+        raise NotFound(f"Build {update_id} produced no firmware")
+    path = download_file(current_settings().artifacts_dir, build.artifact)
+    if not path.is_file():
+        raise NotFound("The firmware file is missing on the server; build again")
+    name = f"{sketch_name(build.device)}.ino{path.suffix}"
+    return send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=name, max_age=0)
 
 
 def visible_build(update_id: str) -> Build:

@@ -8,8 +8,8 @@ from flask import Flask
 from socketio import RedisManager
 
 from ..config import Settings
-from ..extensions import socketio
 from ..core.events import CHANNEL, EventLog, configure_event_log
+from ..extensions import socketio
 from .namespace import OtaNamespace
 
 NAMESPACE = "/ota-update"

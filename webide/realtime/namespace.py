@@ -26,10 +26,9 @@ from flask_socketio import Namespace, emit, join_room
 
 from ..core.accounts import Principal, accessible_device, principal_for_api_token
 from ..core.errors import ApiError
-
+from ..core.events import EventLog, room_for
 from ..extensions import db
 from ..models import Device, User
-from ..core.events import EventLog, room_for
 
 # Principal per connection (sid → (kind, id)); the Socket.IO server keeps one process's connections.
 _connections: dict[str, tuple[str, int]] = {}

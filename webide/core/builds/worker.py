@@ -18,7 +18,7 @@ from ...extensions import current_settings, db
 from ...models import Build, utcnow
 from ..deployments import deploy_artifact
 from ..events import announce, publish
-from ..firmware.images import ImageRejected, check_app_image
+from ..firmware.images import ImageRejected, check_app_image, updates_over_the_air
 from ..firmware.store import APP_IMAGE, publish_artifact
 from ..sketches import revision, sketch_files, sketch_name
 from ..toolchain import get_compiler
@@ -119,6 +119,10 @@ def publish_result(build: Build, result: BuildResult) -> None:
         end_build(build, ERROR, f"The compiler produced an invalid firmware image: {error}", error="invalid image")
         return
     build.artifact = publish_artifact(current_settings().artifacts_dir, build.fqbn, files)
+    if build.deploy and not updates_over_the_air(result.mcu):
+        end_build(build, COMPLETE, f"{size_summary(result)}. This board cannot update over the air: download the "
+                                   f"compiled firmware from /api/builds/{build.id}/firmware and flash it over USB")
+        return
     if build.deploy:
         deploy_artifact(build.device, build.artifact, build.id)
     end_build(build, COMPLETE, size_summary(result) or "Done")

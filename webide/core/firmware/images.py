@@ -24,6 +24,11 @@ def esp_chip(mcu: str) -> str | None:
     return chip if chip.startswith("esp32") and chip in CHIP_DEFS else None
 
 
+def updates_over_the_air(mcu: str) -> bool:
+    """Only ESP32-family boards run the agent that pulls new firmware; others are flashed over USB."""
+    return esp_chip(mcu) is not None
+
+
 def check_app_image(fqbn: str, path: Path, mcu: str) -> None:
     """Raise ImageRejected unless ``path`` is an app image the board (``fqbn`` with ``build.mcu`` ``mcu``) can boot.
 

@@ -28,6 +28,13 @@ def firmware_path(root: Path, image: Addressed) -> Path:
     return artifact_dir(root, image.sha256) / APP_IMAGE
 
 
+def download_file(root: Path, image: Addressed) -> Path:
+    """What a person flashes by hand: the Intel HEX of an AVR build, else the app image."""
+    folder = artifact_dir(root, image.sha256)
+    hex_file = folder / "firmware.hex"
+    return hex_file if hex_file.is_file() else folder / APP_IMAGE
+
+
 class Addressed(Protocol):
     @property
     def sha256(self) -> str: ...
