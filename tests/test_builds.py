@@ -131,7 +131,7 @@ def test_upload_for_a_board_without_over_the_air_updates_offers_the_firmware_ins
     assert device["target"] is None and device["flash"] is None
     download = api.get(f"/api/builds/{result['update_id']}/firmware")
     assert download.status_code == 200
-    assert 'filename="bot_4.ino.hex"' in download.headers["Content-Disposition"]
+    assert download.headers["Content-Disposition"] == "attachment; filename=bot_4.ino.hex"
     assert download.content.startswith(b":") and download.content.rstrip().endswith(b":00000001FF")  # Intel HEX
 
     # A failed build has nothing to download.

@@ -162,9 +162,10 @@ def device_create(product_id: str, password: str, name: str, fqbn: str | None, c
                   as_json: bool) -> None:
     """Create a bot and print its device token (shown once; the firmware uses it)."""
     from .core.registry import create_device
+    from .core.toolchain import default_board
 
     with unit_of_work() as app:
-        created = create_device(product_id, password, name, fqbn or app.config["SETTINGS"].default_fqbn, class_name)
+        created = create_device(product_id, password, name, fqbn or default_board(app.config["SETTINGS"]), class_name)
     if as_json:
         click.echo(json.dumps({"product_id": created.product_id, "device_token": created.device_token}))
     else:
@@ -178,13 +179,14 @@ def device_create(product_id: str, password: str, name: str, fqbn: str | None, c
 def device_import(roster: Path, fqbn: str | None, as_json: bool) -> None:
     """Create every bot of a CSV roster (product_id,password,name,class) or none of them."""
     from .core.registry import import_roster
+    from .core.toolchain import default_board
 
     try:
         text = roster.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise click.ClickException("the roster is not UTF-8 text") from None
     with unit_of_work() as app:
-        created = import_roster(text, fqbn or app.config["SETTINGS"].default_fqbn)
+        created = import_roster(text, fqbn or default_board(app.config["SETTINGS"]))
     rows = [{"product_id": c.product_id, "device_token": c.device_token, "password": c.password} for c in created]
     if as_json:
         click.echo(json.dumps(rows))

@@ -9,7 +9,7 @@ import secrets
 from .config import Settings
 from .core.accounts import find_principal
 from .core.registry import create_device, create_user, get_or_create_class
-from .core.toolchain import available_boards
+from .core.toolchain import default_board
 
 DEMO_FILE = "demo-credentials.json"
 
@@ -33,21 +33,12 @@ def ensure_demo_accounts(settings: Settings) -> str:
             f"device token {bot['device_token']}")
 
 
-def demo_board(settings: Settings) -> str:
-    """The default board if this machine can build it, else one it can (so the demo bot can compile at once)."""
-    installed = [board.fqbn for board in available_boards(settings)]
-    for fqbn in (settings.default_fqbn, "arduino:avr:uno"):
-        if fqbn in installed:
-            return fqbn
-    return installed[0] if installed else settings.default_fqbn
-
-
 def create_demo_accounts(settings: Settings) -> dict:
     username = "teacher" if find_principal("user", "teacher") is None else f"teacher_{secrets.token_hex(2)}"
     teacher_password = secrets.token_urlsafe(9)
     teacher = create_user(username, teacher_password, "instructor")
     get_or_create_class("demo-class", teacher)
     product_id = "bot_001" if find_principal("device", "bot_001") is None else f"bot_{secrets.token_hex(2)}"
-    bot = create_device(product_id, "12345", "Demo bot", demo_board(settings), "demo-class")
+    bot = create_device(product_id, "12345", "Demo bot", default_board(settings), "demo-class")
     return {"instructor": {"username": username, "password": teacher_password},
             "bot": {"product_id": product_id, "password": "12345", "device_token": bot.device_token}}

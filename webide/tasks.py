@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from celery import shared_task
 from flask import Flask
@@ -35,12 +36,12 @@ def run_build(self, build_id: str) -> None:  # type: ignore[no-untyped-def]
 
 def start_stale_build_sweeper(app: Flask) -> threading.Thread:
     """Fail builds whose worker died, every few seconds, so nobody has to poll for it to happen."""
-    stop = threading.Event()
+    with app.app_context():
+        interval = max(1.0, current_settings().build_stale_s / 10)
 
     def sweep() -> None:
-        with app.app_context():
-            interval = max(1.0, current_settings().build_stale_s / 10)
-        while not stop.wait(interval):
+        while True:
+            time.sleep(interval)
             with app.app_context():
                 try:
                     if expire_stale_builds():

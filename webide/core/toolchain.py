@@ -8,6 +8,7 @@ from compiler import Board, Compiler, CompilerConfig, Limits
 
 from ..config import Settings
 from .errors import BadRequest
+from .firmware.images import esp_chip
 
 BUNDLED_AGENT = Path(__file__).resolve().parents[2] / "bootstrap_firmware" / "WebideAgent"
 
@@ -83,3 +84,14 @@ def check_board(fqbn: str, settings: Settings) -> str:
     if fqbn.count(":") < board.fqbn.count(":"):
         raise BadRequest(f"{fqbn!r} needs its menu option, e.g. {board.fqbn!r}", installed=[board.fqbn])
     return fqbn
+
+
+def default_board(settings: Settings) -> str:
+    """The board of a new bot: WEBIDE_DEFAULT_FQBN when installed, else the first installed board that updates over
+    the air, else an Uno or any installed board (so a new bot can always compile)."""
+    installed = available_boards(settings)
+    if get_compiler(settings).board(settings.default_fqbn) is not None or not installed:
+        return settings.default_fqbn
+    over_the_air = [board for board in installed if esp_chip(board.mcu)]
+    common = [board for board in installed if board.fqbn.endswith(":uno")]  # the classroom classic
+    return (over_the_air or common or installed)[0].fqbn
