@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
@@ -110,3 +111,57 @@ def test_concurrent_publishers_reach_the_channel_in_number_order(settings):
     assert seqs == list(range(1, publishers * per_publisher + 1))
     stored = EventLog(settings.redis_url, NAMESPACE).since("bot_1", 0)
     assert [m["data"][0] for m in received] == stored
+
+
+def test_the_stored_log_is_capped_in_bytes_too(settings, monkeypatch):
+    from webide.core import events
+
+    monkeypatch.setattr(events, "KEEP_BYTES", 20_000)
+    log = EventLog(settings.redis_url, NAMESPACE)
+    for n in range(100):  # about 1.1 KB each: 110 KB published
+        log.publish("bot_big", "line", update_id="a", stream="compile", text=f"{n:04d}" + "x" * 1000)
+    stored = log.redis.lrange(events.keys_for("bot_big")["log"], 0, -1)
+    assert sum(len(item) for item in stored) <= 20_000
+    assert int(log.redis.get(events.keys_for("bot_big")["bytes"])) == sum(len(item) for item in stored)
+    replay = log.replay("bot_big", 1)
+    assert replay.events[-1]["seq"] == 100 and replay.after == 100 - len(stored)
+
+
+class SilentServer:
+    """Accepts connections and never answers: a hung Redis, as the kernel sees it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+def test_a_hung_redis_costs_one_short_timeout_then_events_are_dropped_for_a_while(app, caplog):
+    from webide.core import events
+
+    hung = SilentServer()
+    try:
+        with app.app_context():
+            app.extensions["webide_events"] = EventLog(f"redis://127.0.0.1:{hung.port}/0", NAMESPACE)
+            events.publish("bot_1", "line", text="first")  # waits for the publish timeout, then gives up
+            assert len(hung.connections) == 1
+            assert "events paused" in caplog.text
+            for n in range(20):
+                events.publish("bot_1", "line", text=f"dropped {n}")
+            assert len(hung.connections) == 1, "no new attempt while the log is quiet"
+    finally:
+        hung.close()

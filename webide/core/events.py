@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,9 @@ from ..extensions import current_event_log, db
 log = logging.getLogger(__name__)
 
 KEEP_EVENTS = 20_000
+KEEP_BYTES = 4 * 1024 * 1024  # per bot: a 4 MB-output build still replays whole; 30 bots stay near 120 MB
+PUBLISH_TIMEOUT_S = 0.5
+QUIET_AFTER_FAILURE_S = 5.0
 KEEP_SECONDS = 7 * 24 * 3600
 FRESH_PAGE_EVENTS = 200
 REPLAY_PAGE = 1000
@@ -40,16 +44,22 @@ KEEP_BUILD_STARTS = 100
 EVENT_NAME = "ota_event"
 CHANNEL = "webide-socketio"
 
-# KEYS: counter, list, build starts (hash update_id → first seq), newest build's first seq.
+# KEYS: counter, list, build starts (hash update_id → first seq), newest build's first seq, stored bytes.
 # ARGV: event JSON without its opening brace, list cap, TTL, channel, message head, message tail, update_id or "",
-# how many build starts to remember.
+# how many build starts to remember, byte cap. The oldest events go first when either cap is passed.
 APPEND_AND_PUBLISH = """
 local seq = redis.call('INCR', KEYS[1])
 local now = redis.call('TIME')
 local ts = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local event = '{"seq": ' .. seq .. ', "ts": ' .. string.format('%d', ts) .. ', ' .. ARGV[1]
-redis.call('RPUSH', KEYS[2], event)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+local length = redis.call('RPUSH', KEYS[2], event)
+local size = redis.call('INCRBY', KEYS[5], #event)
+while length > tonumber(ARGV[2]) or (size > tonumber(ARGV[9]) and length > 1) do
+  local oldest = redis.call('LPOP', KEYS[2])
+  if not oldest then break end
+  size = redis.call('DECRBY', KEYS[5], #oldest)
+  length = length - 1
+end
 if ARGV[7] ~= '' then
   if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[8]) then redis.call('DEL', KEYS[3]) end
   if redis.call('HSETNX', KEYS[3], ARGV[7], seq) == 1 then redis.call('SET', KEYS[4], seq) end
@@ -85,7 +95,8 @@ def room_for(product_id: str) -> str:
 
 def keys_for(product_id: str) -> dict[str, str]:
     base = f"webide:events:{product_id}"
-    return {"seq": f"{base}:seq", "log": base, "builds": f"{base}:builds", "newest": f"{base}:newest"}
+    return {"seq": f"{base}:seq", "log": base, "builds": f"{base}:builds", "newest": f"{base}:newest",
+            "bytes": f"{base}:bytes"}
 
 
 @dataclass
@@ -111,9 +122,13 @@ class Replay:
 class EventLog:
     def __init__(self, redis_url: str, namespace: str):
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=1)
+        # Publishing happens inside requests (a bot's download, its heartbeat): a hung Redis may cost it little.
+        self.publisher = redis.Redis.from_url(redis_url, socket_timeout=PUBLISH_TIMEOUT_S,
+                                              socket_connect_timeout=PUBLISH_TIMEOUT_S)
+        self.quiet_until = 0.0
         self.namespace = namespace
         self.host_id = uuid.uuid4().hex  # differs from every server's own id, so each server delivers the message
-        self.append = self.redis.register_script(APPEND_AND_PUBLISH)
+        self.append = self.publisher.register_script(APPEND_AND_PUBLISH)
         self.read_after = self.redis.register_script(READ_AFTER)
 
     def message_frame(self, product_id: str) -> tuple[str, str]:
@@ -130,9 +145,9 @@ class EventLog:
         keys = keys_for(product_id)
         head, tail = self.message_frame(product_id)
         update_id = payload.get("update_id")
-        seq, ts = self.append(keys=[keys["seq"], keys["log"], keys["builds"], keys["newest"]],
+        seq, ts = self.append(keys=[keys["seq"], keys["log"], keys["builds"], keys["newest"], keys["bytes"]],
                               args=[json.dumps(body)[1:], KEEP_EVENTS, KEEP_SECONDS, CHANNEL, head, tail,
-                                    update_id if isinstance(update_id, str) else "", KEEP_BUILD_STARTS])
+                                    update_id if isinstance(update_id, str) else "", KEEP_BUILD_STARTS, KEEP_BYTES])
         return {"seq": seq, "ts": ts, **body}
 
     def replay(self, product_id: str, since: int, page: int = REPLAY_PAGE) -> Replay:
@@ -160,14 +175,20 @@ def configure_event_log(redis_url: str, namespace: str) -> EventLog | None:
 
 
 def publish(product_id: str, event_type: str, **payload: Any) -> None:
-    """Best-effort publish from request or task code: a Redis outage must never fail the caller's real work."""
+    """Best-effort publish from request or task code: a Redis outage must never fail or stall the caller's work.
+
+    After a failure the process stays quiet for a few seconds (events are dropped, not queued), so during an outage
+    one request pays at most the short publish timeout and the rest pay nothing; pages catch up by replay later.
+    """
     event_log = current_event_log()
-    if event_log is None:
+    if event_log is None or time.monotonic() < event_log.quiet_until:
         return
     try:
         event_log.publish(product_id, event_type, **payload)
     except redis.exceptions.RedisError as error:
-        log.warning("Could not publish %s event for %s: %s", event_type, product_id, error)
+        event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        log.warning("Could not publish %s event for %s (events paused for %s s): %s", event_type, product_id,
+                    QUIET_AFTER_FAILURE_S, error)
 
 
 def announce(product_id: str, event_type: str, **payload: Any) -> None:
