@@ -9,18 +9,7 @@ from datetime import datetime, timezone
 import redis
 
 from .config import Settings
-
-TEST_SKETCH = """void setup() {
-  pinMode(LED_BUILTIN, OUTPUT);
-}
-
-void loop() {
-  digitalWrite(LED_BUILTIN, HIGH);
-  delay(500);
-  digitalWrite(LED_BUILTIN, LOW);
-  delay(500);
-}
-"""
+from .core.sketches import STARTER_SKETCH
 
 
 @dataclass(frozen=True)
@@ -96,7 +85,7 @@ def check_test_compile(settings: Settings) -> Check:
 
     fqbn = settings.default_fqbn
     # a new comment every time, so the build cache cannot answer instead of the toolchain
-    sketch = f"{TEST_SKETCH}// webide doctor {datetime.now(timezone.utc).isoformat()}\n"
+    sketch = f"{STARTER_SKETCH}// webide doctor {datetime.now(timezone.utc).isoformat()}\n"
     try:
         result = get_compiler(settings).build("Blink", [SketchFile("Blink.ino", sketch)], fqbn)
     except CompilerError as error:
