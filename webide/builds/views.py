@@ -52,9 +52,10 @@ def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
     files = head.files if json.files is None else files_of(json.files)
     fqbn = json.fqbn or device.fqbn
     check_buildable(device, files, fqbn, settings)
-    ensure_queue_reachable()
     if files != head.files:
         head = save_sketch(device, files, head.number, "build", current_user.display_name, "Compiled")
+        db.session.commit()  # what the student typed is kept even when the queue turns out to be down
+    ensure_queue_reachable()
     build = queue_build(device, head.number, fqbn, json.deploy, current_user.display_name)
     db.session.commit()
     dispatch([build])
