@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: run test bench frontend install-run install-test clean
 
 run: install-run
+	$(BIN)/webide toolchain install --optional
 	$(BIN)/webide run --demo --host $(HOST) --port $(PORT)
 
 test: install-test

@@ -19,8 +19,9 @@ from .extensions import db
 
 
 def make_app() -> Flask:
+    """The app for a command: no Socket.IO server (only the web server needs it, and its async library)."""
     try:
-        app = create_app(load_settings())
+        app = create_app(load_settings(), realtime_server=False)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     migrate_database(app)
@@ -253,6 +254,55 @@ def device_simulate(product_id: str | None, token: str | None, roster: Path | No
     sys.exit(0 if succeeded == total else 1)
 
 
+@main.group()
+def toolchain() -> None:
+    """The ESP32 toolchain (arduino-cli and the esp32:esp32 core, pinned) in the data folder."""
+
+
+@toolchain.command("install")
+@click.option("--optional", is_flag=True,
+              help="When it cannot be installed (e.g. no internet), say so in one line and exit 0.")
+def toolchain_install(optional: bool) -> None:
+    """Download and verify the pinned arduino-cli, then install the pinned esp32:esp32 core (kept when present)."""
+    from compiler.download import DownloadError
+    from compiler.toolchain_install import Pins, ToolchainInstallError, install_toolchain
+
+    settings = settings_or_fail()
+    pins = Pins(releases=settings.arduino_cli_releases) if settings.arduino_cli_releases else Pins()
+    try:
+        status = install_toolchain(settings.toolchain_dir, pins, say=lambda line: click.echo(f"webide: {line}"))
+    except (DownloadError, ToolchainInstallError) as error:
+        click.echo(f"webide: ESP32 toolchain not installed: {error}. The service runs with Debian's AVR "
+                   "toolchain; install it later with `webide toolchain install`.", err=True)
+        sys.exit(0 if optional else 1)
+    click.echo(f"webide: ESP32 toolchain ready: arduino-cli {status.arduino_cli_version}, "
+               f"esp32:esp32 {status.core_version}")
+
+
+@toolchain.command("status")
+def toolchain_status() -> None:
+    """Show what `webide toolchain install` has installed, next to the pinned versions."""
+    from compiler.toolchain_install import Pins, toolchain_status as installed_status
+
+    settings, pins = settings_or_fail(), Pins()
+    status = installed_status(settings.toolchain_dir, pins)
+    rows = [("arduino-cli", status.arduino_cli_version, pins.arduino_cli_version),
+            (pins.core, status.core_version, pins.core_version)]
+    for name, installed, pinned in rows:
+        click.echo(f"{name:<12} {installed or 'not installed':<14} (pinned {pinned})")
+    click.echo(f"folder       {settings.toolchain_dir.resolve()}")
+    if not status.complete:
+        click.echo("install with `webide toolchain install` (needs to reach the arduino-cli and Espressif "
+                   "download hosts)")
+
+
+def settings_or_fail():  # type: ignore[no-untyped-def]
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.command()
 @click.option("--compile", "test_compile", is_flag=True,
               help="Also compile Blink (with the OTA agent on ESP32) for the default board and check the image.")
@@ -263,10 +313,10 @@ def doctor(test_compile: bool) -> None:
     settings = load_settings()
     problems = 0
     for check in run_checks(settings, test_compile):
-        mark = "ok " if check.ok else "MISSING"
+        mark = "ok " if check.ok else ("optional" if check.optional else "MISSING")
         click.echo(f"[{mark}] {check.name}: {check.detail}")
         if not check.ok:
-            problems += 1
+            problems += 0 if check.optional else 1
             click.echo(f"        fix: {check.fix}")
     sys.exit(1 if problems else 0)
 

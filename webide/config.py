@@ -40,8 +40,9 @@ class Settings:
     api_token_ttl_s: int = 30 * 24 * 3600
     # compile service
     toolchain: str = "auto"
-    arduino_cli: str = "arduino-cli"
+    arduino_cli: str = ""  # default: the one `webide toolchain install` put in the data folder, else PATH
     arduino_builder: str = "arduino-builder"
+    arduino_cli_releases: str = ""  # where `webide toolchain install` downloads arduino-cli (a mirror; default: official)
     sandbox: bool = True
     agent_library: str = ""  # OTA agent linked into ESP32 builds (default: bootstrap_firmware/WebideAgent)
     build_cpu_s: int = 120
@@ -88,6 +89,10 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def toolchain_dir(self) -> Path:
+        return self.data_dir / "toolchain"
 
     def with_overrides(self, **changes: object) -> "Settings":
         return replace(self, **changes)

@@ -18,6 +18,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    optional: bool = False  # missing is reported but is not a problem (the service runs without it)
 
 
 def check_redis(settings: Settings) -> Check:
@@ -58,6 +59,20 @@ def check_toolchains(settings: Settings) -> list[Check]:
                             "install arduino-cli with the esp32:esp32 core (see the Dockerfile), or for AVR boards: "
                             "apt-get install arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags"))
     return checks
+
+
+def check_esp32_toolchain(settings: Settings) -> Check:
+    """What `webide toolchain install` put in the data folder (the AVR toolchain needs no such install)."""
+    from compiler.toolchain_install import Pins, toolchain_status
+
+    pins, status = Pins(), toolchain_status(settings.toolchain_dir)
+    if status.complete:
+        return Check("esp32 toolchain", True, f"arduino-cli {status.arduino_cli_version} with {pins.core} "
+                                              f"{status.core_version} in {settings.toolchain_dir}")
+    found = (f"arduino-cli {status.arduino_cli_version} without the {pins.core} core" if status.arduino_cli_version
+             else "not installed")
+    return Check("esp32 toolchain", False, f"{found} in {settings.toolchain_dir} (ESP32 boards cannot be built)",
+                 "webide toolchain install (needs internet access)", optional=True)
 
 
 def check_disk(settings: Settings) -> Check:
@@ -102,5 +117,6 @@ def check_test_compile(settings: Settings) -> Check:
 
 
 def run_checks(settings: Settings, test_compile: bool = False) -> list[Check]:
-    checks = [check_redis(settings), *check_toolchains(settings), check_disk(settings), check_formatter()]
+    checks = [check_redis(settings), check_esp32_toolchain(settings), *check_toolchains(settings), check_disk(settings),
+              check_formatter()]
     return checks + [check_test_compile(settings)] if test_compile else checks

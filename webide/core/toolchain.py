@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compiler import Board, Compiler, CompilerConfig, Limits
+from compiler.toolchain_install import installed_arduino_cli
 
 from ..config import Settings
 from .errors import BadRequest
@@ -20,7 +21,7 @@ def compiler_config(settings: Settings) -> CompilerConfig:
         work_root=settings.work_dir,
         cache_root=settings.cache_dir,
         toolchain=settings.toolchain,
-        arduino_cli=settings.arduino_cli,
+        arduino_cli=arduino_cli_command(settings),
         arduino_builder=settings.arduino_builder,
         sandbox=settings.sandbox,
         limits=Limits(
@@ -39,6 +40,14 @@ def compiler_config(settings: Settings) -> CompilerConfig:
         agent_library=agent_library(settings),
         agent_version=agent_version(agent_library(settings)),
     )
+
+
+def arduino_cli_command(settings: Settings) -> str:
+    """WEBIDE_ARDUINO_CLI if set, else the one `webide toolchain install` put in the data folder, else the PATH's."""
+    if settings.arduino_cli:
+        return settings.arduino_cli
+    installed = installed_arduino_cli(settings.toolchain_dir)
+    return str(installed.resolve()) if installed else "arduino-cli"
 
 
 def agent_library(settings: Settings) -> Path | None:
