@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
+import threading
 import subprocess
 import sys
 import time
@@ -14,9 +16,13 @@ import psutil
 import pytest
 import requests
 
+from webide import create_app
+from webide.config import Settings
 from webide.runner import free_port
 
 from .conftest import CSRF_RE, ROOT, traversable
+from .live import ApiClient, RoomListener
+from .ota_support import deploy_image
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +42,7 @@ def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path) -> N
     while time.monotonic() < deadline:
         assert process.poll() is None, log_path.read_text()
         try:
-            if requests.get(url, timeout=2).status_code == 200 and "ready." in log_path.read_text():
+            if requests.get(url, timeout=2).status_code == 200 and "serving on" in log_path.read_text():
                 return
         except requests.RequestException:
             pass
@@ -75,6 +81,8 @@ def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_pa
     try:
         wait_until_serving(f"{base}/login", process, log_path)
         output = log_path.read_text()
+        assert_one_line_per_child_and_the_demo_credentials_last(output.splitlines(), port)
+        assert "Warning" not in output
         match = re.search(r"product ID (\S+)\s+password (\S+)", output)
         assert match, output
         session = browser_login(base, match.group(1), match.group(2))
@@ -93,20 +101,140 @@ def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_pa
     assert (tmp_path / "instance" / "demo-credentials.json").stat().st_mode & 0o777 == 0o600
 
 
-def test_run_reports_a_child_that_dies_and_stops_the_rest(tmp_path):
+def children_named(process: subprocess.Popen, word: str) -> list[psutil.Process]:
+    """The supervisor's living children whose command line contains ``word``."""
+    found = []
+    for child in psutil.Process(process.pid).children():
+        try:
+            if word in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:  # exited (or a zombie not yet reaped by the supervisor)
+            pass
+    return found
+
+
+def wait_for_restart(process: subprocess.Popen, log_path: Path, word: str, old_pid: int) -> psutil.Process:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log_path.read_text()[-3000:]
+        fresh = [c for c in children_named(process, word) if c.pid != old_pid]
+        if fresh:
+            return fresh[0]
+        time.sleep(0.2)
+    raise AssertionError(f"{word} was not restarted:\n{log_path.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen, log_path: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0, log_path.read_text()[-3000:]
+
+
+def assert_one_line_per_child_and_the_demo_credentials_last(lines: list[str], port: int) -> None:
+    assert [re.sub(r"\d+", "N", line) for line in lines[:3]] == [
+        "webide: started redis (pid N)", "webide: started web (pid N)", "webide: started worker-N (pid N)"]
+    assert lines[3].startswith(f"webide: serving on http://127.0.0.1:{port}/")
+    assert lines[4].startswith("Demo instructor:") and lines[5].startswith("Demo bot:") and len(lines) == 6, lines
+
+
+def test_run_restarts_a_worker_that_dies_and_reports_it_in_one_line(tmp_path):
     port = free_port()
     process, log_path = start_service(tmp_path, port)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/login", process, log_path)
-        children = psutil.Process(process.pid).children(recursive=True)
-        tree = [child.pid for child in children]
-        worker = next(c for c in psutil.Process(process.pid).children() if "celery" in " ".join(c.cmdline()))
+        worker = children_named(process, "celery")[0]
         worker.kill()
-        exit_code = process.wait(60)
+        wait_for_restart(process, log_path, "celery", worker.pid)
+        assert process.poll() is None
     finally:
-        if process.poll() is None:
-            process.kill()
-    assert exit_code == 1
-    assert re.search(r"worker-1 exited unexpectedly with code -?\d+", log_path.read_text())
-    survivors = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
-    assert survivors == []
+        stop(process, log_path)
+    restarts = [line for line in log_path.read_text().splitlines() if "worker-1 exited" in line]
+    assert len(restarts) == 1 and re.fullmatch(r"webide: worker-1 exited with code -9; restarting it in 1 s "
+                                               r"\(log: \S+worker-1\.log\)", restarts[0]), restarts
+
+
+def test_killing_redis_keeps_saves_and_the_device_path_working_and_builds_resume(tmp_path):
+    port = free_port()
+    process, log_path = start_service(tmp_path, port, "--demo")
+    base, squatter = f"http://127.0.0.1:{port}", None
+    try:
+        wait_until_serving(f"{base}/login", process, log_path)
+        product_id, token = re.search(r"product ID (\S+)\s+password \S+\s+device token (\S+)",
+                                      log_path.read_text()).groups()
+        firmware = deploy_image(service_app(tmp_path), product_id)
+        api = ApiClient(base, product_id=product_id, password="12345")
+        listener = RoomListener(base, api.token, product_id)
+        device = {"Authorization": f"Bearer {token}"}
+        sketch = api.get(f"/api/devices/{product_id}/sketch").json()
+        redis_server = children_named(process, "redis-server")[0]
+        redis_port = next(c.laddr.port for c in redis_server.net_connections("tcp") if c.status == psutil.CONN_LISTEN)
+        redis_server.kill()
+        redis_server.wait(10)
+        squatter = PortSquatter(redis_port)  # no Redis can listen there again until the test lets it
+
+        # Redis is gone: everything a student or a bot does that needs no build still works.
+        edited = [dict(f, content=f["content"] + "\n// edited while Redis was down\n") for f in sketch["files"]]
+        saved = api.http.put(f"{base}/api/devices/{product_id}/sketch", timeout=10,
+                             json={"files": edited, "base_revision": sketch["revision"], "explicit": True})
+        assert saved.status_code == 200, saved.text
+        download = requests.get(f"{base}/{product_id}.ino.bin", headers=device, timeout=10)
+        assert download.status_code == 200 and download.content == firmware.data
+        assert download.headers["x-MD5"] == firmware.md5
+        assert requests.get(f"{base}/api/ota/{product_id}/check", headers=device, timeout=10).status_code == 200
+        beat = requests.post(f"{base}/api/devices/{product_id}/heartbeat", headers=device, json={}, timeout=10)
+        assert beat.status_code == 200, beat.text
+        squatter.close()
+
+        wait_for_restart(process, log_path, "redis-server", redis_server.pid)
+        build = submit_when_the_queue_answers(api, product_id)
+        assert api.wait(build)["status"] == "complete"
+        listener.wait_for(lambda events: any(e.get("update_id") == build and e["type"] == "line" for e in events))
+        listener.close()
+    finally:
+        if squatter:
+            squatter.close()
+        stop(process, log_path)
+    assert re.search(r"webide: redis exited with code -9; restarting it in 1 s", log_path.read_text())
+
+
+class PortSquatter:
+    """Holds a port the way a dead server leaves it: every connection is closed at once, nothing else can listen."""
+
+    def __init__(self, port: int):
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the killed server's TIME_WAITs
+        self.socket.bind(("127.0.0.1", port))
+        self.socket.listen(16)
+        self.thread = threading.Thread(target=self.refuse, daemon=True)
+        self.thread.start()
+
+    def refuse(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return  # closed
+            connection.close()
+
+    def close(self) -> None:
+        if self.socket.fileno() != -1:
+            self.socket.shutdown(socket.SHUT_RDWR)
+            self.socket.close()
+            self.thread.join(5)
+
+
+def service_app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The service's data (database, artifacts) opened in this process, as an operator's script would."""
+    settings = Settings(data_dir=tmp_path / "instance", async_mode="threading", toolchain="arduino-builder")
+    return create_app(settings, realtime_server=False)
+
+
+def submit_when_the_queue_answers(api: ApiClient, product_id: str) -> str:
+    """Right after Redis is back the queue may still answer 503 for a moment (its clients reconnect)."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = api.post(f"/api/devices/{product_id}/builds", json={})
+        if response.status_code == 202 or time.monotonic() > deadline:
+            assert response.status_code == 202, response.text
+            return response.json()["update_id"]
+        assert response.status_code == 503, response.text
+        time.sleep(0.5)

@@ -58,13 +58,14 @@ def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> Non
     from .core.builds.queue import fail_interrupted_builds
     from .runner import run_all
 
+    announce = ""
     with unit_of_work() as app:
         if not app.config["SETTINGS"].redis_url:
             fail_interrupted_builds()  # a fresh private Redis has an empty queue: nothing would ever run them
         if demo:
             from .demo import ensure_demo_accounts
-            click.echo(ensure_demo_accounts(app.config["SETTINGS"]))
-    sys.exit(run_all(app.config["SETTINGS"], host, port, workers, concurrency))
+            announce = ensure_demo_accounts(app.config["SETTINGS"])
+    sys.exit(run_all(app.config["SETTINGS"], host, port, workers, concurrency, announce))
 
 
 @main.command()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from .config import Settings
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 15.0
+READY_TIMEOUT_S = 60.0
+LOG_ROTATE_BYTES = 16 * 1024**2
 GUNICORN_WORKER_CLASS = {"eventlet": ["-k", "eventlet"], "gevent": ["-k", "gevent"],
                          "threading": ["-k", "gthread", "--threads", "200"]}
 
@@ -43,8 +46,14 @@ def worker_argv(concurrency: int, hostname: str | None = None) -> list[str]:
     return argv + (["--hostname", hostname] if hostname else [])
 
 
+def web_env(env: dict[str, str]) -> dict[str, str]:
+    """The web server's environment: eventlet's own deprecation notice, printed on import, is left out of its log."""
+    quiet = "ignore::Warning:gunicorn.workers.geventlet"
+    return dict(env, PYTHONWARNINGS=",".join(filter(None, [env.get("PYTHONWARNINGS"), quiet])))
+
+
 def serve_web(settings: Settings, host: str, port: int) -> None:
-    os.execv(sys.executable, web_argv(settings, host, port))
+    os.execve(sys.executable, web_argv(settings, host, port), web_env(dict(os.environ)))
 
 
 def serve_worker(settings: Settings, concurrency: int, hostname: str | None) -> None:
@@ -58,16 +67,45 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @dataclass
+class RestartPolicy:
+    """Exponential backoff between restarts; a child that dies ``max_deaths`` times in ``window_s`` stops the service."""
+
+    first_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    max_deaths: int = 5
+    window_s: float = 120.0
+    stable_after_s: float = 60.0  # a child that ran this long starts again from the first delay
+
+
+@dataclass
 class Child:
+    """One supervised process; its output goes to ``log_path`` (appended), its standard input gets ``stdin_text``."""
+
     name: str
     argv: list[str]
     env: dict[str, str]
+    log_path: Path | None = None
+    stdin_text: str | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
+    started_at: float = 0.0
+    deaths: list[float] = field(default_factory=list)
+    delay_s: float = 0.0
+    restart_at: float | None = None
 
     def start(self) -> None:
         # A session of its own: Ctrl+C reaches only the supervisor, which stops children in order.
-        self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
-        log.info("started %s (pid %s)", self.name, self.process.pid)
+        output = open_log(self.log_path) if self.log_path else None
+        try:
+            self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True, stdout=output,
+                                            stderr=subprocess.STDOUT if output else None, text=True,
+                                            stdin=subprocess.PIPE if self.stdin_text is not None else None)
+        finally:
+            if output:
+                output.close()
+        if self.stdin_text is not None:
+            self.process.stdin.write(self.stdin_text)
+            self.process.stdin.close()
+        self.started_at, self.restart_at = time.monotonic(), None
 
     def exit_code(self) -> int | None:
         return self.process.poll() if self.process else None
@@ -86,6 +124,25 @@ class Child:
         _signal_group(self.process.pid, signal.SIGKILL)  # leftovers of the group (e.g. pool children)
         self.process.wait()
 
+    def schedule_restart(self, policy: RestartPolicy, now: float) -> bool:
+        """Note a death and when to start again; False when the child keeps dying (too many deaths too fast)."""
+        self.deaths = [t for t in self.deaths if now - t < policy.window_s] + [now]
+        if len(self.deaths) >= policy.max_deaths:
+            return False
+        ran_for = now - self.started_at
+        self.delay_s = policy.first_delay_s if ran_for >= policy.stable_after_s or not self.delay_s \
+            else min(self.delay_s * 2, policy.max_delay_s)
+        self.restart_at = now + self.delay_s
+        return True
+
+
+def open_log(path: Path):  # type: ignore[no-untyped-def]
+    """Append to a child's log; a log grown past LOG_ROTATE_BYTES is kept as ``<name>.1`` and started afresh."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.stat().st_size > LOG_ROTATE_BYTES:
+        os.replace(path, path.with_name(path.name + ".1"))
+    return path.open("a")
+
 
 def _signal_group(pid: int, signum: int) -> None:
     try:
@@ -94,23 +151,37 @@ def _signal_group(pid: int, signum: int) -> None:
         pass
 
 
-def start_private_redis(settings: Settings) -> tuple[Child, str]:
-    """A redis-server bound to loopback with a random password, given its configuration on stdin."""
+def say(message: str) -> None:
+    """One line on the console of `webide run` (the children's own output goes to their log files)."""
+    print(f"webide: {message}", file=sys.stderr, flush=True)
+
+
+def private_redis(settings: Settings) -> tuple[Child, str]:
+    """A redis-server bound to loopback with a random password, given its configuration on stdin.
+
+    It keeps an append-only file, so a Redis that dies and is restarted by the supervisor still has the queued
+    builds and the event log; each `webide run` starts with an empty one (interrupted builds are failed at start).
+    """
     executable = shutil.which("redis-server")
     if executable is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server) and REDIS_URL is not set")
     port, password = free_port(), secrets.token_hex(16)
     folder = settings.data_dir / "redis"
     folder.mkdir(exist_ok=True)
+    for leftover in ("appendonlydir", "appendonly.aof"):
+        shutil.rmtree(folder / leftover, ignore_errors=True) if (folder / leftover).is_dir() \
+            else (folder / leftover).unlink(missing_ok=True)
     config = "\n".join([f"port {port}", "bind 127.0.0.1", f"requirepass {password}", 'save ""',
-                        "appendonly no", f"dir {folder.resolve()}", "protected-mode yes", "loglevel warning",
-                        f"logfile {(settings.log_dir / 'redis.log').resolve()}"])
-    child = Child("redis", [executable, "-"], dict(os.environ))
-    child.process = subprocess.Popen(child.argv, stdin=subprocess.PIPE, env=child.env, start_new_session=True,
-                                     text=True)
-    child.process.stdin.write(config + "\n")
-    child.process.stdin.close()
-    url = f"redis://:{password}@127.0.0.1:{port}/0"
+                        "appendonly yes", "appendfsync everysec", f"dir {folder.resolve()}", "protected-mode yes",
+                        "loglevel warning", f"logfile {(settings.log_dir / 'redis.log').resolve()}"])
+    child = Child("redis", [executable, "-"], dict(os.environ), settings.log_dir / "redis.log", config + "\n")
+    return child, f"redis://:{password}@127.0.0.1:{port}/0"
+
+
+def start_private_redis(settings: Settings) -> tuple[Child, str]:
+    """Start :func:`private_redis` and wait until it answers."""
+    child, url = private_redis(settings)
+    child.start()
     wait_for_redis(url, child)
     return child, url
 
@@ -120,46 +191,79 @@ def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.exit_code() is not None:
-            raise SystemExit(f"redis-server exited with code {child.exit_code()}")
+            raise SystemExit(f"redis-server exited with code {child.exit_code()} (see {child.log_path})")
         try:
             client.ping()
             return
         except redis.exceptions.ConnectionError:
             time.sleep(0.1)
-    raise SystemExit("redis-server did not start within 15 s")
+    raise SystemExit(f"redis-server did not start within {timeout:.0f} s")
+
+
+def wait_for_port(host: str, port: int, server: Child, timeout: float) -> bool:
+    """True once ``port`` accepts connections; False if ``server`` exits first or it takes longer than ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.exit_code() is None:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 class Supervisor:
-    """Starts the children, stops them all on SIGINT/SIGTERM, and reports (then stops) when one dies."""
+    """Starts the children, restarts one that dies (with backoff), and stops them all when asked (SIGINT/SIGTERM)
+    or when a child keeps dying."""
 
-    def __init__(self, children: list[Child]):
+    def __init__(self, children: list[Child], policy: RestartPolicy | None = None,
+                 on_ready: Callable[[], None] | None = None):
         self.children = children
+        self.policy = policy or RestartPolicy()
+        self.on_ready = on_ready
         self.stopping = False
 
     def request_stop(self, signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
+        say(f"received {signal.Signals(signum).name}, stopping")
         self.stopping = True
 
     def run(self) -> int:
+        """Supervise until asked to stop (exit code 0) or until a child keeps dying (1)."""
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        exit_code = 0
         try:
             for child in self.children:
                 if child.process is None:
                     child.start()
+                say(f"started {child.name} (pid {child.process.pid})")
+            if self.on_ready:
+                self.on_ready()
             while not self.stopping:
-                died = next((c for c in self.children if c.exit_code() is not None), None)
-                if died is not None:
-                    print(f"webide: {died.name} exited unexpectedly with code {died.exit_code()}; stopping",
-                          file=sys.stderr, flush=True)
-                    exit_code = 1
-                    break
+                if not self.heal(time.monotonic()):
+                    return 1
                 time.sleep(0.2)
+            return 0
         finally:
             self.stop_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return exit_code
+
+    def heal(self, now: float) -> bool:
+        """Restart the children that are due; report each death once. False: one keeps dying."""
+        for child in self.children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    child.start()
+                continue
+            code = child.exit_code()
+            if code is None:
+                continue
+            where = f" (log: {child.log_path})" if child.log_path else ""
+            if not child.schedule_restart(self.policy, now):
+                say(f"{child.name} exited with code {code} and keeps dying ({len(child.deaths)} times in "
+                    f"{self.policy.window_s:.0f} s){where}; stopping")
+                return False
+            say(f"{child.name} exited with code {code}; restarting it in {child.delay_s:g} s{where}")
+        return True
 
     def stop_all(self) -> None:
         # Web and workers first, Redis last, so nothing loses its broker while shutting down.
@@ -170,15 +274,26 @@ class Supervisor:
             child.wait_or_kill(deadline)
 
 
-def run_all(settings: Settings, host: str, port: int, workers: int, concurrency: int) -> int:
-    """`webide run`: everything on one machine, until Ctrl+C or SIGTERM."""
+def run_all(settings: Settings, host: str, port: int, workers: int, concurrency: int, announce: str = "") -> int:
+    """`webide run`: everything on one machine, until Ctrl+C or SIGTERM; ``announce`` is printed last, once serving."""
     env = dict(os.environ, WEBIDE_DATA_DIR=str(Path(settings.data_dir).resolve()))
     children: list[Child] = []
     if not settings.redis_url:
         redis_child, url = start_private_redis(settings)
         children.append(redis_child)
         env.update(WEBIDE_REDIS_URL=url, REDIS_URL=url)
-    children.append(Child("web", web_argv(settings, host, port), env))
-    children += [Child(f"worker-{n}", worker_argv(concurrency, f"worker{n}@%h"), env) for n in range(1, workers + 1)]
-    print(f"webide: serving on http://{host}:{port}/ (data in {settings.data_dir})", flush=True)
-    return Supervisor(children).run()
+    logs = settings.log_dir
+    web = Child("web", web_argv(settings, host, port), web_env(env), logs / "web.log")
+    children.append(web)
+    children += [Child(f"worker-{n}", worker_argv(concurrency, f"worker{n}@%h"), env, logs / f"worker-{n}.log")
+                 for n in range(1, workers + 1)]
+
+    def ready() -> None:
+        if wait_for_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1", port, web, READY_TIMEOUT_S):
+            say(f"serving on http://{host}:{port}/ (data in {settings.data_dir}, logs in {logs})")
+        else:
+            say(f"the web server does not answer on port {port} yet (log: {logs / 'web.log'})")
+        if announce:
+            print(announce, flush=True)
+
+    return Supervisor(children, on_ready=ready).run()
