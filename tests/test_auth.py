@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from xml.etree import ElementTree
+
 import pytest
 
 from webide.core.accounts import change_password, find_principal
@@ -226,3 +229,12 @@ def test_secret_key_is_generated_once_with_private_permissions(app, settings):
     assert path.stat().st_mode & 0o777 == 0o600
     assert app.config["SECRET_KEY"] == path.read_text().strip()
     assert len(app.config["SECRET_KEY"]) >= 64
+
+
+def test_pages_link_a_favicon_that_is_served_as_svg(client):
+    page = client.get("/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', page).group(1)
+    icon = client.get(href)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert ElementTree.fromstring(icon.get_data()).tag == "{http://www.w3.org/2000/svg}svg"
+    icon.close()
