@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,3 +200,13 @@ def test_device_count_unchanged_by_failed_commands(cli_env):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Device)) == 1
         db.engine.dispose()
+
+
+def test_commands_print_what_they_did_and_no_warnings(cli_env):
+    """Only the web server needs an async library; a command never imports one (eventlet warns on import)."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_")}, **cli_env,
+           "WEBIDE_ASYNC_MODE": "eventlet"}
+    completed = subprocess.run([sys.executable, "-m", "webide.cli", "device", "create", "--product-id", "bot_q",
+                                "--password", "12345"], env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0 and completed.stderr == "", completed.stderr
+    assert completed.stdout.startswith("created bot bot_q\ndevice token: ")
