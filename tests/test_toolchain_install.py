@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import platform
+import shutil
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -15,14 +16,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from compiler import Compiler, CompilerConfig, SketchFile
 from compiler.download import ChecksumMismatch, DownloadError, HostUnreachable, Limits
-from compiler.toolchain_install import MACHINE_PLATFORMS, Pins, install_toolchain, toolchain_status
+from compiler.toolchain_install import (MACHINE_PLATFORMS, Layout, Pins, install_toolchain, make_readable,
+                                        toolchain_status, write_configuration)
 from webide.core.toolchain import arduino_cli_command
 from webide.cli import main
 from webide.config import Settings
 from webide.runner import free_port
 
 from .conftest import traversable
+from .fake_arduino_cli import FAKE_ARDUINO_CLI
 
 VERSION = "1.1.1"
 ARCHIVE = f"arduino-cli_{VERSION}_{MACHINE_PLATFORMS[platform.machine().lower()]}.tar.gz"
@@ -233,3 +237,27 @@ def test_status_and_doctor_show_what_is_installed(release_server, tmp_path):
     assert "webide toolchain install" not in after.output
     doctor = CliRunner(env=env).invoke(main, ["doctor"])
     assert f"[ok ] esp32 toolchain: arduino-cli {VERSION} with esp32:esp32 3.0.7" in doctor.output
+
+
+def test_the_installed_layout_detects_and_compiles_inside_the_sandbox(tmp_path):
+    """The wrapper, its configuration and the release travel together into the sandbox (its folder is mounted).
+
+    The release here is the arduino-cli stand-in's folder, which is self-contained like a real release; its data
+    folder plays the installed core.
+    """
+    root = traversable(tmp_path) / "toolchain"
+    layout = Layout(root)
+    shutil.copytree(FAKE_ARDUINO_CLI.parent, layout.release_dir(VERSION),
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "__init__.py"))
+    shutil.copytree(FAKE_ARDUINO_CLI.parent / "data", layout.directories()["data"])
+    write_configuration(layout, Pins(arduino_cli_version=VERSION))
+    make_readable(root)
+    compiler = Compiler(CompilerConfig(work_root=tmp_path / "work", cache_root=tmp_path / "cache",
+                                       toolchain="arduino-cli", arduino_cli=str(layout.wrapper)))
+    (info,) = compiler.toolchains()
+    assert info.path == str(layout.wrapper) and "esp32:esp32:esp32" in [board.fqbn for board in info.boards]
+    result = compiler.build("Blink", [SketchFile("Blink.ino", "void setup() {}\nvoid loop() {}\n")],
+                            "esp32:esp32:esp32")
+    assert result.status == "success", result.log
+    assert result.artifacts["app_bin"].name == "Blink.ino.bin"
+    assert "/opt/arduino-data/packages/esp32/hardware/esp32" in result.log  # the sandbox's folders were used
