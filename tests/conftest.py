@@ -61,6 +61,83 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(10)
 
 
+class PostgresServer:
+    """A private PostgreSQL from Debian's packages: its own cluster in a temp folder, reachable on a unix socket only.
+
+    initdb refuses to run as root, so under root the cluster belongs to the `postgres` system user (Debian's package
+    creates it). Durability settings are off: a test database never needs to survive a crash.
+    """
+
+    def __init__(self, bin_dir: Path, folder: Path):
+        self.bin_dir, self.folder, self.port = bin_dir, folder, free_port()
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(folder, self.user, self.user)
+        self.run("initdb", "-D", str(folder / "data"), "-U", "webide", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = (f"-k {folder} -p {self.port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+                   "-c full_page_writes=off -c max_connections=200")
+        self.run("pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "server.log"), "-o", options, "-w", "start")
+
+    def run(self, program: str, *args: str) -> None:
+        subprocess.run([str(self.bin_dir / program), *args], check=True, user=self.user, cwd=self.folder,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://webide@/{database}?host={self.folder}&port={self.port}"
+
+    def admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(host=str(self.folder), port=self.port, user="webide", dbname="postgres",
+                             autocommit=True) as connection:
+            connection.execute(statement)
+
+    def stop(self) -> None:
+        self.run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+
+
+def postgres_bin_dir() -> Path | None:
+    """The newest installed PostgreSQL's programs (Debian keeps them in /usr/lib/postgresql/<major>/bin)."""
+    found = [path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    return max(found, key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0, default=None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Started only when a test asks for PostgreSQL (see ``db_backend``)."""
+    bin_dir = postgres_bin_dir()
+    assert bin_dir, "PostgreSQL is not installed (the README's test command installs Debian's postgresql package)"
+    folder = Path(tempfile.mkdtemp(prefix="webide-pg-"))
+    server = PostgresServer(bin_dir, folder)
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_databases`` run once on SQLite and once on PostgreSQL; all others on SQLite."""
+    if "db_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """"" (SQLite in the test's data folder) or a fresh, empty PostgreSQL database dropped after the test."""
+    if db_backend == "sqlite":
+        yield ""
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"test_{os.urandom(6).hex()}"
+    server.admin(f"CREATE DATABASE {name}")
+    yield server.url(name)
+    server.admin(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 def traversable(path: Path) -> Path:
     """Let the unprivileged sandbox user walk down to ``path`` (pytest makes its temp folders 0700)."""
     for folder in [path, *path.parents]:
@@ -76,10 +153,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(data_dir: Path, redis_url: str) -> Settings:
+def settings(data_dir: Path, redis_url: str, database_url: str) -> Settings:
     redis.Redis.from_url(redis_url).flushdb()
-    return Settings(data_dir=data_dir, redis_url=redis_url, async_mode="threading", toolchain="arduino-builder",
-                    default_fqbn=AVR_FQBN, login_max_lockout_s=60)
+    return Settings(data_dir=data_dir, redis_url=redis_url, database_url=database_url, async_mode="threading",
+                    toolchain="arduino-builder", default_fqbn=AVR_FQBN, login_max_lockout_s=60)
 
 
 @pytest.fixture
@@ -153,6 +230,7 @@ def service_env(settings: Settings) -> dict[str, str]:
     """The environment a separately started web server or worker needs to share this test's data."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_")}
     env.update(WEBIDE_DATA_DIR=str(settings.data_dir), REDIS_URL=settings.redis_url,
+               DATABASE_URL=settings.database_url,
                WEBIDE_ASYNC_MODE="eventlet", WEBIDE_TOOLCHAIN=settings.toolchain,
                WEBIDE_DEFAULT_FQBN=settings.default_fqbn, PYTHONUNBUFFERED="1")
     return env

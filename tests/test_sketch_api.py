@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 
 import pytest
@@ -71,6 +72,7 @@ def test_a_new_bot_gets_the_starter_sketch(browser):
     assert "void setup()" in body["files"][0]["content"]
 
 
+@pytest.mark.both_databases
 def test_save_then_load_returns_the_saved_files_and_kinds(app, browser):
     browser.get(SKETCH)
     auto = browser.save("// typing\nvoid setup() {}\nvoid loop() {}\n", 1, explicit=False)
@@ -93,6 +95,7 @@ def test_saving_unchanged_files_creates_no_revision(app, browser):
     assert len(stored_revisions(app)) == 2
 
 
+@pytest.mark.both_databases
 def test_stale_base_revision_is_a_conflict_then_a_forced_save_wins(app, accounts, browser):
     other_tab = log_in(app, accounts)
     base = browser.get(SKETCH).get_json()["revision"]
@@ -107,6 +110,29 @@ def test_stale_base_revision_is_a_conflict_then_a_forced_save_wins(app, accounts
     forced = other_tab.save("// from tab two\nvoid setup() {}\nvoid loop() {}\n", body["current"]["revision"])
     assert forced.status_code == 200 and forced.get_json()["revision"] == base + 2
     assert browser.get(SKETCH).get_json()["files"][0]["content"].startswith("// from tab two")
+
+
+@pytest.mark.both_databases
+def test_two_saves_on_the_same_base_at_once_one_wins_and_the_other_is_a_conflict(app, accounts, browser):
+    tabs = [browser, log_in(app, accounts)]
+    for round_number in range(4):
+        base = browser.get(SKETCH).get_json()["revision"]
+        start, statuses = threading.Barrier(2), []
+
+        def save(tab: Browser, text: str) -> None:
+            start.wait(10)
+            statuses.append(tab.save(f"// {text}\nvoid setup() {{}}\nvoid loop() {{}}\n", base).status_code)
+
+        threads = [threading.Thread(target=save, args=(tab, f"round {round_number} tab {n}"))
+                   for n, tab in enumerate(tabs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(statuses) == [200, 409], statuses
+        head = browser.get(SKETCH).get_json()
+        assert head["revision"] == base + 1 and head["files"][0]["content"].startswith(f"// round {round_number}")
+    assert [number for number, _ in stored_revisions(app)] == list(range(1, 6))
 
 
 def test_bearer_token_clients_save_without_csrf(app, client, accounts):
@@ -259,6 +285,7 @@ def test_restore_makes_a_new_revision_with_the_old_files(app, browser):
     assert browser.get(f"{SKETCH}/revisions/2").get_json()["files"][0]["content"].startswith("int v0;")
 
 
+@pytest.mark.both_databases
 def test_restore_with_a_stale_base_is_a_conflict(browser):
     make_history(browser, 2)
     response = browser.post(f"{SKETCH}/revisions/1/restore", json={"base_revision": 2})
@@ -267,6 +294,7 @@ def test_restore_with_a_stale_base_is_a_conflict(browser):
     assert browser.post(f"{SKETCH}/revisions/1/restore", json={"base_revision": "3"}).status_code == 400
 
 
+@pytest.mark.both_databases
 def test_old_autosaves_are_pruned_but_saves_and_built_revisions_stay(app, browser):
     app.config["SETTINGS"] = app.config["SETTINGS"].with_overrides(sketch_keep_autosaves=2)
     base = browser.get(SKETCH).get_json()["revision"]
