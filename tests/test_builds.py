@@ -260,3 +260,14 @@ def test_a_build_whose_worker_dies_is_marked_failed(service):
     os.killpg(service.worker.pid, signal.SIGKILL)
     result = api.wait(update_id, timeout=60)
     assert result["status"] == "error" and "worker stopped" in result["message"]
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)  # on SQLite: the module's test above
+def test_two_bots_build_at_once_on_postgresql(live_service, accounts):
+    for product_id in ("bot_p1", "bot_p2"):
+        accounts.bot(product_id, "12345", class_name="class-p")
+    clients = {p: ApiClient(live_service.base_url, product_id=p, password="12345") for p in ("bot_p1", "bot_p2")}
+    ids = {p: api.submit(p, files_for(p, BLINK)) for p, api in clients.items()}
+    results = {p: clients[p].wait(update_id) for p, update_id in ids.items()}
+    assert [r["status"] for r in results.values()] == ["complete", "complete"], [r["log"] for r in results.values()]
+    assert all(r["artifact"]["size"] > 0 for r in results.values())
