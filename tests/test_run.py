@@ -136,20 +136,35 @@ def assert_one_line_per_child_and_the_demo_credentials_last(lines: list[str], po
     assert lines[4].startswith("Demo instructor:") and lines[5].startswith("Demo bot:") and len(lines) == 6, lines
 
 
-def test_run_restarts_a_worker_that_dies_and_reports_it_in_one_line(tmp_path):
+def test_run_restarts_a_worker_or_web_server_that_dies_and_reports_each_in_one_line(tmp_path):
     port = free_port()
     process, log_path = start_service(tmp_path, port)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/login", process, log_path)
-        worker = children_named(process, "celery")[0]
-        worker.kill()
-        wait_for_restart(process, log_path, "celery", worker.pid)
-        assert process.poll() is None
+        for word in ("celery", "gunicorn"):
+            victim = children_named(process, word)[0]
+            victim.kill()
+            wait_for_restart(process, log_path, word, victim.pid)
+        wait_for_login_page(f"http://127.0.0.1:{port}/login", process)
     finally:
         stop(process, log_path)
-    restarts = [line for line in log_path.read_text().splitlines() if "worker-1 exited" in line]
-    assert len(restarts) == 1 and re.fullmatch(r"webide: worker-1 exited with code -9; restarting it in 1 s "
-                                               r"\(log: \S+worker-1\.log\)", restarts[0]), restarts
+    for name in ("worker-1", "web"):
+        restarts = [line for line in log_path.read_text().splitlines() if f"{name} exited" in line]
+        assert len(restarts) == 1 and re.fullmatch(rf"webide: {name} exited with code -9; restarting it in 1 s "
+                                                   rf"\(log: \S+{name}\.log\)", restarts[0]), restarts
+
+
+def wait_for_login_page(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} does not answer after the restart")
 
 
 def test_killing_redis_keeps_saves_and_the_device_path_working_and_builds_resume(tmp_path):

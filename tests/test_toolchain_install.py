@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from compiler import Compiler, CompilerConfig, SketchFile
 from compiler.download import ChecksumMismatch, DownloadError, HostUnreachable, Limits
-from compiler.toolchain_install import (MACHINE_PLATFORMS, Layout, Pins, install_toolchain, make_readable,
-                                        toolchain_status, write_configuration)
+from compiler.toolchain_install import (MACHINE_PLATFORMS, Layout, Pins, ToolchainInstallError, install_toolchain,
+                                        make_readable, toolchain_status, write_configuration)
 from webide.core.toolchain import arduino_cli_command
 from webide.cli import main
 from webide.config import Settings
@@ -261,3 +261,13 @@ def test_the_installed_layout_detects_and_compiles_inside_the_sandbox(tmp_path):
     assert result.status == "success", result.log
     assert result.artifacts["app_bin"].name == "Blink.ino.bin"
     assert "/opt/arduino-data/packages/esp32/hardware/esp32" in result.log  # the sandbox's folders were used
+
+
+def test_the_pins_name_the_official_archive_and_refuse_a_machine_without_a_pinned_checksum():
+    url, checksum = Pins().archive("x86_64")
+    assert url == "https://downloads.arduino.cc/arduino-cli/arduino-cli_1.1.1_Linux_64bit.tar.gz"
+    assert len(checksum) == 64 and int(checksum, 16) >= 0
+    with pytest.raises(ToolchainInstallError, match="no SHA-256 is pinned .* Linux_ARM64; add it to ARCHIVE_SHA256"):
+        Pins().archive("aarch64")
+    with pytest.raises(ToolchainInstallError, match="no Linux release for this machine"):
+        Pins().archive("riscv64")

@@ -42,7 +42,7 @@ class Settings:
     toolchain: str = "auto"
     arduino_cli: str = ""  # default: the one `webide toolchain install` put in the data folder, else PATH
     arduino_builder: str = "arduino-builder"
-    arduino_cli_releases: str = ""  # where `webide toolchain install` downloads arduino-cli (a mirror; default: official)
+    arduino_cli_releases: str = ""  # where `webide toolchain install` gets arduino-cli (a mirror; default: official)
     sandbox: bool = True
     agent_library: str = ""  # OTA agent linked into ESP32 builds (default: bootstrap_firmware/WebideAgent)
     build_cpu_s: int = 120

@@ -68,7 +68,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @dataclass
 class RestartPolicy:
-    """Exponential backoff between restarts; a child that dies ``max_deaths`` times in ``window_s`` stops the service."""
+    """Exponential backoff between restarts; ``max_deaths`` deaths within ``window_s`` stop the whole service."""
 
     first_delay_s: float = 1.0
     max_delay_s: float = 30.0
@@ -200,10 +200,10 @@ def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
     raise SystemExit(f"redis-server did not start within {timeout:.0f} s")
 
 
-def wait_for_port(host: str, port: int, server: Child, timeout: float) -> bool:
-    """True once ``port`` accepts connections; False if ``server`` exits first or it takes longer than ``timeout``."""
+def wait_for_port(host: str, port: int, server: Child, timeout: float, cancelled: Callable[[], bool]) -> bool:
+    """True once ``port`` accepts connections; False if ``server`` exits first, on ``cancelled()`` or timeout."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and server.exit_code() is None:
+    while time.monotonic() < deadline and server.exit_code() is None and not cancelled():
         try:
             socket.create_connection((host, port), timeout=1).close()
             return True
@@ -257,6 +257,7 @@ class Supervisor:
             code = child.exit_code()
             if code is None:
                 continue
+            _signal_group(child.process.pid, signal.SIGKILL)  # its leftovers (pool processes) go with it
             where = f" (log: {child.log_path})" if child.log_path else ""
             if not child.schedule_restart(self.policy, now):
                 say(f"{child.name} exited with code {code} and keeps dying ({len(child.deaths)} times in "
@@ -288,12 +289,16 @@ def run_all(settings: Settings, host: str, port: int, workers: int, concurrency:
     children += [Child(f"worker-{n}", worker_argv(concurrency, f"worker{n}@%h"), env, logs / f"worker-{n}.log")
                  for n in range(1, workers + 1)]
 
+    supervisor = Supervisor(children)
+
     def ready() -> None:
-        if wait_for_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1", port, web, READY_TIMEOUT_S):
+        local = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
+        if wait_for_port(local, port, web, READY_TIMEOUT_S, lambda: supervisor.stopping):
             say(f"serving on http://{host}:{port}/ (data in {settings.data_dir}, logs in {logs})")
-        else:
+        elif not supervisor.stopping:
             say(f"the web server does not answer on port {port} yet (log: {logs / 'web.log'})")
-        if announce:
+        if announce and not supervisor.stopping:
             print(announce, flush=True)
 
-    return Supervisor(children, on_ready=ready).run()
+    supervisor.on_ready = ready
+    return supervisor.run()
