@@ -18,9 +18,11 @@ import tarfile
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,10 @@ class Limits:
     total_timeout_s: float = 600.0
 
 
-def fetch_verified(url: str, sha256: str, destination: Path, limits: Limits = Limits()) -> Path:
+DEFAULT_LIMITS = Limits()
+
+
+def fetch_verified(url: str, sha256: str, destination: Path, limits: Limits = DEFAULT_LIMITS) -> Path:
     """Download ``url`` to ``destination`` only if its SHA-256 is ``sha256``; return ``destination``."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
@@ -65,7 +70,7 @@ def fetch_verified(url: str, sha256: str, destination: Path, limits: Limits = Li
         temp.unlink(missing_ok=True)
 
 
-def install_archive(url: str, sha256: str, target: Path, limits: Limits = Limits()) -> None:
+def install_archive(url: str, sha256: str, target: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     """Fetch a verified ``.tar.gz`` and make its content the folder ``target`` (replacing an older one)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -98,12 +103,12 @@ def extract_tar(archive: Path, folder: Path, max_bytes: int) -> None:
             raise DownloadError(f"{archive.name}: {error}") from None
 
 
-def _stream(url: str, handle, limits: Limits) -> str:  # type: ignore[no-untyped-def]
+def _stream(url: str, handle: BinaryIO, limits: Limits) -> str:
     """Copy the response body into ``handle`` within the limits; return its SHA-256 in hex."""
     digest, received = hashlib.sha256(), 0
     deadline = time.monotonic() + limits.total_timeout_s
     try:
-        with urllib.request.urlopen(url, timeout=limits.connect_timeout_s) as response:  # noqa: S310 (https pin)
+        with urllib.request.urlopen(url, timeout=limits.connect_timeout_s) as response:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > limits.max_bytes:
                 raise DownloadError(f"{url} is {declared} bytes; the limit is {limits.max_bytes}")
@@ -121,7 +126,7 @@ def _stream(url: str, handle, limits: Limits) -> str:  # type: ignore[no-untyped
         raise DownloadError(f"{url}: HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         raise HostUnreachable(f"{_host(url)} cannot be reached ({_reason(error.reason)})") from None
-    except (socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException) as error:
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as error:
         if received == 0:
             raise HostUnreachable(f"{_host(url)} cannot be reached ({_reason(error)})") from None
         raise DownloadError(f"{url}: the download broke off after {received} bytes ({_reason(error)})") from None
@@ -129,7 +134,7 @@ def _stream(url: str, handle, limits: Limits) -> str:  # type: ignore[no-untyped
 
 
 def _host(url: str) -> str:
-    return urllib.request.urlparse(url).netloc or url
+    return urllib.parse.urlparse(url).netloc or url
 
 
 def _reason(reason: object) -> str:
@@ -137,6 +142,6 @@ def _reason(reason: object) -> str:
         return "the name does not resolve"
     if isinstance(reason, OSError) and reason.errno in (errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH):
         return os.strerror(reason.errno).lower()
-    if isinstance(reason, (socket.timeout, TimeoutError)):
+    if isinstance(reason, TimeoutError):
         return "timed out"
     return str(reason) or type(reason).__name__

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.download import Limits, install_archive
+from compiler.download import DEFAULT_LIMITS, Limits, install_archive
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,9 @@ class Pins:
                 "add it to ARCHIVE_SHA256 in compiler/toolchain_install.py")
         name = ARCHIVE_NAME.format(version=self.arduino_cli_version, platform=release_platform)
         return f"{self.releases.rstrip('/')}/{name}", checksum
+
+
+DEFAULT_PINS = Pins()
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def core_install_argv(wrapper: Path, pins: Pins) -> list[str]:
     return [str(wrapper), "core", "install", f"{pins.core}@{pins.core_version}"]
 
 
-def toolchain_status(root: Path, pins: Pins = Pins()) -> Status:
+def toolchain_status(root: Path, pins: Pins = DEFAULT_PINS) -> Status:
     """Ask the installed arduino-cli (if any) for its version and the installed version of the pinned core."""
     wrapper = installed_arduino_cli(root)
     if wrapper is None:
@@ -152,7 +155,7 @@ def toolchain_status(root: Path, pins: Pins = Pins()) -> Status:
     return Status(wrapper, cli_version, str(core.get("installed_version")) if core else None)
 
 
-def install_toolchain(root: Path, pins: Pins = Pins(), limits: Limits = Limits(),
+def install_toolchain(root: Path, pins: Pins = DEFAULT_PINS, limits: Limits = DEFAULT_LIMITS,
                       say: Callable[[str], None] = lambda _line: None,
                       core_timeout_s: float = CORE_INSTALL_TIMEOUT_S) -> Status:
     """Install the pinned arduino-cli and core under ``root`` (what is already there at its pin is kept).

@@ -18,11 +18,19 @@ from click.testing import CliRunner
 
 from compiler import Compiler, CompilerConfig, SketchFile
 from compiler.download import ChecksumMismatch, DownloadError, HostUnreachable, Limits
-from compiler.toolchain_install import (MACHINE_PLATFORMS, Layout, Pins, ToolchainInstallError, install_toolchain,
-                                        make_readable, toolchain_status, write_configuration)
-from webide.core.toolchain import arduino_cli_command
+from compiler.toolchain_install import (
+    MACHINE_PLATFORMS,
+    Layout,
+    Pins,
+    ToolchainInstallError,
+    install_toolchain,
+    make_readable,
+    toolchain_status,
+    write_configuration,
+)
 from webide.cli import main
 from webide.config import Settings
+from webide.core.toolchain import arduino_cli_command
 from webide.runner import free_port
 
 from .conftest import traversable
@@ -88,7 +96,7 @@ class ReleaseServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 server.requests.append(self.path)
                 body = server.files.get(self.path)
                 if body is None:
@@ -190,7 +198,7 @@ def test_a_partial_or_oversized_download_is_cleaned_up(release_server, tmp_path,
         release_server.truncate = True
     else:
         limits = Limits(max_bytes=len(body) - 1)
-    with pytest.raises(DownloadError, match="closed after|broke off|limit"):
+    with pytest.raises(DownloadError, match=r"closed after|broke off|limit"):
         install_toolchain(root, pins_for(release_server.base, checksum), limits)
     assert leftovers(root) == []
 
@@ -260,14 +268,14 @@ def test_the_installed_layout_detects_and_compiles_inside_the_sandbox(tmp_path):
                             "esp32:esp32:esp32")
     assert result.status == "success", result.log
     assert result.artifacts["app_bin"].name == "Blink.ino.bin"
-    assert "/opt/arduino-data/packages/esp32/hardware/esp32" in result.log  # the sandbox's folders were used
+    assert "packages/esp32/hardware/esp32/3.0.7" in result.log  # the core of the configured data folder
 
 
 def test_the_pins_name_the_official_archive_and_refuse_a_machine_without_a_pinned_checksum():
     url, checksum = Pins().archive("x86_64")
     assert url == "https://downloads.arduino.cc/arduino-cli/arduino-cli_1.1.1_Linux_64bit.tar.gz"
     assert len(checksum) == 64 and int(checksum, 16) >= 0
-    with pytest.raises(ToolchainInstallError, match="no SHA-256 is pinned .* Linux_ARM64; add it to ARCHIVE_SHA256"):
+    with pytest.raises(ToolchainInstallError, match=r"no SHA-256 is pinned .* Linux_ARM64; add it to ARCHIVE_SHA256"):
         Pins().archive("aarch64")
     with pytest.raises(ToolchainInstallError, match="no Linux release for this machine"):
         Pins().archive("riscv64")

@@ -283,7 +283,8 @@ def toolchain_install(optional: bool) -> None:
 @toolchain.command("status")
 def toolchain_status() -> None:
     """Show what `webide toolchain install` has installed, next to the pinned versions."""
-    from compiler.toolchain_install import Pins, toolchain_status as installed_status
+    from compiler.toolchain_install import Pins
+    from compiler.toolchain_install import toolchain_status as installed_status
 
     settings, pins = settings_or_fail(), Pins()
     status = installed_status(settings.toolchain_dir, pins)
