@@ -222,7 +222,7 @@ def test_request_over_the_request_limit_is_413(browser, settings):
 
 def test_save_can_change_the_board(browser):
     assert browser.save("void setup() {}\nvoid loop() {int a;}\n", 1, fqbn="arduino:avr:nano").status_code == 200
-    assert browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:nano"
+    assert browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:nano:cpu=atmega328"  # with the menu option that picks its chip
     refused = browser.save("void setup() {}\nvoid loop() {int b;}\n", 2, fqbn="esp32:esp32:nonexistent")
     assert refused.status_code == 400 and "arduino:avr:uno" in refused.get_json()["error"]
     assert browser.get(SKETCH).get_json()["revision"] == 2
@@ -367,14 +367,14 @@ def test_auto_format_without_clang_format_is_503(app, browser, tmp_path):
 
 def test_board_change_is_validated_against_installed_boards(browser):
     response = browser.patch("/api/devices/bot_001", json={"fqbn": "arduino:avr:mega"})
-    assert response.status_code == 200 and response.get_json()["fqbn"] == "arduino:avr:mega"
-    assert browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:mega"
+    assert response.status_code == 200 and response.get_json()["fqbn"] == "arduino:avr:mega:cpu=atmega2560"
+    assert browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:mega:cpu=atmega2560"
     refused = browser.patch("/api/devices/bot_001", json={"fqbn": "esp32:esp32:doesnotexist"})
     assert refused.status_code == 400
     assert "arduino:avr:uno" in refused.get_json()["error"] and "arduino:avr:uno" in refused.get_json()["installed"]
     assert browser.patch("/api/devices/bot_001", json={}).status_code == 400
     assert browser.patch("/api/devices/bot_001", json={"fqbn": "bad fqbn"}).status_code == 400
-    assert browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:mega"
+    assert browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:mega:cpu=atmega2560"
 
 
 def test_instructor_edits_a_bot_of_their_class(app, client, accounts, browser):

@@ -50,8 +50,7 @@ def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
     settings = current_settings()
     head = head_revision(device)
     files = head.files if json.files is None else files_of(json.files)
-    fqbn = json.fqbn or device.fqbn
-    check_buildable(device, files, fqbn, settings)
+    fqbn = check_buildable(device, files, json.fqbn or device.fqbn, settings)
     if files != head.files:
         head = save_sketch(device, files, head.number, "build", current_user.display_name, "Compiled")
         db.session.commit()  # what the student typed is kept even when the queue turns out to be down

@@ -60,7 +60,7 @@ def push_sketch(classroom: Classroom, files: list[dict[str, str]], main: str, de
         raise BadRequest(f"Class {classroom.name!r} has no bots")
     settings = current_settings()
     for device in devices:
-        check_buildable(device, files_for(device, files, main), device.fqbn, settings)
+        check_buildable(device, files_for(device, files, main), device.fqbn, settings)  # refuses before any change
     ensure_queue_reachable()
     builds = []
     for device in devices:

@@ -199,15 +199,15 @@ def check_sketch(device: Device, files: list[dict[str, str]], settings: Settings
         raise BadRequest("; ".join(error.problems), problems=error.problems) from None
 
 
-def check_buildable(device: Device, files: list[dict[str, str]], fqbn: str, settings: Settings) -> None:
-    """Everything that must hold before a build of ``files`` for ``fqbn`` is queued."""
+def check_buildable(device: Device, files: list[dict[str, str]], fqbn: str, settings: Settings) -> str:
+    """Everything that must hold before a build of ``files`` for ``fqbn`` is queued; the FQBN to build with."""
     check_sketch(device, files, settings)
-    check_board(fqbn, settings)
+    return check_board(fqbn, settings)
 
 
 def set_board(device: Device, fqbn: str, settings: Settings) -> None:
     """Make ``fqbn`` the bot's board, if an installed toolchain can build it."""
-    check_board(fqbn, settings)
+    fqbn = check_board(fqbn, settings)
     if device.fqbn != fqbn:
         log.info("Board of %s changed from %s to %s", device.product_id, device.fqbn, fqbn)
         device.fqbn = fqbn

@@ -81,18 +81,17 @@ def available_boards(settings: Settings) -> list[Board]:
 
 
 def check_board(fqbn: str, settings: Settings) -> str:
-    """``fqbn`` if an installed toolchain can build it; else 400 naming the installed boards.
+    """The FQBN to build ``fqbn`` with, if an installed toolchain can; else 400 naming the installed boards.
 
-    A board whose chip is picked by a menu needs that option (``arduino:avr:mega:cpu=atmega2560``).
+    A board whose chip is picked by a menu gets that menu's default option when none is given
+    (``arduino:avr:mega`` → ``arduino:avr:mega:cpu=atmega2560``).
     """
     board = get_compiler(settings).board(fqbn)
     if board is None:
         installed = [board.fqbn for board in available_boards(settings)]
         raise BadRequest(f"No installed toolchain can build {fqbn!r}. Installed boards: "
                          f"{', '.join(installed) or 'none'}", installed=installed)
-    if fqbn.count(":") < board.fqbn.count(":"):
-        raise BadRequest(f"{fqbn!r} needs its menu option, e.g. {board.fqbn!r}", installed=[board.fqbn])
-    return fqbn
+    return board.fqbn if fqbn.count(":") < board.fqbn.count(":") else fqbn
 
 
 def default_board(settings: Settings) -> str:
