@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 15.0
 READY_TIMEOUT_S = 60.0
 LOG_ROTATE_BYTES = 16 * 1024**2
+REDIS_MAX_MEMORY = "512mb"  # the replay history of 30 bots at their 4 MB cap is 120 MB
 GUNICORN_WORKER_CLASS = {"eventlet": ["-k", "eventlet"], "gevent": ["-k", "gevent"],
                          "threading": ["-k", "gthread", "--threads", "200"]}
 
@@ -173,9 +174,14 @@ def private_redis(settings: Settings) -> tuple[Child, str]:
             else (folder / leftover).unlink(missing_ok=True)
     config = "\n".join([f"port {port}", "bind 127.0.0.1", f"requirepass {password}", 'save ""',
                         "appendonly yes", "appendfsync everysec", f"dir {folder.resolve()}", "protected-mode yes",
-                        "loglevel warning", f"logfile {(settings.log_dir / 'redis.log').resolve()}"])
+                        "loglevel warning", f"logfile {(settings.log_dir / 'redis.log').resolve()}",
+                        # Bounded memory: only keys with a lifetime (the replay history of the live terminal) may
+                        # be evicted, never the build queue.
+                        f"maxmemory {REDIS_MAX_MEMORY}", "maxmemory-policy volatile-lru"])
     child = Child("redis", [executable, "-"], dict(os.environ), settings.log_dir / "redis.log", config + "\n")
     return child, f"redis://:{password}@127.0.0.1:{port}/0"
+
+
 
 
 def start_private_redis(settings: Settings) -> tuple[Child, str]:
