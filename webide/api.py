@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 
 from .core.accounts import accessible_device
+from .core.audit import Actor
 from .core.errors import BadRequest
 from .schemas import ErrorReply
 
@@ -139,6 +140,11 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
         return json_only
 
     return decorate
+
+
+def acting() -> Actor:
+    """Who acts in this request and from where, for the audit log."""
+    return Actor.of(current_user, request.remote_addr)
 
 
 bp = Blueprint("apidoc", __name__)
