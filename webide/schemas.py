@@ -15,6 +15,7 @@ from .core.deployments import FLASH_STATES
 from .core.rules import FQBN_PATTERN, MAX_PASSWORD, MAX_REVISION
 from .core.sketches import MAX_FILE_NAME, MAX_FILE_TEXT, REVISION_KINDS
 
+
 def refuse_nul(text: str) -> str:
     if "\x00" in text:
         raise ValueError("contains a NUL character")

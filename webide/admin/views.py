@@ -35,7 +35,7 @@ ADMIN_ERRORS = (400, 401, 403, 404)
 
 @bp.get("/api/admin/users")
 @login_required
-@documented("admin", UserList, errors=(401, 403))
+@documented("admin", UserList, errors=(401, 403), access="admin")
 def list_users() -> dict:
     """Every instructor and admin, with the classes each owns."""
     require_admin(current_user)
@@ -44,7 +44,7 @@ def list_users() -> dict:
 
 @bp.post("/api/admin/users")
 @login_required
-@documented("admin", UserCreated, status=201, errors=(*ADMIN_ERRORS, 409))
+@documented("admin", UserCreated, status=201, errors=(*ADMIN_ERRORS, 409), access="admin")
 def new_user(json: UserCreate) -> tuple[dict, int]:
     """Create an instructor or admin; without a password one is generated and returned once."""
     require_admin(current_user)
@@ -57,7 +57,7 @@ def new_user(json: UserCreate) -> tuple[dict, int]:
 
 @bp.post("/api/admin/user/<int:user_id>/password")
 @login_required
-@documented("admin", PasswordReply, errors=ADMIN_ERRORS)
+@documented("admin", PasswordReply, errors=ADMIN_ERRORS, access="admin")
 def reset_user_password(user_id: int, json: PasswordReset) -> dict:
     """Give a person a new password (generated unless given), shown once; their sessions and tokens end."""
     require_admin(current_user)
@@ -70,7 +70,7 @@ def reset_user_password(user_id: int, json: PasswordReset) -> dict:
 
 @bp.post("/api/admin/user/<int:user_id>/block")
 @login_required
-@documented("admin", BlockReply, errors=ADMIN_ERRORS)
+@documented("admin", BlockReply, errors=ADMIN_ERRORS, access="admin")
 def block_user(user_id: int, json: BlockRequest) -> dict:
     """Block (no login; every session and token ends at once) or unblock a person."""
     admin = require_admin(current_user)
@@ -84,7 +84,7 @@ def block_user(user_id: int, json: BlockRequest) -> dict:
 
 @bp.get("/api/admin/devices")
 @login_required
-@documented("admin", DeviceList, errors=(400, 401, 403))
+@documented("admin", DeviceList, errors=(400, 401, 403), access="admin")
 def list_all_devices(query: DeviceSearch) -> dict:
     """Every bot (at most 1000), or those whose product ID, name or class contains ``q``."""
     require_admin(current_user)
@@ -107,7 +107,7 @@ def utc(moment: datetime | None) -> datetime | None:
 
 @bp.get("/api/admin/activity")
 @login_required
-@documented("admin", ActivityList, errors=(400, 401, 403))
+@documented("admin", ActivityList, errors=(400, 401, 403), access="staff")
 def activity(query: ActivityQuery) -> dict:
     """The audit log, newest first: admins see every entry, instructors those of their own classes."""
     entries = find_entries(activity_filter(query))
@@ -117,7 +117,7 @@ def activity(query: ActivityQuery) -> dict:
 
 @bp.get("/api/admin/activity.csv")
 @login_required
-@documented("admin", other={200: None}, errors=(400, 401, 403))
+@documented("admin", other={200: None}, errors=(400, 401, 403), access="staff")
 def activity_csv(query: ActivityQuery) -> Response:
     """The same entries as CSV (cells that a spreadsheet would run as formulas start with a quote)."""
     response = Response(entries_csv(find_entries(activity_filter(query))), mimetype="text/csv")

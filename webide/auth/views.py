@@ -16,8 +16,7 @@ from ..core.accounts import (
     revoke_api_token,
 )
 from ..core.audit import record
-from ..core.errors import Unauthorized
-from ..core.errors import ApiError, BadRequest
+from ..core.errors import ApiError, BadRequest, Unauthorized
 from ..extensions import csrf_exempt, db
 from ..schemas import CsrfReply, Login, LoginReply, PasswordChange, Reply, WhoAmI
 from . import bp

@@ -59,7 +59,7 @@ def list_classes() -> dict:
 
 @bp.post("/api/classes")
 @login_required
-@documented("classes", ClassReply, status=201, errors=(400, 401, 403, 409))
+@documented("classes", ClassReply, status=201, errors=(400, 401, 403, 409), access="staff")
 def new_class(json: ClassCreate) -> tuple[dict, int]:
     """Create an empty class owned by the caller (an admin may name its instructor)."""
     classroom = create_class(require_staff(current_user), json.name, json.instructor)
@@ -176,7 +176,7 @@ def push(class_name: str, json: ClassPush) -> tuple[dict, int]:
 
 @bp.get("/api/dashboard")
 @login_required
-@documented("classes", Dashboard, errors=(401, 403))
+@documented("classes", Dashboard, errors=(401, 403), access="staff")
 def dashboard() -> dict:
     """Every bot the caller manages: online/offline, running vs target firmware, OTA state, latest telemetry."""
     user = require_staff(current_user)

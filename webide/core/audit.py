@@ -37,7 +37,7 @@ class Actor:
     address: str | None = None
 
     @classmethod
-    def of(cls, principal: User | Device | None, address: str | None) -> "Actor":
+    def of(cls, principal: User | Device | None, address: str | None) -> Actor:
         if principal is None or not getattr(principal, "is_authenticated", False):
             return cls("anonymous", "", address)
         return cls(principal.kind, principal.display_name, address)

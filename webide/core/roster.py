@@ -70,4 +70,4 @@ def device_status(device: Device, settings: Settings) -> dict[str, Any]:
 def dashboard_rows(devices: Sequence[Device], settings: Settings) -> list[dict[str, Any]]:
     """Every bot with presence, firmware (running vs target) and OTA state; a constant number of queries."""
     return [{**summary, "telemetry": {k: v for k, v in (device.telemetry or {}).items() if k != "sensors"}}
-            for device, summary in zip(devices, device_summaries(devices, settings))]
+            for device, summary in zip(devices, device_summaries(devices, settings), strict=True)]

@@ -123,7 +123,7 @@ def download_provisioning_kit(product_id: str, json: ProvisioningRequest) -> Res
 
 @bp.post("/api/devices/register")
 @login_required
-@documented("devices", NewBotReply, status=201, errors=(400, 401, 403, 404, 409))
+@documented("devices", NewBotReply, status=201, errors=STAFF_ERRORS, access="staff")
 def register_device(json: DeviceRegister) -> tuple[dict, int]:
     """Create a bot in one of the caller's classes; its device token (and a generated password) are shown once."""
     require_staff(current_user)
@@ -139,7 +139,7 @@ def register_device(json: DeviceRegister) -> tuple[dict, int]:
 
 @bp.delete("/api/devices/<product_id>")
 @login_required
-@documented("devices", Reply, errors=STAFF_ERRORS)
+@documented("devices", Reply, errors=STAFF_ERRORS, access="staff")
 def remove_device(product_id: str) -> dict:
     """Delete the bot and its data (sketch history, builds, deployments, tokens)."""
     device = managed_device(product_id)
@@ -160,7 +160,7 @@ def show_device_status(product_id: str) -> dict:
 
 @bp.post("/api/devices/<product_id>/password")
 @login_required
-@documented("devices", PasswordReply, errors=STAFF_ERRORS)
+@documented("devices", PasswordReply, errors=STAFF_ERRORS, access="staff")
 def reset_device_password(product_id: str, json: PasswordReset) -> dict:
     """Give the bot a new password (generated unless given), shown once; its sessions and API tokens end."""
     device = managed_device(product_id)
@@ -172,7 +172,7 @@ def reset_device_password(product_id: str, json: PasswordReset) -> dict:
 
 @bp.post("/api/devices/<product_id>/token")
 @login_required
-@documented("devices", DeviceTokenReply, errors=STAFF_ERRORS)
+@documented("devices", DeviceTokenReply, errors=STAFF_ERRORS, access="staff")
 def new_device_token(product_id: str) -> dict:
     """Issue a new device token (shown once); the old one stops working, so the bot must be provisioned again."""
     device = managed_device(product_id)
@@ -185,7 +185,7 @@ def new_device_token(product_id: str) -> dict:
 @bp.post("/api/devices/<product_id>/block")
 @bp.post("/api/admin/device/<product_id>/block")
 @login_required
-@documented("devices", BlockReply, errors=STAFF_ERRORS)
+@documented("devices", BlockReply, errors=STAFF_ERRORS, access="staff")
 def block_device(product_id: str, json: BlockRequest) -> dict:
     """Block (``{"blocked": true}``: no login, its sessions and tokens end, firmware requests get 403) or unblock."""
     device = managed_device(product_id)
@@ -197,7 +197,7 @@ def block_device(product_id: str, json: BlockRequest) -> dict:
 
 @bp.put("/api/devices/<product_id>/class")
 @login_required
-@documented("devices", DeviceReply, errors=STAFF_ERRORS)
+@documented("devices", DeviceReply, errors=STAFF_ERRORS, access="staff")
 def move_to_class(product_id: str, json: DeviceMove) -> dict:
     """Move the bot to another of the caller's classes."""
     device = managed_device(product_id)
