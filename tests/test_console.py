@@ -455,3 +455,22 @@ def test_bots_see_none_of_the_console(client, staff, accounts):
     assert client.post("/api/classes", headers=student, json={"name": "mine"}).status_code == 403
     with client.application.app_context():
         assert db.session.scalar(select(func.count()).select_from(Classroom)) == 2
+
+
+@pytest.mark.parametrize("path", ["/api/dashboard", "/api/admin/devices", "/api/classes"])
+def test_console_lists_cost_the_same_for_five_and_fifty_bots(app, client, accounts, path):
+    from .test_queries import add_bots, counted_queries
+
+    accounts.instructor("teacher", "teacher pw", classes=("lab",))
+    accounts.admin("root", "admin secret")
+    token = bearer(accounts.api_token(client, username="root", password="admin secret"))
+    add_bots(app, accounts, 1, 5)
+    with counted_queries(app) as small:
+        assert client.get(path, headers=token).status_code == 200
+    add_bots(app, accounts, 6, 45)
+    with counted_queries(app) as large:
+        response = client.get(path, headers=token)
+    body = response.get_json()
+    listed = body.get("bots") or body.get("devices") or body["classes"][0]["bots"]
+    assert (len(listed) if isinstance(listed, list) else listed) == 50
+    assert len(large) == len(small), f"{len(small)} queries for 5 bots but {len(large)} for 50"
