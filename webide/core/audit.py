@@ -144,7 +144,8 @@ def purge_expired(retention_days: int) -> int:
     if retention_days <= 0:
         return 0
     cutoff = utcnow() - timedelta(days=retention_days)
-    removed = db.session.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff)).rowcount or 0
+    result = db.session.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff))
+    removed = int(getattr(result, "rowcount", 0) or 0)  # a DELETE's CursorResult has it
     if removed:
         log.info("Removed %s audit entries older than %s days", removed, retention_days)
     return removed

@@ -23,7 +23,8 @@ def user_views(users: list[User]) -> list[dict[str, Any]]:
     if ids:
         for owner, name in db.session.execute(select(Classroom.instructor_id, Classroom.name)
                                               .where(Classroom.instructor_id.in_(ids)).order_by(Classroom.name)):
-            owned[owner].append(name)
+            if owner is not None:
+                owned[owner].append(name)
     return [{"id": u.id, "username": u.username, "role": u.role, "blocked": bool(u.blocked),
              "created_at": iso(u.created_at), "classes": owned[u.id]} for u in users]
 
