@@ -474,3 +474,17 @@ def test_console_lists_cost_the_same_for_five_and_fifty_bots(app, client, accoun
     listed = body.get("bots") or body.get("devices") or body["classes"][0]["bots"]
     assert (len(listed) if isinstance(listed, list) else listed) == 50
     assert len(large) == len(small), f"{len(small)} queries for 5 bots but {len(large)} for 50"
+
+
+def test_an_absurd_user_id_is_a_404(client, staff):
+    response = client.post(f"/api/admin/user/{2**70}/block", headers=staff["root"], json={"blocked": True})
+    assert response.status_code == 404 and "No user with id" in response.get_json()["error"]
+
+
+def test_failed_logins_are_logged_but_throttled_ones_are_not(client, staff):
+    statuses = [client.post("/api/auth/login", json={"username": "teacher_a", "password": "wrong"}).status_code
+                for _ in range(8)]
+    assert 401 in statuses and 429 in statuses
+    failed = entries(client, staff["root"], action="login.failed", target="teacher_a")
+    assert len(failed) == statuses.count(401)
+    assert failed[0]["details"]["reason"] == "Wrong username or password"

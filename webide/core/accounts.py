@@ -63,9 +63,15 @@ def authenticate(kind: str, identifier: str, password: str, client_address: str 
 
 
 def log_in(kind: str, identifier: str, password: str, address: str | None) -> Principal:
-    """:func:`authenticate`, with the outcome in the audit log (the caller commits either way)."""
+    """:func:`authenticate`, with the outcome in the audit log (the caller commits either way).
+
+    Attempts refused by the throttle (429) are not logged one by one: the password was not even checked, and a
+    flood of them must not become a flood of rows.
+    """
     try:
         principal = authenticate(kind, identifier, password, address)
+    except TooManyRequests:
+        raise
     except ApiError as error:
         known = find_principal(kind, identifier)
         record(Actor("anonymous", "", address), "login.failed", known if known is not None else identifier,

@@ -29,8 +29,11 @@ def user_views(users: list[User]) -> list[dict[str, Any]]:
              "created_at": iso(u.created_at), "classes": owned[u.id]} for u in users]
 
 
+MAX_ID = 2**63 - 1  # larger numbers in a URL would overflow the database's integer
+
+
 def user_by_id(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
         raise NotFound(f"No user with id {user_id}")
     return user
