@@ -22,7 +22,9 @@ def classroom(accounts, client):  # type: ignore[no-untyped-def]
 
 def test_instructor_lists_their_classes_and_sees_who_runs_what(client, classroom):
     listed = client.get("/api/classes", headers=bearer(classroom)).get_json()["classes"]
-    assert listed == [{"name": "lab-1", "instructor": "teacher", "bots": 2}]
+    assert [{k: c[k] for k in ("name", "instructor", "bots", "archived")} for c in listed] == [
+        {"name": "lab-1", "instructor": "teacher", "bots": 2, "archived": False}]
+    assert listed[0]["created_at"].endswith("Z")
     shown = client.get("/api/classes/lab-1", headers=bearer(classroom)).get_json()
     assert [b["product_id"] for b in shown["bots"]] == ["bot_1", "bot_2"]
     assert all({"online", "running", "target", "flash"} <= set(b) for b in shown["bots"])

@@ -98,6 +98,15 @@ def unzip(body: bytes) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
+CONFIRM = {"confirm_reflash": True}
+
+
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    """Bots must be able to reach the server URL baked into the kit: never a loopback address."""
+    return settings.with_overrides(public_url="http://webide.lan")
+
+
 @pytest.fixture
 def old_token(accounts) -> str:  # type: ignore[no-untyped-def]
     accounts.bot("bot_002", "12345")
@@ -117,7 +126,7 @@ def beat(client, token: str, product_id: str = "bot_001") -> int:  # type: ignor
 
 
 def download(client, **kwargs):  # type: ignore[no-untyped-def]
-    response = client.post(KIT, **kwargs)
+    response = client.post(KIT, **{"json": CONFIRM, **kwargs})
     assert response.status_code == 200, response.get_data(as_text=True)
     return response
 
@@ -136,11 +145,11 @@ def test_the_kit_holds_the_agent_settings_as_nvs_image_readme_and_json(session):
     assert set(stored) == {"webide"} and set(stored["webide"]) == AGENT_KEYS
     token = stored["webide"]["token"]
     assert isinstance(token, str) and len(token) >= 32
-    assert stored["webide"] == {"ssid": "Classroom 2.4G", "pass": PASSWORD, "server": "http://localhost",
+    assert stored["webide"] == {"ssid": "Classroom 2.4G", "pass": PASSWORD, "server": "http://webide.lan",
                                 "product": "bot_001", "token": token}
     settings = json.loads(files["settings.json"])
     assert {k: settings[k] for k in ("wifi_ssid", "wifi_password", "server_url", "product_id", "device_token")} == {
-        "wifi_ssid": "Classroom 2.4G", "wifi_password": PASSWORD, "server_url": "http://localhost",
+        "wifi_ssid": "Classroom 2.4G", "wifi_password": PASSWORD, "server_url": "http://webide.lan",
         "product_id": "bot_001", "device_token": token}
 
 
@@ -160,7 +169,7 @@ def test_the_readme_gives_the_flash_steps_link_flags_and_firmware_url(session):
     assert "arduino-cli compile --fqbn esp32:esp32:esp32" in readme
     assert "arduino-cli upload --fqbn esp32:esp32:esp32" in readme
     assert "esptool.py --chip esp32 -p /dev/ttyUSB0 write_flash 0x9000 nvs.bin" in readme
-    assert "http://localhost/bot_001.ino.bin" in readme
+    assert "http://webide.lan/bot_001.ino.bin" in readme
     assert "previous\ntoken no longer works" in readme
     assert "[webide] online as bot_001" in readme and "LED" in readme
     assert readme.index("arduino-cli upload") < readme.index("write_flash") < readme.index("BOOT button")
@@ -192,9 +201,8 @@ def test_each_download_replaces_the_token_again(session, client):
     assert beat(client, str(first)) == 401 and beat(client, str(second)) == 200
 
 
-def test_the_request_host_is_the_server_url_without_a_public_url(client, accounts, old_token):
-    headers = bearer(accounts.api_token(client, product_id="bot_001", password="12345"))
-    client.put(WIFI, headers=headers, json={"ssid": "lab", "password": PASSWORD})
+def test_the_request_host_is_the_server_url_without_a_public_url(public_app):
+    client, headers = api_client_with_wifi(public_app(""))
     files = unzip(download(client, headers=headers, base_url="http://webide.lan:5000").get_data())
     assert read_nvs(files["nvs.bin"])["webide"]["server"] == "http://webide.lan:5000"
     assert "http://webide.lan:5000/bot_001.ino.bin" in files["README.txt"].decode()
@@ -235,12 +243,15 @@ def test_the_public_url_setting_is_the_server_url(public_app):
 @pytest.mark.parametrize("public_url,needle", [
     ("http://" + "a" * 130 + ".lan", "longer than the 128 bytes"),
     ("ftp://files.lan", "must start with http:// or https://"),
+    ("http://127.0.0.1:5000", "set WEBIDE_PUBLIC_URL to the address bots use"),
+    ("http://localhost:5000", "only reaches this computer itself"),
+    ("http://[::1]:5000", "only reaches this computer itself"),
 ])
 def test_a_server_url_the_bot_cannot_use_is_refused_and_the_token_kept(public_app, public_url, needle):
     application = public_app(public_url)
     client, headers = api_client_with_wifi(application)
     token = create_second_bot_token(application)
-    response = client.post(KIT, headers=headers)
+    response = client.post(KIT, headers=headers, json=CONFIRM)
     assert response.status_code == 400 and needle in response.get_json()["error"]
     assert beat(client, token, "bot_009") == 200
 
@@ -254,7 +265,7 @@ def create_second_bot_token(application) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_no_wifi_settings_is_a_400_and_the_old_token_keeps_working(session, client, old_token):
-    response = session.post(KIT)
+    response = session.post(KIT, json=CONFIRM)
     assert response.status_code == 400
     assert "No Wi-Fi settings are stored for bot_001" in response.get_json()["error"]
     assert beat(client, old_token) == 200
@@ -263,7 +274,7 @@ def test_no_wifi_settings_is_a_400_and_the_old_token_keeps_working(session, clie
 def test_an_undecryptable_password_is_a_400_not_a_kit_without_it(session, client, data_dir, old_token):
     session.put(WIFI, json={"ssid": "lab", "password": PASSWORD})
     (data_dir / KEY_FILE).write_text("ab" * 32)
-    response = session.post(KIT)
+    response = session.post(KIT, json=CONFIRM)
     assert response.status_code == 400 and "can no longer be decrypted" in response.get_json()["error"]
     assert beat(client, old_token) == 200
 
@@ -273,7 +284,7 @@ def test_another_bot_is_not_found_and_its_token_untouched(app, accounts, client,
     api = accounts.api_token(client, product_id="bot_003", password="12345")
     assert client.put("/api/devices/bot_003/wifi", headers=bearer(api),
                       json={"ssid": "lab", "password": PASSWORD}).status_code == 200
-    response = client.post("/api/devices/bot_001/provisioning", headers=bearer(api))
+    response = client.post("/api/devices/bot_001/provisioning", headers=bearer(api), json=CONFIRM)
     assert response.status_code == 404
     assert beat(client, old_token) == 200 and beat(client, other, "bot_003") == 200
 
@@ -298,7 +309,7 @@ def test_a_browser_session_needs_the_csrf_token(app, accounts, session, client, 
     assert response.status_code == 400 and "CSRF token is missing" in response.get_json()["error"]
     assert beat(client, old_token) == 200
     browser.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(browser)
-    assert browser.post(KIT).status_code == 200
+    assert browser.post(KIT, json=CONFIRM).status_code == 200
     assert beat(client, old_token) == 401
 
 
@@ -322,3 +333,30 @@ def test_the_nvs_reader_notices_a_damaged_image(session):
     with pytest.raises(AssertionError, match="data CRC of ssid"):
         read_nvs(bytes(image))
 
+
+
+def test_a_bot_must_confirm_the_reflash_and_without_it_keeps_its_token(session, client, old_token):
+    session.put(WIFI, json={"ssid": "lab", "password": PASSWORD})
+    for body in ({}, {"confirm_reflash": False}):
+        response = session.post(KIT, json=body)
+        assert response.status_code == 409, response.get_json()
+        assert "re-flash" in response.get_json()["error"] and response.get_json()["confirm_required"] is True
+    assert beat(client, old_token) == 200
+
+
+def test_an_instructor_issues_the_kit_without_confirming(app, accounts, session, client, old_token):
+    session.put(WIFI, json={"ssid": "lab", "password": PASSWORD})
+    accounts.instructor("teacher", "correct horse", classes=("lab",))
+    with app.app_context():
+        from webide.core.registry import find_class
+        from webide.models import Device
+        device = db.session.scalar(db.select(Device).where(Device.product_id == "bot_001"))
+        device.classroom = find_class("lab")
+        db.session.commit()
+    teacher = bearer(accounts.api_token(client, username="teacher", password="correct horse"))
+    response = client.post(KIT, headers=teacher)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    token = read_nvs(unzip(response.get_data())["nvs.bin"])["webide"]["token"]
+    assert beat(client, old_token) == 401 and beat(client, str(token)) == 200
+    activity = client.get("/api/admin/activity?action=device.provisioning", headers=teacher).get_json()
+    assert [(e["actor"], e["target"]) for e in activity["entries"]] == [("teacher", "bot_001")]

@@ -102,3 +102,102 @@ def test_unauthenticated_requests_get_401_json_or_the_login_page(app, client, tw
             assert "/login" in response.headers["Location"], f"{method} {url}"
         else:
             assert response.status_code == 401, f"{method} {url} ({endpoint}) gave {response.status_code}"
+
+
+# --- the classroom console ----------------------------------------------------------------------------------------
+
+# Console routes an instructor may use too (scoped to their classes and bots); every other /api/admin route is admins'.
+SHARED_ADMIN_ENDPOINTS = {"admin.activity", "admin.activity_csv", "devices.block_device"}
+# Staff actions on one bot: a bot may not do them to itself either.
+STAFF_DEVICE_ENDPOINTS = {"devices.remove_device", "devices.reset_device_password", "devices.new_device_token",
+                          "devices.block_device", "devices.move_to_class"}
+
+
+def console_routes(app):  # type: ignore[no-untyped-def]
+    """(method, rule) of every route that only instructors and admins may use at all."""
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (rule.rule.startswith("/api/admin/") or rule.rule in ("/api/dashboard", "/api/devices/register")
+                    or (rule.rule == "/api/classes" and method == "POST")):
+                yield method, rule
+
+
+def class_routes(app):  # type: ignore[no-untyped-def]
+    for rule in app.url_map.iter_rules():
+        if "class_name" in rule.arguments:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield method, rule
+
+
+def console_url(rule, user_id: int, product_id: str = "bot_a", class_name: str = "class-a") -> str:  # type: ignore[no-untyped-def]
+    values = {"user_id": user_id, "product_id": product_id, "class_name": class_name}
+    return rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
+
+
+def teacher_id(app) -> int:  # type: ignore[no-untyped-def]
+    from webide.models import User
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.username == "teacher_b"))
+
+
+def test_a_bot_reaches_none_of_the_console(app, client, accounts, two_classes):
+    token = accounts.api_token(client, product_id="bot_a", password="11111")
+    routes = list(console_routes(app))
+    assert len(routes) >= 10, "the console's routes should have been found"
+    for method, rule in routes:
+        url = console_url(rule, teacher_id(app))
+        response = client.open(url, method=method, headers=bearer(token), json={"blocked": True})
+        assert response.status_code == 403, f"{method} {url} gave {response.status_code}"
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200  # nothing was blocked
+
+
+def test_an_instructor_reaches_only_the_shared_parts_of_admin(app, client, accounts, two_classes):
+    token = accounts.api_token(client, username="teacher_a", password="password a")
+    for method, rule in console_routes(app):
+        if not rule.rule.startswith("/api/admin/") or rule.endpoint in SHARED_ADMIN_ENDPOINTS:
+            continue
+        url = console_url(rule, teacher_id(app))
+        response = client.open(url, method=method, headers=bearer(token), json={"blocked": True})
+        assert response.status_code == 403, f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
+    assert client.get("/api/auth/me", headers=bearer(accounts.api_token(
+        client, username="teacher_b", password="password b"))).status_code == 200
+
+
+@pytest.mark.parametrize("who,credentials", [
+    ("a bot of the class", {"product_id": "bot_a", "password": "11111"}),
+    ("another class's instructor", {"username": "teacher_b", "password": "password b"}),
+])
+def test_every_class_route_hides_the_class(app, client, accounts, two_classes, who, credentials):
+    token = accounts.api_token(client, **credentials)
+    routes = list(class_routes(app))
+    assert len(routes) >= 6
+    for method, rule in routes:
+        url = console_url(rule, 0)
+        response = client.open(url, method=method, headers=bearer(token), json={"name": "renamed"})
+        assert response.status_code == 404, f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
+        assert b"No class named" in response.data
+    assert client.get("/api/classes/class-a", headers=bearer(accounts.api_token(
+        client, username="teacher_a", password="password a"))).status_code == 200
+
+
+def test_class_routes_need_a_login(app, client, two_classes):
+    for method, rule in class_routes(app):
+        url = console_url(rule, 0)
+        response = client.open(url, method=method, json={}, headers={"X-CSRFToken": csrf_token(client)})
+        assert response.status_code == 401, f"{method} {url} gave {response.status_code}"
+
+
+def test_a_bot_cannot_manage_itself(app, client, accounts, two_classes):
+    token = accounts.api_token(client, product_id="bot_a", password="11111")
+    routes = [(m, r) for m, r in product_routes_with_methods(app) if r.endpoint in STAFF_DEVICE_ENDPOINTS]
+    assert {r.endpoint for _, r in routes} == STAFF_DEVICE_ENDPOINTS
+    for method, rule in routes:
+        url = console_url(rule, 0)
+        response = client.open(url, method=method, headers=bearer(token), json={"blocked": True, "class": "class-a"})
+        assert response.status_code == 403, f"{method} {url} gave {response.status_code}"
+    assert client.get("/api/devices/bot_a", headers=bearer(token)).status_code == 200
+
+
+def product_routes_with_methods(app):  # type: ignore[no-untyped-def]
+    for method, rule, _endpoint in product_routes(app):
+        yield method, rule

@@ -18,7 +18,9 @@ from flask_login import current_user
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 
-from .core.accounts import accessible_device
+from .core.accounts import accessible_device, require_admin, require_staff
+from .core.audit import Actor
+from .core.classes import visible_classroom
 from .core.errors import BadRequest
 from .schemas import ErrorReply
 
@@ -109,7 +111,7 @@ spec = SpecTree(
 def documented(tag: str, ok: type | None = None, status: int = 200, errors: tuple[int, ...] = (),
                security: list[dict[str, list[str]]] | None = None, other: dict[int, type | None] | None = None,
                parsed_body: type | None = None, page: bool = False, file: bool = False,
-               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+               access: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Validate a view's request (models taken from its ``json``/``query`` parameters) and its ``ok`` response.
 
     ``errors`` are the statuses it can answer with ``{"success": false, "error"}``; ``other`` adds statuses with
@@ -117,6 +119,8 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
     view reads itself (the device path caps its size before parsing), so neither it nor the answer is validated here;
     ``page`` marks an HTML page (documented, never validated); ``file`` a binary answer, which bypasses spectree
     entirely so it is streamed, never buffered (spectree reads every response object it sees).
+    ``access`` ("staff": instructors and admins, "admin": admins) is enforced, like the visibility of a class named
+    in the URL, before the request is validated, so a caller who may not use a route learns nothing from it.
     """
     codes: dict[str, Any] = {f"HTTP_{code}": ErrorReply for code in errors}
     codes[f"HTTP_{status}"] = ok
@@ -130,7 +134,10 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         validated = validate(view)
         if file:
-            return documented_only(view, validated)
+            validated = documented_only(view, validated)
+        if access is not None or "class_name" in inspect.signature(view).parameters:
+            validated = gated(validated, access)
+            validated.access = access  # type: ignore[attr-defined]
         if "json" not in inspect.signature(view).parameters:
             return validated
 
@@ -168,6 +175,29 @@ def with_html_pages(document: dict[str, Any]) -> dict[str, Any]:
                 if code.startswith(("2", "4")):
                     response["content"] = {"text/html": {"schema": {"type": "string"}}}
     return document
+
+
+def acting() -> Actor:
+    """Who acts in this request and from where, for the audit log."""
+    return Actor.of(current_user, request.remote_addr)
+
+
+def gated(view: Callable[..., Any], access: str | None) -> Callable[..., Any]:
+    """Refuse callers without the role, and hide a class they may not see, before anything else is judged."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if "product_id" in kwargs:
+            accessible_device(current_user, kwargs["product_id"])
+        if "class_name" in kwargs:
+            visible_classroom(current_user, kwargs["class_name"])
+        if access == "staff":
+            require_staff(current_user)
+        elif access == "admin":
+            require_admin(current_user)
+        return view(*args, **kwargs)
+
+    return checked
 
 
 bp = Blueprint("apidoc", __name__)

@@ -54,6 +54,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -64,6 +65,10 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         # The session version makes every existing session invalid after a password change.
         return f"user:{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return not self.blocked
 
     @property
     def display_name(self) -> str:
@@ -89,6 +94,7 @@ class Classroom(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     instructor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)  # read-only: no roster changes, no uploads
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     instructor: Mapped[User | None] = relationship(back_populates="classrooms")
@@ -261,3 +267,23 @@ class Deployment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     artifact: Mapped[Artifact] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One state-changing action: who did what to which account, bot or class, when and from where.
+
+    Names are copied, not referenced, so the log outlives what it speaks of; ``classroom_id`` scopes an entry to the
+    instructor of that class (entries without one are for admins only).
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_kind: Mapped[str] = mapped_column(String(16))  # user|device|system|anonymous
+    actor_name: Mapped[str] = mapped_column(String(64), default="", index=True)
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    target_kind: Mapped[str] = mapped_column(String(16), default="")  # user|device|class|""
+    target_name: Mapped[str] = mapped_column(String(64), default="", index=True)
+    classroom_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -6,6 +6,7 @@ return; spectree checks every response against its model, and the test suite run
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
@@ -317,6 +318,8 @@ class ClassSummary(BaseModel):
     name: str
     instructor: str | None
     bots: int = Field(description="Number of bots")
+    archived: bool = Field(description="Read-only: no roster changes, no uploads")
+    created_at: str | None
 
 
 class ClassList(Reply):
@@ -325,7 +328,179 @@ class ClassList(Reply):
 
 class ClassDetail(Reply):
     name: str
+    archived: bool
     bots: list[DeviceSummary]
+
+
+ClassName = Annotated[StrictStr, Field(min_length=1, max_length=64,
+                                       description="Letters, digits, spaces and _.()-, e.g. 'Period 3'")]
+Username = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class ClassCreate(RequestBody):
+    name: ClassName
+    instructor: Username | None = Field(None, description="Admins only: the instructor who owns it (default: you)")
+
+
+class ClassChange(RequestBody):
+    name: ClassName | None = Field(None, description="Rename")
+    archived: StrictBool | None = Field(None, description="Archive (read-only) or restore")
+    instructor: Username | None = Field(None, description="Admins only: give the class to this instructor")
+
+
+class ClassReply(Reply, ClassSummary):
+    pass
+
+
+class RosterOptions(BaseModel):
+    preview: bool = Field(True, description="true: only check each row; false: import every row or none")
+    fqbn: Annotated[str, Field(max_length=120, pattern=FQBN_PATTERN)] | None = Field(
+        None, description="Board of the new bots (default: WEBIDE_DEFAULT_FQBN)")
+
+
+class RosterRow(BaseModel):
+    line: int = Field(description="Line of the file")
+    product_id: str
+    name: str
+    class_name: str | None
+    password_given: bool = Field(description="false: a password is generated when importing")
+    ok: bool
+    errors: list[str]
+
+
+class NewBot(BaseModel):
+    product_id: str
+    device_token: str = Field(description="Shown once; only its hash is stored")
+    password: str | None = Field(description="The generated password (shown once); null when one was given")
+
+
+class RosterReply(Reply):
+    preview: bool
+    valid: int = Field(description="Rows that can be imported")
+    invalid: int
+    rows: list[RosterRow] = Field(description="Every row with its verdict (preview only)")
+    created: list[NewBot] = Field(description="The new bots (import only)")
+
+
+# --- staff actions on bots and accounts ---------------------------------------------------------------------------
+
+class DeviceRegister(RequestBody):
+    product_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    password: Secret | None = Field(None, description="Omitted: a 6-digit password is generated and returned once")
+    name: Annotated[Text, Field(max_length=120)] = ""
+    class_name: ClassName = Field(alias="class")
+    fqbn: Fqbn | None = None
+
+
+class NewBotReply(Reply, NewBot):
+    class_name: str
+
+
+class PasswordReset(RequestBody):
+    password: Secret | None = Field(None, description="Omitted: a new password is generated")
+
+
+class PasswordReply(Reply):
+    password: str = Field(description="The new password, shown once")
+
+
+class DeviceTokenReply(Reply):
+    device_token: str = Field(description="Shown once; the bot's previous token stopped working")
+    warning: str
+
+
+class BlockRequest(RequestBody):
+    blocked: StrictBool
+
+
+class BlockReply(Reply):
+    blocked: bool
+
+
+class DeviceMove(RequestBody):
+    class_name: ClassName = Field(alias="class")
+
+
+class Telemetry(BaseModel):
+    heap: int | None
+    uptime: int | None
+    rssi: int | None
+    ip: str | None
+    mac: str | None
+    sensors: dict[str, float | int]
+
+
+class DeviceStatusReply(DeviceReply):
+    telemetry: Telemetry = Field(description="From the latest heartbeat")
+
+
+class DashboardBot(DeviceSummary):
+    telemetry: dict[str, Any] = Field(description="heap, uptime, rssi, ip, mac from the latest heartbeat")
+
+
+class Dashboard(Reply):
+    total: int
+    online: int
+    bots: list[DashboardBot]
+
+
+class DeviceSearch(BaseModel):
+    q: Annotated[str, Field(max_length=64)] | None = Field(None, description="Part of a product ID, name or class")
+
+
+class ProvisioningRequest(RequestBody):
+    confirm_reflash: StrictBool = Field(False, description="A bot must confirm that it will be re-flashed")
+
+
+class UserSummary(BaseModel):
+    id: int
+    username: str
+    role: Literal["admin", "instructor"]
+    blocked: bool
+    created_at: str | None
+    classes: list[str]
+
+
+class UserList(Reply):
+    users: list[UserSummary]
+
+
+class UserCreate(RequestBody):
+    username: Username
+    role: Literal["admin", "instructor"]
+    password: Secret | None = Field(None, description="Omitted: a password is generated and returned once")
+
+
+class UserCreated(Reply, UserSummary):
+    password: str | None = Field(description="The generated password (shown once)")
+
+
+class ActivityQuery(BaseModel):
+    actor: Annotated[str, Field(max_length=64)] | None = None
+    target: Annotated[str, Field(max_length=64)] | None = None
+    action: Annotated[str, Field(max_length=48)] | None = Field(None, description="e.g. login.failed, or class")
+    since: datetime | None = Field(None, description="ISO 8601; without a zone: UTC")
+    until: datetime | None = None
+    before: Annotated[int, Field(ge=1)] | None = Field(None, description="Page: entries older than this id")
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class ActivityEntry(BaseModel):
+    id: int
+    time: str | None
+    actor_kind: str
+    actor: str
+    action: str
+    target_kind: str
+    target: str
+    class_name: str | None
+    client_address: str | None
+    details: dict[str, Any]
+
+
+class ActivityList(Reply):
+    entries: list[ActivityEntry]
+    next_before: int | None = Field(description="Pass as before= for the next page")
 
 
 class ClassPush(RequestBody):

@@ -9,6 +9,7 @@ import time
 from celery import shared_task
 from flask import Flask
 
+from .core.audit import purge_expired
 from .core.builds.queue import RUN_BUILD_TASK, expire_stale_builds
 from .core.builds.status import IN_PROGRESS, PENDING
 from .core.builds.worker import run_started_build, try_start
@@ -34,22 +35,37 @@ def run_build(self, build_id: str) -> None:  # type: ignore[no-untyped-def]
         run_started_build(build)
 
 
+AUDIT_PURGE_INTERVAL_S = 3600
+
+
+def sweep_once(purge_audit: bool) -> None:
+    """One round of housekeeping: fail stale builds; when asked, drop audit entries past their retention."""
+    changed = bool(expire_stale_builds())
+    if purge_audit:
+        changed = bool(purge_expired(current_settings().audit_retention_days)) or changed
+    if changed:
+        db.session.commit()
+
+
 def start_stale_build_sweeper(app: Flask) -> threading.Thread:
-    """Fail builds whose worker died, every few seconds, so nobody has to poll for it to happen."""
+    """Fail builds whose worker died, every few seconds, so nobody has to poll for it to happen; once an hour (and
+    at start) also apply the audit log's retention (WEBIDE_AUDIT_RETENTION_DAYS)."""
     with app.app_context():
         interval = max(1.0, current_settings().build_stale_s / 10)
+    rounds_per_purge = max(1, int(AUDIT_PURGE_INTERVAL_S / interval))
 
     def sweep() -> None:
+        rounds = 0
         while True:
             time.sleep(interval)
             with app.app_context():
                 try:
-                    if expire_stale_builds():
-                        db.session.commit()
+                    sweep_once(purge_audit=rounds % rounds_per_purge == 0)
                 except Exception:  # the database may be briefly unreachable; try again next round
                     log.exception("Could not sweep stale builds")
                 finally:
                     db.session.remove()
+            rounds += 1
 
     thread = threading.Thread(target=sweep, name="stale-build-sweeper", daemon=True)
     thread.start()

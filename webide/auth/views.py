@@ -6,14 +6,17 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from ..api import PUBLIC, documented
+from ..api import PUBLIC, acting, documented
 from ..core.accounts import (
     authenticate,
     change_password,
     issue_api_token,
+    log_in,
+    refresh_api_token,
     revoke_api_token,
 )
-from ..core.errors import ApiError, BadRequest
+from ..core.audit import record
+from ..core.errors import ApiError, BadRequest, Unauthorized
 from ..extensions import csrf_exempt, db
 from ..schemas import CsrfReply, Login, LoginReply, PasswordChange, Reply, WhoAmI
 from . import bp
@@ -42,7 +45,7 @@ def login_submit() -> str | Response | tuple[str, int]:
     try:
         if not identifier or not password:
             raise BadRequest("Enter both fields")
-        principal = authenticate(mode, identifier, password, request.remote_addr)
+        principal = log_in(mode, identifier, password, request.remote_addr)
     except ApiError as error:
         db.session.commit()  # the failed attempt counts
         return render_template("auth/login.html", mode=mode, error=error.message, identifier=identifier), error.status
@@ -74,12 +77,25 @@ def api_login(json: Login) -> dict:
     else:
         raise BadRequest("Missing field: product_id or username")
     try:
-        principal = authenticate(kind, identifier, json.password, request.remote_addr)
+        principal = log_in(kind, identifier, json.password, request.remote_addr)
     finally:
         db.session.commit()  # a failed attempt counts
     token = issue_api_token(principal)
     db.session.commit()
     return {"success": True, "token": token, "kind": principal.kind}
+
+
+@bp.post("/api/auth/refresh")
+@csrf_exempt  # bearer tokens only: a cross-site form cannot send one
+@documented("auth", LoginReply, errors=(401,), security=[{"apiToken": []}])
+def api_refresh() -> dict:
+    """A new API token for the still-valid one this request carries; the old one is revoked at once."""
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("Send the token to refresh as Authorization: Bearer <token>")
+    principal, new_token = refresh_api_token(token)
+    db.session.commit()
+    return {"success": True, "token": new_token, "kind": principal.kind}
 
 
 @bp.post("/api/auth/logout")
@@ -122,6 +138,7 @@ def api_change_password(json: PasswordChange) -> dict:
     finally:
         db.session.commit()  # a failed attempt counts
     change_password(current_user, json.new_password)
+    record(acting(), "account.password_change", current_user._get_current_object())
     db.session.commit()
     if bearer_token() is None:
         login_user(current_user._get_current_object())  # keep this browser signed in; every other session ends

@@ -7,8 +7,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..api import documented
+from ..api import acting, documented
 from ..core.accounts import accessible_device
+from ..core.audit import record
 from ..core.builds.queue import (
     build_or_404,
     dispatch,
@@ -56,6 +57,8 @@ def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
         db.session.commit()  # what the student typed is kept even when the queue turns out to be down
     ensure_queue_reachable()
     build = queue_build(device, head.number, fqbn, json.deploy, current_user.display_name)
+    if json.deploy:
+        record(acting(), "build.upload", device, update_id=build.id, revision=head.number)
     db.session.commit()
     dispatch([build])
     return {"success": True, "update_id": build.id, "status": build.status, "progress": build.progress,

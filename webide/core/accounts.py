@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from ..extensions import current_settings, db
 from ..models import ApiToken, Device, User, as_utc, utcnow
-from .errors import BadRequest, NotFound, TooManyRequests, Unauthorized
+from .audit import Actor, record
+from .errors import ApiError, BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 from .rules import MAX_PASSWORD, MIN_PASSWORD
 from .security import (
     LoginThrottler,
@@ -54,8 +56,28 @@ def authenticate(kind: str, identifier: str, password: str, client_address: str 
         gate.record_failure(keys)
         raise Unauthorized("Wrong product ID or password" if kind == "device" else "Wrong username or password")
     if not principal.is_active:
-        raise Unauthorized("This bot is blocked; ask your instructor")
+        raise Unauthorized("This bot is blocked; ask your instructor" if kind == "device"
+                           else "This account is blocked; ask an administrator")
     gate.record_success(keys["account"])
+    return principal
+
+
+def log_in(kind: str, identifier: str, password: str, address: str | None) -> Principal:
+    """:func:`authenticate`, with the outcome in the audit log (the caller commits either way).
+
+    Attempts refused by the throttle (429) are not logged one by one: the password was not even checked, and a
+    flood of them must not become a flood of rows.
+    """
+    try:
+        principal = authenticate(kind, identifier, password, address)
+    except TooManyRequests:
+        raise
+    except ApiError as error:
+        known = find_principal(kind, identifier)
+        record(Actor("anonymous", "", address), "login.failed", known if known is not None else identifier,
+               target_kind=kind if known is None else None, reason=error.message)
+        raise
+    record(Actor.of(principal, address), "login.ok", principal)
     return principal
 
 
@@ -98,10 +120,64 @@ def check_new_password(password: str) -> str:
 def change_password(principal: Principal, new_password: str) -> None:
     """Set a new password and end every session and API token the principal had."""
     principal.password_hash = hash_password(check_new_password(new_password))
+    end_sessions(principal)
+
+
+def end_sessions(principal: Principal) -> None:
+    """Sign the principal out everywhere: browser sessions (by their version) and every API token."""
     principal.session_version += 1
     owner = ApiToken.device_id if isinstance(principal, Device) else ApiToken.user_id
     for token in db.session.scalars(select(ApiToken).where(owner == principal.id, ApiToken.revoked_at.is_(None))):
         token.revoked_at = utcnow()
+
+
+def generated_password(principal: Principal) -> str:
+    """A fresh password to hand over once: a 6-digit PIN for a bot (typed by children), 12 characters for a person."""
+    return f"{secrets.randbelow(10**6):06d}" if isinstance(principal, Device) else person_password()
+
+
+def person_password() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def reset_password(principal: Principal, password: str | None = None) -> str:
+    """Set the given or a generated password, ending every session and token; returns it (shown once)."""
+    password = password or generated_password(principal)
+    change_password(principal, password)
+    return password
+
+
+def set_blocked(principal: Principal, blocked: bool) -> bool:
+    """Block or unblock; a block also ends every session and API token at once. Returns whether anything changed."""
+    if principal.blocked == blocked:
+        return False
+    principal.blocked = blocked
+    if blocked:
+        end_sessions(principal)
+    return True
+
+
+def refresh_api_token(token: str) -> tuple[Principal, str]:
+    """A new API token for a still-valid one, which is revoked (a stolen token cannot be refreshed once used)."""
+    principal = principal_for_api_token(token)
+    if principal is None:
+        raise Unauthorized("The token is expired, revoked or unknown; log in again")
+    revoke_api_token(token)
+    return principal, issue_api_token(principal)
+
+
+def require_staff(principal: Principal) -> User:
+    """The caller as an instructor or admin; bots may not use the classroom console."""
+    if not isinstance(principal, User):
+        raise Forbidden("Only instructors and admins may do this")
+    return principal
+
+
+def require_admin(principal: Principal) -> User:
+    user = require_staff(principal)
+    if not user.is_admin:
+        raise Forbidden("Only admins may do this")
+    return user
 
 
 def accessible_device(principal: Principal, product_id: str) -> Device:

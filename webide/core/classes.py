@@ -1,14 +1,18 @@
-"""Class-wide actions: an instructor's sketch becomes every bot's sketch and is built (and uploaded) for each."""
+"""Classes: who sees which, creating, renaming, archiving, reassigning and deleting them, and class-wide pushes."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, select
 
 from ..extensions import current_settings, db
-from ..models import Build, Classroom, Device, User
+from ..models import Build, Classroom, Device, Role, User, iso
 from .accounts import Principal
 from .builds.queue import ensure_queue_reachable, queue_build
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, Conflict, Forbidden, NotFound
+from .registry import find_class
+from .rules import check_class_name
 from .sketches import check_buildable, head_revision, main_file, save_sketch
 
 
@@ -28,6 +32,71 @@ def visible_classrooms(principal: Principal) -> list[Classroom]:
     if not principal.is_admin:
         query = query.where(Classroom.instructor_id == principal.id)
     return list(db.session.scalars(query))
+
+
+def class_summaries(classrooms: list[Classroom]) -> list[dict[str, Any]]:
+    """Classes as lists show them, empty ones included; two queries whatever their number."""
+    ids = [classroom.id for classroom in classrooms]
+    counts = dict(db.session.execute(select(Device.classroom_id, func.count()).where(Device.classroom_id.in_(ids))
+                                     .group_by(Device.classroom_id)).all()) if ids else {}
+    owners = {user.id: user.username for user in db.session.scalars(
+        select(User).where(User.id.in_({c.instructor_id for c in classrooms if c.instructor_id is not None})))}
+    return [{"name": c.name, "instructor": owners.get(c.instructor_id) if c.instructor_id else None,
+             "bots": counts.get(c.id, 0), "archived": bool(c.archived), "created_at": iso(c.created_at)}
+            for c in classrooms]
+
+
+def instructor_named(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or user.role not in (Role.INSTRUCTOR.value, Role.ADMIN.value):
+        raise BadRequest(f"No instructor named {username!r}")
+    return user
+
+
+def create_class(owner: User, name: str, instructor: str | None = None) -> Classroom:
+    """A new, empty class owned by the caller; an admin may hand it to an instructor right away."""
+    if instructor is not None and instructor != owner.username:
+        if not owner.is_admin:
+            raise Forbidden("Only admins may create classes for another instructor")
+        owner = instructor_named(instructor)
+    if find_class(check_class_name(name)) is not None:
+        raise Conflict(f"A class named {name!r} already exists")
+    classroom = Classroom(name=name, instructor=owner, archived=False)
+    db.session.add(classroom)
+    db.session.flush()
+    return classroom
+
+
+def rename_class(classroom: Classroom, new_name: str) -> None:
+    if new_name == classroom.name:
+        return
+    existing = find_class(check_class_name(new_name))
+    if existing is not None:
+        raise Conflict(f"A class named {new_name!r} already exists")
+    classroom.name = new_name
+
+
+def reassign_class(caller: User, classroom: Classroom, instructor: str) -> User:
+    """Give the class to another instructor (admins only)."""
+    if not caller.is_admin:
+        raise Forbidden("Only admins may give a class to another instructor")
+    owner = instructor_named(instructor)
+    classroom.instructor = owner
+    return owner
+
+
+def check_open(classroom: Classroom | None, doing: str) -> None:
+    """Refuse changes to an archived class (it is read-only until it is restored)."""
+    if classroom is not None and classroom.archived:
+        raise Conflict(f"Class {classroom.name!r} is archived, so {doing} is turned off; restore the class first")
+
+
+def delete_class(classroom: Classroom) -> None:
+    """Delete an empty class (its bots must be moved or deleted first, so nothing is lost by accident)."""
+    bots = db.session.scalar(select(func.count()).select_from(Device).where(Device.classroom_id == classroom.id))
+    if bots:
+        raise Conflict(f"Class {classroom.name!r} still has {bots} bot(s); move or delete them first")
+    db.session.delete(classroom)
 
 
 def main_sketch_file(files: list[dict[str, str]], main: str | None) -> str:
@@ -55,6 +124,7 @@ def push_sketch(classroom: Classroom, files: list[dict[str, str]], main: str, de
     Every bot is checked before anything is changed, so a sketch that one bot cannot build changes no bot; the
     caller commits, then dispatches the builds.
     """
+    check_open(classroom, "pushing sketches")
     devices = sorted(classroom.devices, key=lambda d: d.product_id)
     if not devices:
         raise BadRequest(f"Class {classroom.name!r} has no bots")

@@ -12,11 +12,13 @@ previous token.
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import logging
 import zipfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from esp_idf_nvs_partition_gen import nvs_partition_gen as nvs_gen
 
@@ -24,8 +26,9 @@ from compiler.drivers.base import AGENT_LINK_FLAGS_FILE, AGENT_LINK_PROPERTY
 
 from ..config import Settings
 from ..extensions import public_base_url
-from ..models import Device, utcnow
-from .errors import BadRequest
+from ..models import Device, User, utcnow
+from .accounts import Principal
+from .errors import BadRequest, Conflict
 from .firmware.urls import firmware_url
 from .registry import reset_device_token
 from .toolchain import BUNDLED_AGENT, agent_library
@@ -67,10 +70,31 @@ def check_server_url(url: str) -> str:
     """Refuse a server URL the agent would not accept or would cut (it could then never reach the server)."""
     if not url.startswith(("http://", "https://")):
         raise BadRequest(f"The server URL {url!r} must start with http:// or https://; check WEBIDE_PUBLIC_URL")
+    if is_loopback(urlsplit(url).hostname or ""):
+        raise BadRequest(f"The server URL {url!r} only reaches this computer itself, so a bot could never reach it; "
+                         f"set WEBIDE_PUBLIC_URL to the address bots use (e.g. http://192.168.1.10:5000)")
     if len(url.encode()) > MAX_SERVER_URL_BYTES:
         raise BadRequest(f"The server URL {url!r} is longer than the {MAX_SERVER_URL_BYTES} bytes the bot can "
                          f"store; set WEBIDE_PUBLIC_URL to a shorter address")
     return url
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_reflash_allowed(principal: Principal, confirmed: bool) -> None:
+    """A kit ends the bot's current device token: instructors and admins may issue one, a student must confirm."""
+    if not isinstance(principal, User) and not confirmed:
+        raise Conflict("A first-flash kit replaces the bot's device token: the bot goes offline until it is flashed "
+                       "with the new kit. Ask your instructor, or confirm that you will re-flash it "
+                       "(confirm_reflash: true)", confirm_required=True)
 
 
 def nvs_image(settings: ProvisioningSettings) -> bytes:

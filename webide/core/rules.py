@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from .errors import BadRequest
@@ -14,6 +15,29 @@ MAX_PASSWORD = 256
 FQBN_PATTERN = r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.=,-]+)?$"
 FQBN_RE = re.compile(FQBN_PATTERN)
 MAX_REVISION = 2**31 - 1
+# Class names appear in URLs, CSV files and pages: letters (any script), digits, spaces and _.()-, no slash or markup.
+CLASS_NAME_RE = re.compile(r"^[^\W_][\w .()-]{0,63}$")
+MAX_DISPLAY_NAME = 120
+MARKUP_CHARACTERS = frozenset("<>")
+
+
+def check_display_name(name: str, what: str = "name", max_length: int = MAX_DISPLAY_NAME) -> str:
+    """A human name shown on pages and cards: bounded, no control or format characters, no markup brackets."""
+    if len(name) > max_length:
+        raise BadRequest(f"{what} is longer than {max_length} characters")
+    for character in name:
+        if unicodedata.category(character) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            raise BadRequest(f"{what} contains an invisible control character (U+{ord(character):04X})")
+        if character in MARKUP_CHARACTERS:
+            raise BadRequest(f"{what} must not contain < or >")
+    return name
+
+
+def check_class_name(name: str) -> str:
+    if not CLASS_NAME_RE.fullmatch(name) or name != name.strip():
+        raise BadRequest(f"invalid class name {name[:80]!r}: use 1 to 64 letters, digits, spaces and _.()- "
+                         f"(starting with a letter or digit)")
+    return name
 
 
 def required_str(body: dict[str, Any], name: str, max_length: int = 256, pattern: re.Pattern[str] | None = None) -> str:

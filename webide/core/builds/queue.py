@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from ...extensions import current_celery, current_event_log, current_settings, db
 from ...models import Build, Device, utcnow
-from ..errors import BadRequest, NotFound, ServiceUnavailable
+from ..errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from .status import ERROR, IN_PROGRESS, PENDING, announce_progress, end_build
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,13 @@ def ensure_queue_reachable() -> None:
 
 
 def queue_build(device: Device, revision: int, fqbn: str, deploy: bool, requested_by: str) -> Build:
-    """Record a pending build and supersede this bot's queued ones; :func:`dispatch` it after the commit."""
+    """Record a pending build and supersede this bot's queued ones; :func:`dispatch` it after the commit.
+
+    An archived class is read-only: its bots may Verify but not Upload.
+    """
+    if deploy and device.classroom is not None and device.classroom.archived:
+        raise Conflict(f"Class {device.classroom.name!r} is archived, so Upload is turned off; ask your instructor "
+                       f"to restore the class (Verify still works)")
     superseded = db.session.scalars(select(Build).where(Build.device_id == device.id, Build.status == PENDING))
     for old in superseded:
         end_build(old, ERROR, "Superseded by a newer request", error="superseded")

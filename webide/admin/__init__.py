@@ -1,0 +1,7 @@
+"""Administration: people (instructors and admins), every bot, and the audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from . import views  # noqa: E402,F401
