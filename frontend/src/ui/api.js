@@ -61,7 +61,8 @@ export function createApi(productId, csrfToken) {
     setBoard: (fqbn) => request('PATCH', device, { fqbn }),
     wifi: () => request('GET', `${device}/wifi`),
     setWifi: (ssid, password) => request('PUT', `${device}/wifi`, { ssid, password }),
-    provisioningKit: () => download('POST', `${device}/provisioning`, csrfToken),
+    // Sent only after the person agreed that the bot must be flashed again (the server asks a bot to confirm).
+    provisioningKit: () => download('POST', `${device}/provisioning`, csrfToken, { confirm_reflash: true }),
   };
 }
 
@@ -69,10 +70,14 @@ export function createApi(productId, csrfToken) {
  * Fetch a file the server makes on request (e.g. a POST that issues a new token); resolves {blob, filename,
  * headers}, throws ApiError with the server's message otherwise.
  */
-async function download(method, url, csrfToken) {
+async function download(method, url, csrfToken, body = undefined) {
+  const headers = { 'X-CSRFToken': csrfToken };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
-    response = await fetch(url, { method, headers: { 'X-CSRFToken': csrfToken }, credentials: 'same-origin' });
+    response = await fetch(url, {
+      method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch (error) {
     throw new ApiError(0, `server unreachable (${error.message})`, null);
   }
