@@ -12,6 +12,8 @@ run: install-run
 	@$(BIN)/webide run --demo --host $(HOST) --port $(PORT)
 
 test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider

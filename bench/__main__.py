@@ -8,8 +8,12 @@ import json
 import sys
 from pathlib import Path
 
-SUITES = {"compile": "bench.compile_bench:run", "ota": "bench.ota_bench:run",
-          "flood": "bench.compile_bench:run_output_flood", "diagnostics": "bench.diagnostics_bench:run"}
+SUITES = {
+    "compile": "bench.compile_bench:run",
+    "ota": "bench.ota_bench:run",
+    "flood": "bench.compile_bench:run_output_flood",
+    "diagnostics": "bench.diagnostics_bench:run",
+}
 EVERYTHING = ("compile", "ota", "diagnostics")
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -11,6 +11,7 @@ plus the memory of the web process with 100 connected browsers and of the Celery
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import subprocess
 import tempfile
@@ -89,8 +90,9 @@ def timed_build(api: ApiClient, listener: RoomListener, product_id: str, files: 
     """Submit and wait for the result event; returns the build details with the measured seconds."""
     started = time.perf_counter()
     update_id = api.submit(product_id, files)
-    listener.wait_for(lambda events: any(e["type"] == "result" and e["update_id"] == update_id for e in events),
-                      timeout=300)
+    listener.wait_for(
+        lambda events: any(e["type"] == "result" and e["update_id"] == update_id for e in events), timeout=300
+    )
     seconds = time.perf_counter() - started
     details = api.get(f"/api/builds/{update_id}").json()
     assert details["status"] == "complete", details["log"][-2000:]
@@ -106,9 +108,16 @@ def bare_compile(service: BenchService, variant: int, cache_dir: Path, body: str
         sketch_dir.mkdir()
         build_dir.mkdir()
         (sketch_dir / "bare.ino").write_text(body.format(n=variant))
-        job = CompileJob(sketch_name="bare", sketch_dir=str(sketch_dir), build_dir=str(build_dir),
-                         output_dir=str(build_dir), cache_dir=str(cache_dir), fqbn=AVR_FQBN,
-                         build_properties=driver.server_properties(AVR_FQBN), sandboxed=False)
+        job = CompileJob(
+            sketch_name="bare",
+            sketch_dir=str(sketch_dir),
+            build_dir=str(build_dir),
+            output_dir=str(build_dir),
+            cache_dir=str(cache_dir),
+            fqbn=AVR_FQBN,
+            build_properties=driver.server_properties(AVR_FQBN),
+            sandboxed=False,
+        )
         started = time.perf_counter()
         subprocess.run(driver.compile_argv(job), check=True, capture_output=True)
         return time.perf_counter() - started
@@ -131,8 +140,11 @@ def overhead_and_cache_hit(service: BenchService, body: str) -> dict[str, Any]:
             hits.append(hit["seconds"])
     finally:
         listener.close()
-    return {"pipeline_s": statistics.median(pipeline), "bare_s": statistics.median(bare),
-            "cache_hit_s": statistics.median(hits)}
+    return {
+        "pipeline_s": statistics.median(pipeline),
+        "bare_s": statistics.median(bare),
+        "cache_hit_s": statistics.median(hits),
+    }
 
 
 def burst(service: BenchService, body: str) -> dict[str, Any]:
@@ -141,8 +153,10 @@ def burst(service: BenchService, body: str) -> dict[str, Any]:
     worker_peak = WorkerMemory(service.worker.process.pid)
     worker_peak.start()
     started = time.perf_counter()
-    ids = [(api, api.submit(f"bench_{n}", sketch_files(f"bench_{n}", 3000 + n, body)))
-           for n, api in enumerate(clients, start=1)]
+    ids = [
+        (api, api.submit(f"bench_{n}", sketch_files(f"bench_{n}", 3000 + n, body)))
+        for n, api in enumerate(clients, start=1)
+    ]
     results = [api.wait(update_id, timeout=900) for api, update_id in ids]
     seconds = time.perf_counter() - started
     worker_peak.stop()
@@ -161,7 +175,7 @@ class WorkerMemory(threading.Thread):
         self.running = True
 
     def celery_processes(self) -> list[psutil.Process]:
-        processes = [self.root] + self.root.children(recursive=True)
+        processes = [self.root, *self.root.children(recursive=True)]
         return [p for p in processes if "celery" in " ".join(p.cmdline())]
 
     def run(self) -> None:
@@ -191,29 +205,43 @@ def output_flood(service: BenchService) -> dict[str, Any]:
             body = "\n".join(f"#warning flood line {n} of run {run}" for n in range(FLOOD_WARNINGS)) + "\n" + SKETCH
             result = timed_build(api, listener, "bench_2", sketch_files("bench_2", 7 + run, body))
             with listener.arrived:
-                applied = [(event, at) for event, at in zip(listener.events, listener.applied_at)
-                           if event["type"] == "line" and event.get("update_id") == result["update_id"]]
+                applied = [
+                    (event, at)
+                    for event, at in zip(listener.events, listener.applied_at)
+                    if event["type"] == "line" and event.get("update_id") == result["update_id"]
+                ]
                 arrivals = [seq for connection in listener.arrivals for seq in connection]
             lines = [event["text"] for event, _ in applied]
             seqs = [event["seq"] for event, _ in applied]
             delays_ms += [at * 1000 - event["ts"] for event, at in applied]
-            runs.append({"lines": len(lines), "complete": lines == result["log"].split("\n"),
-                         "in_order": seqs == sorted(seqs) and all(a < b for a, b in zip(arrivals, arrivals[1:]))})
+            runs.append(
+                {
+                    "lines": len(lines),
+                    "complete": lines == result["log"].split("\n"),
+                    "in_order": seqs == sorted(seqs) and all(a < b for a, b in itertools.pairwise(arrivals)),
+                }
+            )
     finally:
         listener.close()
-    return {"lines": min(r["lines"] for r in runs), "runs": len(runs),
-            "complete": sum(r["complete"] for r in runs), "in_order": sum(r["in_order"] for r in runs),
-            "p95_ms": statistics.quantiles(delays_ms, n=20)[-1], "gap_fetches": listener.gap_fetches,
-            "reconnects": listener.unexpected_disconnects}
+    return {
+        "lines": min(r["lines"] for r in runs),
+        "runs": len(runs),
+        "complete": sum(r["complete"] for r in runs),
+        "in_order": sum(r["in_order"] for r in runs),
+        "p95_ms": statistics.quantiles(delays_ms, n=20)[-1],
+        "gap_fetches": listener.gap_fetches,
+        "reconnects": listener.unexpected_disconnects,
+    }
 
 
 def flood_row(flood: dict[str, Any]) -> tuple[str, str, str]:
-    return (f"(d) compiler output to a Socket.IO client, {flood['runs']} runs: complete, in order; "
-            "p95 delay from emission",
-            f"{flood['lines']:,} lines: {flood['complete']}/{flood['runs']} complete, "
-            f"{flood['in_order']}/{flood['runs']} in order; p95 {flood['p95_ms']:.0f} ms"
-            f" ({flood['gap_fetches']} gap fetches, {flood['reconnects']} reconnects)",
-            f"≥ 5,000 lines, {FLOOD_RUNS}/{FLOOD_RUNS} complete and in order")
+    return (
+        f"(d) compiler output to a Socket.IO client, {flood['runs']} runs: complete, in order; p95 delay from emission",
+        f"{flood['lines']:,} lines: {flood['complete']}/{flood['runs']} complete, "
+        f"{flood['in_order']}/{flood['runs']} in order; p95 {flood['p95_ms']:.0f} ms"
+        f" ({flood['gap_fetches']} gap fetches, {flood['reconnects']} reconnects)",
+        f"≥ 5,000 lines, {FLOOD_RUNS}/{FLOOD_RUNS} complete and in order",
+    )
 
 
 def run_output_flood() -> list[tuple[str, str, str]]:
@@ -248,20 +276,45 @@ def run() -> list[tuple[str, str, str]]:
             with bench_service(bots=BURST, **env) as service:
                 bursts[kind, cache] = burst(service, body)
     for kind, measured in timing.items():
-        rows.append((f"(a) submit→published vs bare arduino-builder, {kind} (warm, medians of {ROUNDS})",
-                     f"{measured['pipeline_s']:.2f} s vs {measured['bare_s']:.2f} s = "
-                     f"{measured['pipeline_s'] / measured['bare_s']:.2f}×", "≤ 1.10×"))
+        rows.append(
+            (
+                f"(a) submit→published vs bare arduino-builder, {kind} (warm, medians of {ROUNDS})",
+                f"{measured['pipeline_s']:.2f} s vs {measured['bare_s']:.2f} s = "
+                f"{measured['pipeline_s'] / measured['bare_s']:.2f}×",
+                "≤ 1.10×",
+            )
+        )
     for kind, measured in timing.items():
-        rows.append((f"(b) cache hit vs real compile, {kind} (medians of {ROUNDS})",
-                     f"{measured['cache_hit_s'] * 1000:.0f} ms vs {measured['pipeline_s']:.2f} s = "
-                     f"{measured['pipeline_s'] / measured['cache_hit_s']:.0f}× faster", "≥ 20×"))
+        rows.append(
+            (
+                f"(b) cache hit vs real compile, {kind} (medians of {ROUNDS})",
+                f"{measured['cache_hit_s'] * 1000:.0f} ms vs {measured['pipeline_s']:.2f} s = "
+                f"{measured['pipeline_s'] / measured['cache_hit_s']:.0f}× faster",
+                "≥ 20×",
+            )
+        )
     for kind in SKETCHES:
         on, off = bursts[kind, "on"]["seconds"], bursts[kind, "off"]["seconds"]
-        rows.append((f"(c) burst of {BURST} sketches, {kind}, 2 at a time: core cache on vs off",
-                     f"{on:.1f} s vs {off:.1f} s = {off / on:.1f}× faster", "≥ 2.5×"))
+        rows.append(
+            (
+                f"(c) burst of {BURST} sketches, {kind}, 2 at a time: core cache on vs off",
+                f"{on:.1f} s vs {off:.1f} s = {off / on:.1f}× faster",
+                "≥ 2.5×",
+            )
+        )
     rows.append(flood_row(flood))
-    rows.append(("web process RSS, idle → 100 connected browsers",
-                 f"{memory['idle_mb']:.0f} MB → {memory['with_browsers_mb']:.0f} MB", "≤ 150 MB"))
-    rows.append(("Celery worker peak RSS during the bursts (per process, toolchain excluded)",
-                 f"{max(b['worker_rss_mb'] for b in bursts.values()):.0f} MB", "≤ 250 MB"))
+    rows.append(
+        (
+            "web process RSS, idle → 100 connected browsers",
+            f"{memory['idle_mb']:.0f} MB → {memory['with_browsers_mb']:.0f} MB",
+            "≤ 150 MB",
+        )
+    )
+    rows.append(
+        (
+            "Celery worker peak RSS during the bursts (per process, toolchain excluded)",
+            f"{max(b['worker_rss_mb'] for b in bursts.values()):.0f} MB",
+            "≤ 250 MB",
+        )
+    )
     return rows

@@ -7,6 +7,7 @@
 (c) ordinary gcc output, to show the new parser is no slower on what students normally see.
 No assertions: medians of a few rounds, printed next to their targets.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,17 +54,32 @@ def old_parse(output: str) -> int:
             context = [*(c for c in context if c.startswith("included from")), f"included from {match['where']}"]
         elif match := _OLD_DIAGNOSTIC.match(line):
             severity = "error" if match["severity"] == "fatal error" else match["severity"]
-            found.append(Diagnostic(file=match["file"], line=int(match["line"]),
-                                    column=int(match["column"]) if match["column"] else None, severity=severity,
-                                    message=match["message"].strip(), context=list(context)))
+            found.append(
+                Diagnostic(
+                    file=match["file"],
+                    line=int(match["line"]),
+                    column=int(match["column"]) if match["column"] else None,
+                    severity=severity,
+                    message=match["message"].strip(),
+                    context=list(context),
+                )
+            )
             if match["severity"] != "note":
                 context = [c for c in context if not c.startswith("included from")]
         elif match := _OLD_LINKER.match(line):
             file, number = "", None
             if located := _OLD_WHERE_LINE.match(match["where"].strip()):
                 file, number = located["file"], int(located["line"])
-            found.append(Diagnostic(file=file, line=number, column=None, severity="error",
-                                    message=match["message"].strip(), context=list(context)))
+            found.append(
+                Diagnostic(
+                    file=file,
+                    line=number,
+                    column=None,
+                    severity="error",
+                    message=match["message"].strip(),
+                    context=list(context),
+                )
+            )
     return len(found)
 
 
@@ -76,8 +92,12 @@ def attack_output(line_chars: int, includes: int = 130) -> str:
     shaped = ATTACK_LINE[: line_chars - len(" #warning ")]
     lines = []
     for number in range(1, includes + 1):
-        lines += [f"In file included from Blink.ino:{number}:0:", f"W.h:1:2: warning: #warning {shaped}",
-                  f" #warning {shaped}", "  ^"]
+        lines += [
+            f"In file included from Blink.ino:{number}:0:",
+            f"W.h:1:2: warning: #warning {shaped}",
+            f" #warning {shaped}",
+            "  ^",
+        ]
     return "\n".join(lines)
 
 
@@ -101,15 +121,24 @@ def run() -> list[tuple[str, str, str]]:
     # The old parser needs minutes for all 130 includes; a tenth of them shows its cost per include.
     tenth = attack_output(16384, includes=13)
     old = median_seconds(lambda: old_parse(tenth), rounds=1)
-    rows.append(("diagnostics (a) stall attack, old parser, 13 of 130 includes, 16 KiB lines",
-                 f"{old:.1f} s (×10 ≈ {old * 10:.0f} s)", "was ~210 s in a worker"))
+    rows.append(
+        (
+            "diagnostics (a) stall attack, old parser, 13 of 130 includes, 16 KiB lines",
+            f"{old:.1f} s (×10 ≈ {old * 10:.0f} s)",
+            "was ~210 s in a worker",
+        )
+    )
     new_uncapped = median_seconds(lambda: new_parse(attack))
-    rows.append(("diagnostics (a) stall attack, new parser, 16 KiB lines (it parses the first 4 KiB)",
-                 f"{new_uncapped * 1000:.1f} ms", "linear"))
+    rows.append(
+        (
+            "diagnostics (a) stall attack, new parser, 16 KiB lines (it parses the first 4 KiB)",
+            f"{new_uncapped * 1000:.1f} ms",
+            "linear",
+        )
+    )
     reader_output = capped(attack)
     new = median_seconds(lambda: new_parse(reader_output))
-    rows.append(("diagnostics (a) stall attack, new parser, lines cut to 4 KiB", f"{new * 1000:.1f} ms",
-                 "≤ 100 ms"))
+    rows.append(("diagnostics (a) stall attack, new parser, lines cut to 4 KiB", f"{new * 1000:.1f} ms", "≤ 100 ms"))
     limit = diagnostics._MAX_PARSED_CHARS
     diagnostics._MAX_PARSED_CHARS = 10**9  # lift the cap: show how the patterns themselves scale
     try:
@@ -118,14 +147,24 @@ def run() -> list[tuple[str, str, str]]:
             old_line = median_seconds(lambda: old_parse(line), rounds=1) if size <= 16384 else None
             new_line = median_seconds(lambda: new_parse(line))
             old_text = f"old {old_line * 1000:.0f} ms" if old_line is not None else "old (skipped: minutes)"
-            rows.append((f"diagnostics (b) one {size // 1024} KiB hostile line", f"{old_text}, new "
-                         f"{new_line * 1000:.2f} ms", "new grows linearly"))
+            rows.append(
+                (
+                    f"diagnostics (b) one {size // 1024} KiB hostile line",
+                    f"{old_text}, new {new_line * 1000:.2f} ms",
+                    "new grows linearly",
+                )
+            )
     finally:
         diagnostics._MAX_PARSED_CHARS = limit
     normal = NORMAL_OUTPUT * 500
-    rows.append(("diagnostics (c) ordinary gcc output, 4,000 lines",
-                 f"old {median_seconds(lambda: old_parse(normal)) * 1000:.1f} ms, "
-                 f"new {median_seconds(lambda: new_parse(normal)) * 1000:.1f} ms", "same order as old"))
+    rows.append(
+        (
+            "diagnostics (c) ordinary gcc output, 4,000 lines",
+            f"old {median_seconds(lambda: old_parse(normal)) * 1000:.1f} ms, "
+            f"new {median_seconds(lambda: new_parse(normal)) * 1000:.1f} ms",
+            "same order as old",
+        )
+    )
     return rows
 
 

@@ -107,8 +107,7 @@ def nginx_serving(image_path: Path, workers: int) -> Iterator[str]:
             yield url
 
 
-def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float,
-                       seconds: float) -> tuple[list[float], int]:
+def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float, seconds: float) -> tuple[list[float], int]:
     """Send 304 checks at ``rate`` per second, round robin over the bots; latencies in ms from scheduled start."""
     total = int(rate * seconds)
     latencies: list[float] = []
@@ -123,8 +122,9 @@ def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float,
             time.sleep(delay)
         bot = bots[index % len(bots)]
         try:
-            status = http_exchange(base_url, "GET", f"/{bot.product_id}.ino.bin", headers[index % len(bots)],
-                                   timeout=30).status
+            status = http_exchange(
+                base_url, "GET", f"/{bot.product_id}.ino.bin", headers[index % len(bots)], timeout=30
+            ).status
         except SimulatorError:
             status = 0
         latencies.append((time.perf_counter() - scheduled) * 1000)
@@ -154,14 +154,16 @@ def behind_nginx_throughput(bot_count: int, image_bytes: int, rounds: int, nginx
         image_path = service.settings.data_dir.parent / "bench-image.bin"
         md5 = hashlib.md5(esp32_image(image_path, image_bytes, seed=1)).hexdigest()
         bots = prepare_bots(service, image_path)
-        front = NGINX_IN_FRONT.format(prefix=ACCEL_PREFIX, artifacts=service.settings.artifacts_dir.resolve(),
-                                      app=service.base_url)
+        front = NGINX_IN_FRONT.format(
+            prefix=ACCEL_PREFIX, artifacts=service.settings.artifacts_dir.resolve(), app=service.base_url
+        )
         with private_nginx(front, nginx_workers) as url:
             return best_throughput(url, bots, md5, rounds)
 
 
-def measure(bot_count: int, image_bytes: int, rate: float, seconds: float, rounds: int,
-            nginx_workers: int) -> list[Row]:
+def measure(
+    bot_count: int, image_bytes: int, rate: float, seconds: float, rounds: int, nginx_workers: int
+) -> list[Row]:
     with bench_service(bots=bot_count) as service:
         image_path = service.settings.data_dir.parent / "bench-image.bin"
         image = esp32_image(image_path, image_bytes, seed=1)
@@ -177,15 +179,27 @@ def measure(bot_count: int, image_bytes: int, rate: float, seconds: float, round
     accel_rate, accel_failed = behind_nginx_throughput(bot_count, image_bytes, rounds, nginx_workers)
     size = f"{len(image) / 2**20:.1f} MiB"
     return [
-        (f"OTA: {bot_count} bots pull {size} at once, webide (MiB/s)", f"{webide_rate:.0f}",
-         f"failed pulls: {webide_failed}"),
-        (f"OTA: same from nginx, {nginx_workers} worker(s) (MiB/s)", f"{nginx_rate:.0f}",
-         f"failed pulls: {nginx_failed}"),
+        (
+            f"OTA: {bot_count} bots pull {size} at once, webide (MiB/s)",
+            f"{webide_rate:.0f}",
+            f"failed pulls: {webide_failed}",
+        ),
+        (
+            f"OTA: same from nginx, {nginx_workers} worker(s) (MiB/s)",
+            f"{nginx_rate:.0f}",
+            f"failed pulls: {nginx_failed}",
+        ),
         ("OTA: webide / nginx throughput", f"{webide_rate / nginx_rate:.2f}", "target ≥ 0.5"),
-        ("OTA: webide behind nginx, X-Accel-Redirect (MiB/s)", f"{accel_rate:.0f}",
-         f"{accel_rate / nginx_rate:.2f} × nginx alone; failed pulls: {accel_failed}"),
-        (f"OTA: 304 check at {rate:.0f}/s for {seconds:.0f} s, p50 (ms)", f"{statistics.median(latencies):.1f}",
-         f"{len(latencies)} requests, {errors} not 304"),
+        (
+            "OTA: webide behind nginx, X-Accel-Redirect (MiB/s)",
+            f"{accel_rate:.0f}",
+            f"{accel_rate / nginx_rate:.2f} × nginx alone; failed pulls: {accel_failed}",
+        ),
+        (
+            f"OTA: 304 check at {rate:.0f}/s for {seconds:.0f} s, p50 (ms)",
+            f"{statistics.median(latencies):.1f}",
+            f"{len(latencies)} requests, {errors} not 304",
+        ),
         (f"OTA: 304 check at {rate:.0f}/s, p99 (ms)", f"{percentile(latencies, 0.99):.1f}", "target ≤ 20 ms"),
         ("OTA: 304 check, max (ms)", f"{max(latencies):.1f}", "-"),
     ]

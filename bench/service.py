@@ -53,22 +53,33 @@ def create_bots(settings: Settings, count: int, fqbn: str = AVR_FQBN) -> list[st
 def bench_service(bots: int = 30, concurrency: int = 2, **env: str) -> Iterator[BenchService]:
     """Start web + one worker (``concurrency`` builds at once) on a fresh data folder; stop everything after."""
     folder = scratch_dir()
-    base = Settings(data_dir=folder / "instance", async_mode="threading", toolchain="arduino-builder",
-                    default_fqbn=AVR_FQBN)
+    base = Settings(
+        data_dir=folder / "instance", async_mode="threading", toolchain="arduino-builder", default_fqbn=AVR_FQBN
+    )
     base.log_dir.mkdir(parents=True)
     redis_child, redis_url = start_private_redis(base)
     settings = base.with_overrides(redis_url=redis_url)
     create_bots(settings, bots)
-    child_env = dict(os.environ, WEBIDE_DATA_DIR=str(settings.data_dir), REDIS_URL=redis_url,
-                     WEBIDE_TOOLCHAIN="arduino-builder", WEBIDE_DEFAULT_FQBN=AVR_FQBN, **env)
+    child_env = dict(
+        os.environ,
+        WEBIDE_DATA_DIR=str(settings.data_dir),
+        REDIS_URL=redis_url,
+        WEBIDE_TOOLCHAIN="arduino-builder",
+        WEBIDE_DEFAULT_FQBN=AVR_FQBN,
+        **env,
+    )
     port = free_port()
     log = (folder / "service.log").open("w")
-    web = Child("web", web_argv(Settings(async_mode=child_env.get("WEBIDE_ASYNC_MODE", "eventlet")),
-                                "127.0.0.1", port), child_env)
+    web = Child(
+        "web",
+        web_argv(Settings(async_mode=child_env.get("WEBIDE_ASYNC_MODE", "eventlet")), "127.0.0.1", port),
+        child_env,
+    )
     worker = Child("worker", worker_argv(concurrency), child_env)
     for child in (web, worker):
-        child.process = subprocess.Popen(child.argv, env=child.env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+        child.process = subprocess.Popen(
+            child.argv, env=child.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/login", folder / "service.log")
         yield BenchService(f"http://127.0.0.1:{port}", settings, web, worker)

@@ -1,6 +1,13 @@
 """Sandboxed, cached Arduino compiles: a plain library used by the web service's workers and by scripts."""
-from compiler.errors import (CompilerError, LowDiskSpace, SandboxUnavailable, SketchError, ToolchainNotFound,
-                             UnknownBoard)
+
+from compiler.errors import (
+    CompilerError,
+    LowDiskSpace,
+    SandboxUnavailable,
+    SketchError,
+    ToolchainNotFound,
+    UnknownBoard,
+)
 from compiler.models import (
     Board,
     BuildResult,

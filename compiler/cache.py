@@ -7,6 +7,7 @@ while it is produced or evicted) keep workers from building the same thing twice
 another worker is using. Last use is the mtime of ``.used`` inside the entry; eviction removes the least
 recently used entries until the store fits its byte bound.
 """
+
 from __future__ import annotations
 
 import fcntl

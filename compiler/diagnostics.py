@@ -9,6 +9,7 @@ runs in time linear in the line (anchored at the start, each repeated part follo
 match, so a failed attempt never rescans), the linker format is matched with plain string searches, and only
 :data:`MAX_DIAGNOSTICS` diagnostics with bounded context are kept.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,9 +32,7 @@ _DIAGNOSTIC = re.compile(
     r"(?P<severity>fatal error|error|warning|note|Error|Warning):(?P<message>.*)"
 )
 _SCOPE = re.compile(r"(?P<file>[^:\s][^:]*):\s*(?P<scope>(?:In|At) .*)")
-_INCLUDED_FROM = re.compile(
-    r"\s*(?:In file included\s+from|from)\s+(?P<where>[^:\s][^:]*:[0-9]+(?::[0-9]+)?)[,:]?$"
-)
+_INCLUDED_FROM = re.compile(r"\s*(?:In file included\s+from|from)\s+(?P<where>[^:\s][^:]*:[0-9]+(?::[0-9]+)?)[,:]?$")
 _FLASH = re.compile(
     r"Sketch uses (?P<used>[0-9]{1,12}) bytes \((?P<percent>[0-9]{1,4})%\) of program storage space\. "
     r"Maximum is (?P<max>[0-9]{1,12}) bytes"
@@ -90,10 +89,9 @@ class DiagnosticParser:
     def feed(self, line: str) -> None:
         """Take one output line into account."""
         line = line[:_MAX_PARSED_CHARS]
-        if match := _SCOPE.match(line):
-            if _is_scope(match["scope"]):
-                self._set_context([f"{match['file']}: {match['scope'].removesuffix(':')}"])
-                return
+        if (match := _SCOPE.match(line)) and _is_scope(match["scope"]):
+            self._set_context([f"{match['file']}: {match['scope'].removesuffix(':')}"])
+            return
         if match := _INCLUDED_FROM.match(line):
             self._set_context([*_include_context(self._context), f"included from {match['where']}"])
         elif match := _DIAGNOSTIC.match(line):
@@ -120,8 +118,12 @@ class DiagnosticParser:
             return None
         used, maximum = int(self._flash["used"]), int(self._flash["max"])
         sizes: dict[str, int | float | None] = {
-            "flash_bytes": used, "flash_max": maximum, "flash_percent": _percent(used, maximum),
-            "ram_bytes": None, "ram_max": None, "ram_percent": None,
+            "flash_bytes": used,
+            "flash_max": maximum,
+            "flash_percent": _percent(used, maximum),
+            "ram_bytes": None,
+            "ram_max": None,
+            "ram_percent": None,
         }
         if self._ram is not None:
             used, maximum = int(self._ram["used"]), int(self._ram["max"])
@@ -198,7 +200,7 @@ def _linker_message(line: str) -> tuple[str, str] | None:
             break
     else:
         return None
-    quoted = line[at + len(phrase):].lstrip()
+    quoted = line[at + len(phrase) :].lstrip()
     if not quoted[:1] or quoted[0] not in _QUOTES or not any(c in _QUOTES for c in quoted[1:]):
         return None
     head = line[:at].rstrip()
@@ -216,8 +218,9 @@ def _linker_diagnostic(where: str, message: str, context: list[str]) -> Diagnost
     path, _, number = where.strip().rpartition(":")
     if path and ":" not in path and number.isascii() and number.isdigit() and len(number) <= 9:
         file, line = path, int(number)
-    return Diagnostic(file=file, line=line, column=None, severity="error", message=message.strip(),
-                      context=list(context))
+    return Diagnostic(
+        file=file, line=line, column=None, severity="error", message=message.strip(), context=list(context)
+    )
 
 
 def _percent(used: int, maximum: int) -> float:

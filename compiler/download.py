@@ -5,6 +5,7 @@ whose checksum matches the pin is extracted, into a temporary folder that is ren
 fails on the way (unreachable host, HTTP error, size or time limit, checksum mismatch, a member that would escape the
 folder) leaves nothing behind but the error.
 """
+
 from __future__ import annotations
 
 import errno

@@ -1,4 +1,5 @@
 """Intel HEX to raw binary, so AVR builds also offer an ``app_bin`` (the flash image from address 0)."""
+
 from __future__ import annotations
 
 from pathlib import Path

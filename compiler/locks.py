@@ -1,4 +1,5 @@
 """Advisory file locks (fcntl.flock) shared by every worker process using the same folders."""
+
 from __future__ import annotations
 
 import fcntl

@@ -1,4 +1,5 @@
 """Value types shared by the compiler library: configuration, inputs and results."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

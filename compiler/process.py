@@ -8,8 +8,10 @@ write to (measured again once it has ended, so a fast writer cannot finish betwe
 Every line is made safe before anyone sees it: cut to ``compiler.text.MAX_LINE_BYTES`` (the rest of a longer
 line is counted, never buffered) and stripped of terminal control sequences.
 """
+
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
@@ -150,14 +152,10 @@ def _cpu_seconds(process: psutil.Process) -> float:
 def kill_tree(root_pid: int) -> None:
     """SIGKILL a process, its process group and every descendant."""
     for process in reversed(process_tree(root_pid)):
-        try:
+        with contextlib.suppress(psutil.Error):
             process.kill()
-        except psutil.Error:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(root_pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def limit_message(limit: str, limits: Limits) -> str:
@@ -249,8 +247,12 @@ def run_streaming(
     """
     logger.debug("running %s", argv)
     process = subprocess.Popen(
-        list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, **popen_kwargs,
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **popen_kwargs,
     )
     stream = _LineStream(on_line, scrub, limits.max_output_bytes)
     watchdog = _Watchdog(process.pid, limits, disk_paths)
@@ -267,8 +269,9 @@ def run_streaming(
     return _outcome(process.returncode, stopped_by, stream, limits)
 
 
-def _pump(process: subprocess.Popen[bytes], stream: _LineStream, watchdog: _Watchdog,
-          should_cancel: Callable[[], bool]) -> str | None:
+def _pump(
+    process: subprocess.Popen[bytes], stream: _LineStream, watchdog: _Watchdog, should_cancel: Callable[[], bool]
+) -> str | None:
     """Move output to the stream until the process ends; return "cancel"/a limit name if it was stopped."""
     pipe = process.stdout
     assert pipe is not None
@@ -314,8 +317,9 @@ def _outcome(returncode: int, stopped_by: str | None, stream: _LineStream, limit
     if limit:
         message = limit_message(limit, limits)
         stream.emit_text(message)
-        return RunOutcome(exit_code=returncode if stopped_by is None else None, output=stream.text,
-                          limit=limit, message=message)
+        return RunOutcome(
+            exit_code=returncode if stopped_by is None else None, output=stream.text, limit=limit, message=message
+        )
     return RunOutcome(exit_code=returncode, output=stream.text)
 
 

@@ -11,6 +11,7 @@ When the service runs as root, RLIMIT_NPROC would not bind, so each run gets its
 small pool (one lock file per slot); the fork-bomb cap is then that uid's process count, and stray
 processes are swept by uid when the run ends.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,11 +93,20 @@ class Sandbox:
         if outcome.succeeded:
             return True, f"bubblewrap sandbox usable ({executable})"
         detail = " ".join(lines)[-300:]
-        return False, (f"bubblewrap cannot create a sandbox ({detail}): enable unprivileged user namespaces "
-                       "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0)")
+        return False, (
+            f"bubblewrap cannot create a sandbox ({detail}): enable unprivileged user namespaces "
+            "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0)"
+        )
 
-    def run(self, argv: Sequence[str], spec: SandboxSpec, limits: Limits, on_line: Callable[[str], None],
-            should_cancel: Callable[[], bool], scrub: Callable[[str], str] = lambda line: line) -> RunOutcome:
+    def run(
+        self,
+        argv: Sequence[str],
+        spec: SandboxSpec,
+        limits: Limits,
+        on_line: Callable[[str], None],
+        should_cancel: Callable[[], bool],
+        scrub: Callable[[str], str] = lambda line: line,
+    ) -> RunOutcome:
         """Run ``argv`` confined by ``spec`` and ``limits``, streaming output lines as they come.
 
         Without the sandbox (an admin's explicit choice) the mounts are not applied, but their writable folders are
@@ -110,7 +120,11 @@ class Sandbox:
             fds = [stack.enter_context(_path_fd(m.host)) for m in spec.mounts] if self.enabled else []
             confined = self._command(argv, spec, fds) if self.enabled else list(argv)
             outcome = run_streaming(
-                _rlimit_prefix(limits, identity) + confined, limits, on_line, should_cancel, scrub,
+                _rlimit_prefix(limits, identity) + confined,
+                limits,
+                on_line,
+                should_cancel,
+                scrub,
                 after_exit=lambda: _sweep_uid(identity),
                 disk_paths=spec.writable_folders,
                 pass_fds=fds,
@@ -200,9 +214,13 @@ def _rlimit_prefix(limits: Limits, identity: int | None) -> list[str]:
     cpu = int(limits.cpu_seconds) + 1
     nproc = limits.max_processes if identity is not None else _own_task_count() + limits.max_processes
     return [
-        PRLIMIT, f"--cpu={cpu}:{cpu + 1}", f"--as={limits.memory_bytes}",
+        PRLIMIT,
+        f"--cpu={cpu}:{cpu + 1}",
+        f"--as={limits.memory_bytes}",
         f"--fsize={min(MAX_FILE_BYTES, limits.max_disk_bytes)}",
-        "--core=0", f"--nproc={nproc}", "--",
+        "--core=0",
+        f"--nproc={nproc}",
+        "--",
     ]
 
 
@@ -239,8 +257,12 @@ def run_unconfined_query(argv: Sequence[str], timeout: float = 60) -> str:
     admin installed arduino-cli (``ARDUINO_DIRECTORIES_DATA``, ``ARDUINO_CONFIG_FILE``…), and the queries must
     find the same folders the builds later get.
     """
-    env = {"PATH": os.environ.get("PATH", SANDBOX_PATH), "HOME": os.environ.get("HOME", "/tmp"),
-           "LANG": SANDBOX_LANG, **toolchain_settings()}
+    env = {
+        "PATH": os.environ.get("PATH", SANDBOX_PATH),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": SANDBOX_LANG,
+        **toolchain_settings(),
+    }
     completed = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=True, env=env)
     return completed.stdout
 

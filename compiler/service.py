@@ -1,4 +1,5 @@
 """The Compiler facade: validate, pick a toolchain per FQBN, consult the caches, run the sandboxed build."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,14 @@ from typing import Any
 from compiler.cache import CoreCache, EntryStore
 from compiler.diagnostics import DiagnosticParser, PathScrubber
 from compiler.drivers import ArduinoBuilderDriver, ArduinoCliDriver, CompileJob, Driver
-from compiler.drivers.base import (AGENT_LINK_FLAGS_FILE, AGENT_LINK_PROPERTY, AGENT_SOURCE, artifact_candidates,
-                                   board_id, fqbn_parts)
+from compiler.drivers.base import (
+    AGENT_LINK_FLAGS_FILE,
+    AGENT_LINK_PROPERTY,
+    AGENT_SOURCE,
+    artifact_candidates,
+    board_id,
+    fqbn_parts,
+)
 from compiler.errors import CompilerError, LowDiskSpace, SandboxUnavailable, ToolchainNotFound, UnknownBoard
 from compiler.ihex import hex_to_bin
 from compiler.locks import LeasedFolders
@@ -85,8 +92,10 @@ class Compiler:
         usable, message = self.sandbox.status()
         blocked = self._untraversable_folder() if usable else None
         if blocked:
-            return False, (f"the sandbox user cannot reach {blocked}: make it and its parents traversable "
-                           f"(chmod o+x), e.g. chmod 711 {blocked}")
+            return False, (
+                f"the sandbox user cannot reach {blocked}: make it and its parents traversable "
+                f"(chmod o+x), e.g. chmod 711 {blocked}"
+            )
         return usable, message
 
     def validate(self, sketch_name: str, files: list[SketchFile]) -> None:
@@ -130,13 +139,19 @@ class Compiler:
                 f"The server is low on disk space, so builds are paused until an administrator frees some: "
                 f"{_megabytes(free)} free, {_megabytes(needed)} needed "
                 f"({_megabytes(self.config.min_free_bytes)} reserve + {_megabytes(self.config.limits.max_disk_bytes)}"
-                " per build)")
+                " per build)"
+            )
 
     # -- building --------------------------------------------------------------------------------------
 
-    def build(self, sketch_name: str, files: list[SketchFile], fqbn: str,
-              on_line: Callable[[str], None] = _no_output,
-              should_cancel: Callable[[], bool] = _never_cancel) -> BuildResult:
+    def build(
+        self,
+        sketch_name: str,
+        files: list[SketchFile],
+        fqbn: str,
+        on_line: Callable[[str], None] = _no_output,
+        should_cancel: Callable[[], bool] = _never_cancel,
+    ) -> BuildResult:
         """Compile a sketch for ``fqbn``; compile errors and killed runs come back as results, not exceptions.
 
         Raises (before anything runs): SketchError, UnknownBoard, ToolchainNotFound, SandboxUnavailable,
@@ -173,17 +188,34 @@ class Compiler:
         identity = self._identity(driver, fqbn)
         key_material = {
             "files": sorted((f.name, hashlib.sha256(f.content.encode()).hexdigest()) for f in files),
-            "sketch": sketch_name, "fqbn": fqbn, "identity": identity, "properties": properties,
-            "warnings": self.config.warnings, "agent_version": self.config.agent_version,
-            "libraries": [_tree_digest(lib) for lib in libraries], "output_rules": OUTPUT_RULES_VERSION,
+            "sketch": sketch_name,
+            "fqbn": fqbn,
+            "identity": identity,
+            "properties": properties,
+            "warnings": self.config.warnings,
+            "agent_version": self.config.agent_version,
+            "libraries": [_tree_digest(lib) for lib in libraries],
+            "output_rules": OUTPUT_RULES_VERSION,
         }
-        core_material = {"fqbn": fqbn, "identity": identity, "properties": properties,
-                         "warnings": self.config.warnings}
-        return {"sketch_name": sketch_name, "fqbn": fqbn, "properties": properties, "libraries": libraries,
-                "extra_files": extra_files, "key": _digest(key_material), "core_key": _digest(core_material)}
+        core_material = {"fqbn": fqbn, "identity": identity, "properties": properties, "warnings": self.config.warnings}
+        return {
+            "sketch_name": sketch_name,
+            "fqbn": fqbn,
+            "properties": properties,
+            "libraries": libraries,
+            "extra_files": extra_files,
+            "key": _digest(key_material),
+            "core_key": _digest(core_material),
+        }
 
-    def _compile(self, driver: Driver, plan: dict[str, Any], files: list[SketchFile],
-                 on_line: Callable[[str], None], should_cancel: Callable[[], bool]) -> BuildResult:
+    def _compile(
+        self,
+        driver: Driver,
+        plan: dict[str, Any],
+        files: list[SketchFile],
+        on_line: Callable[[str], None],
+        should_cancel: Callable[[], bool],
+    ) -> BuildResult:
         with self.work_folders.lease() as work:
             host = _prepare_tree(work, plan["sketch_name"], files + plan["extra_files"])
             with self.core_cache.lease(plan["core_key"]) as lease:
@@ -197,74 +229,118 @@ class Compiler:
                     parser.feed(line)
                     on_line(line)
 
-                outcome = self.sandbox.run(driver.compile_argv(job), spec, self.config.limits, parse_and_forward,
-                                           should_cancel, scrub)
+                outcome = self.sandbox.run(
+                    driver.compile_argv(job), spec, self.config.limits, parse_and_forward, should_cancel, scrub
+                )
                 host_build = host["build"] / Path(driver.build_folder(job)).relative_to(job.build_dir)
                 result = self._result(outcome, parser, host, host_build, plan["sketch_name"])
                 if result.ok:
                     result.core_cache_hit = driver.harvest_core_cache(
-                        host["build"], lease.folder if lease.writable else None)
+                        host["build"], lease.folder if lease.writable else None
+                    )
                     self.core_cache.publish(lease)
                     self._store(plan["key"], result)
             return result
 
-    def _job(self, driver: Driver, plan: dict[str, Any], host: dict[str, Path], cache_dir: Path,
-             cache_writable: bool) -> tuple[CompileJob, SandboxSpec, PathScrubber]:
+    def _job(
+        self, driver: Driver, plan: dict[str, Any], host: dict[str, Path], cache_dir: Path, cache_writable: bool
+    ) -> tuple[CompileJob, SandboxSpec, PathScrubber]:
         name = plan["sketch_name"]
         sandboxed = self.config.sandbox
-        visible = {
-            "sketch": f"{VISIBLE_ROOT}/sketch/{name}", "build": f"{VISIBLE_ROOT}/build",
-            "out": f"{VISIBLE_ROOT}/out", "cache": f"{VISIBLE_ROOT}/cache",
-        } if sandboxed else {**{k: str(v) for k, v in host.items()}, "cache": str(cache_dir)}
-        library_dirs = [f"{VISIBLE_ROOT}/libraries/{lib.name}" if sandboxed else str(lib)
-                        for lib in plan["libraries"]]
-        job = CompileJob(sketch_name=name, sketch_dir=visible["sketch"], build_dir=visible["build"],
-                         output_dir=visible["out"], cache_dir=visible["cache"], fqbn=plan["fqbn"],
-                         warnings=self.config.warnings, libraries=library_dirs,
-                         build_properties=plan["properties"], sandboxed=sandboxed,
-                         jobs=compile_jobs(self.config.limits))
-        mounts = [Mount(host["sketch"], visible["sketch"]), Mount(host["build"], visible["build"], True),
-                  Mount(host["out"], visible["out"], True), Mount(cache_dir, visible["cache"], cache_writable),
-                  Mount(host["tmp"], SANDBOX_TMP, True),
-                  *(Mount(lib, path) for lib, path in zip(plan["libraries"], library_dirs)),
-                  *driver.sandbox_mounts()]
+        visible = (
+            {
+                "sketch": f"{VISIBLE_ROOT}/sketch/{name}",
+                "build": f"{VISIBLE_ROOT}/build",
+                "out": f"{VISIBLE_ROOT}/out",
+                "cache": f"{VISIBLE_ROOT}/cache",
+            }
+            if sandboxed
+            else {**{k: str(v) for k, v in host.items()}, "cache": str(cache_dir)}
+        )
+        library_dirs = [f"{VISIBLE_ROOT}/libraries/{lib.name}" if sandboxed else str(lib) for lib in plan["libraries"]]
+        job = CompileJob(
+            sketch_name=name,
+            sketch_dir=visible["sketch"],
+            build_dir=visible["build"],
+            output_dir=visible["out"],
+            cache_dir=visible["cache"],
+            fqbn=plan["fqbn"],
+            warnings=self.config.warnings,
+            libraries=library_dirs,
+            build_properties=plan["properties"],
+            sandboxed=sandboxed,
+            jobs=compile_jobs(self.config.limits),
+        )
+        mounts = [
+            Mount(host["sketch"], visible["sketch"]),
+            Mount(host["build"], visible["build"], True),
+            Mount(host["out"], visible["out"], True),
+            Mount(cache_dir, visible["cache"], cache_writable),
+            Mount(host["tmp"], SANDBOX_TMP, True),
+            *(Mount(lib, path) for lib, path in zip(plan["libraries"], library_dirs)),
+            *driver.sandbox_mounts(),
+        ]
         spec = SandboxSpec(mounts=mounts if sandboxed else [], env=driver.sandbox_env(job), cwd=visible["build"])
         build_folder = driver.build_folder(job)
-        scrub = PathScrubber([
-            (f"{build_folder}/sketch", ""), (visible["sketch"], ""), (build_folder, "<build>/"),
-            (visible["build"], "<build>/"),
-            (visible["out"], "<build>/"), (visible["cache"], "<core-cache>/"), (str(host["tmp"]), "/tmp/"),
-            (str(self.config.work_root), "<work>/"), (str(self.config.cache_root), "<cache>/"),
-            *driver.hidden_folders(),
-        ])
+        scrub = PathScrubber(
+            [
+                (f"{build_folder}/sketch", ""),
+                (visible["sketch"], ""),
+                (build_folder, "<build>/"),
+                (visible["build"], "<build>/"),
+                (visible["out"], "<build>/"),
+                (visible["cache"], "<core-cache>/"),
+                (str(host["tmp"]), "/tmp/"),
+                (str(self.config.work_root), "<work>/"),
+                (str(self.config.cache_root), "<cache>/"),
+                *driver.hidden_folders(),
+            ]
+        )
         return job, spec, scrub
 
-    def _result(self, outcome: RunOutcome, parser: DiagnosticParser, host: dict[str, Path], host_build: Path,
-                sketch_name: str) -> BuildResult:
+    def _result(
+        self, outcome: RunOutcome, parser: DiagnosticParser, host: dict[str, Path], host_build: Path, sketch_name: str
+    ) -> BuildResult:
         diagnostics, sizes = parser.diagnostics, parser.sizes
         if outcome.cancelled:
             return BuildResult(status="cancelled", message="Cancelled", diagnostics=diagnostics, log=outcome.output)
         if outcome.limit:
-            return BuildResult(status="limit_exceeded", message=outcome.message, diagnostics=diagnostics,
-                               log=outcome.output)
+            return BuildResult(
+                status="limit_exceeded", message=outcome.message, diagnostics=diagnostics, log=outcome.output
+            )
         artifacts = _collect_artifacts(host_build, host["out"], sketch_name) if outcome.exit_code == 0 else {}
         if "app_bin" not in artifacts:
             message = parser.summary() if diagnostics else f"Compilation failed (exit status {outcome.exit_code})"
-            return BuildResult(status="compile_error", message=message, diagnostics=diagnostics, sizes=sizes,
-                               log=outcome.output)
+            return BuildResult(
+                status="compile_error", message=message, diagnostics=diagnostics, sizes=sizes, log=outcome.output
+            )
         app = artifacts["app_bin"].read_bytes()
-        return BuildResult(status="success", message=_success_message(sizes), diagnostics=diagnostics,
-                           sizes=sizes, artifacts=artifacts, md5=hashlib.md5(app).hexdigest(),
-                           sha256=hashlib.sha256(app).hexdigest(), size=len(app), log=outcome.output)
+        return BuildResult(
+            status="success",
+            message=_success_message(sizes),
+            diagnostics=diagnostics,
+            sizes=sizes,
+            artifacts=artifacts,
+            md5=hashlib.md5(app).hexdigest(),
+            sha256=hashlib.sha256(app).hexdigest(),
+            size=len(app),
+            log=outcome.output,
+        )
 
     def _store(self, key: str, result: BuildResult) -> None:
         """Copy the artifacts into a build-cache entry and point the result at the stored copies."""
         stored_names = {role: path.name for role, path in result.artifacts.items()}
-        meta = {"message": result.message, "diagnostics": [d.to_dict() for d in result.diagnostics],
-                "sizes": result.sizes, "artifacts": stored_names, "md5": result.md5, "sha256": result.sha256,
-                "size": result.size}
+        meta = {
+            "message": result.message,
+            "diagnostics": [d.to_dict() for d in result.diagnostics],
+            "sizes": result.sizes,
+            "artifacts": stored_names,
+            "md5": result.md5,
+            "sha256": result.sha256,
+            "size": result.size,
+        }
         with self.build_cache.staging() as staged:
-            for role, path in result.artifacts.items():
+            for _role, path in result.artifacts.items():
                 shutil.copy2(path, staged / path.name)
             (staged / "meta.json").write_text(json.dumps(meta))
             (staged / "log.txt").write_text(result.log)
@@ -279,11 +355,18 @@ class Compiler:
         on_line(CACHE_NOTICE)
         for line in log.splitlines():
             on_line(line)
-        return BuildResult(status="success", message=meta["message"],
-                           diagnostics=[Diagnostic.from_dict(d) for d in meta["diagnostics"]],
-                           sizes=meta["sizes"], artifacts={r: entry / n for r, n in meta["artifacts"].items()},
-                           md5=meta["md5"], sha256=meta["sha256"], size=meta["size"], cache_hit=True,
-                           log=f"{CACHE_NOTICE}\n{log}")
+        return BuildResult(
+            status="success",
+            message=meta["message"],
+            diagnostics=[Diagnostic.from_dict(d) for d in meta["diagnostics"]],
+            sizes=meta["sizes"],
+            artifacts={r: entry / n for r, n in meta["artifacts"].items()},
+            md5=meta["md5"],
+            sha256=meta["sha256"],
+            size=meta["size"],
+            cache_hit=True,
+            log=f"{CACHE_NOTICE}\n{log}",
+        )
 
     # -- helpers ---------------------------------------------------------------------------------------
 

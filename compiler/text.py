@@ -9,6 +9,7 @@ stay), so what is left is plain text; the server adds its own colours afterwards
 Both functions run in time linear in their input: each pattern starts with a fixed control character and its
 repeated parts are disjoint character classes, so the regular expression engine never backtracks.
 """
+
 from __future__ import annotations
 
 import codecs

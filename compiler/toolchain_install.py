@@ -11,6 +11,7 @@ The build sandbox mounts the wrapper's folder read-only, so the wrapper, the con
 together; the sandbox's ``ARDUINO_DIRECTORIES_*`` variables override the configured folders (flags, then environment,
 then configuration file, as arduino-cli documents).
 """
+
 from __future__ import annotations
 
 import json
@@ -71,7 +72,8 @@ class Pins:
         if checksum is None:
             raise ToolchainInstallError(
                 f"no SHA-256 is pinned for arduino-cli {self.arduino_cli_version} {release_platform}; "
-                "add it to ARCHIVE_SHA256 in compiler/toolchain_install.py")
+                "add it to ARCHIVE_SHA256 in compiler/toolchain_install.py"
+            )
         name = ARCHIVE_NAME.format(version=self.arduino_cli_version, platform=release_platform)
         return f"{self.releases.rstrip('/')}/{name}", checksum
 
@@ -155,9 +157,13 @@ def toolchain_status(root: Path, pins: Pins = DEFAULT_PINS) -> Status:
     return Status(wrapper, cli_version, str(core.get("installed_version")) if core else None)
 
 
-def install_toolchain(root: Path, pins: Pins = DEFAULT_PINS, limits: Limits = DEFAULT_LIMITS,
-                      say: Callable[[str], None] = lambda _line: None,
-                      core_timeout_s: float = CORE_INSTALL_TIMEOUT_S) -> Status:
+def install_toolchain(
+    root: Path,
+    pins: Pins = DEFAULT_PINS,
+    limits: Limits = DEFAULT_LIMITS,
+    say: Callable[[str], None] = lambda _line: None,
+    core_timeout_s: float = CORE_INSTALL_TIMEOUT_S,
+) -> Status:
     """Install the pinned arduino-cli and core under ``root`` (what is already there at its pin is kept).
 
     Raises :class:`compiler.download.DownloadError` (including ``HostUnreachable`` and ``ChecksumMismatch``) or
@@ -189,26 +195,30 @@ def install_toolchain(root: Path, pins: Pins = DEFAULT_PINS, limits: Limits = DE
 def write_configuration(layout: Layout, pins: Pins) -> None:
     """The configuration file and the wrapper that always passes it (both replaced atomically)."""
     folders = layout.directories()
-    config = "\n".join([
-        "# Written by `webide toolchain install`; rewritten on every install.",
-        "board_manager:",
-        "  additional_urls:",
-        f"    - {json.dumps(pins.index_url)}",
-        "directories:",
-        *(f"  {role}: {json.dumps(str(folder.resolve()))}" for role, folder in folders.items()),
-        "updater:",
-        "  enable_notification: false",
-        "",
-    ])
+    config = "\n".join(
+        [
+            "# Written by `webide toolchain install`; rewritten on every install.",
+            "board_manager:",
+            "  additional_urls:",
+            f"    - {json.dumps(pins.index_url)}",
+            "directories:",
+            *(f"  {role}: {json.dumps(str(folder.resolve()))}" for role, folder in folders.items()),
+            "updater:",
+            "  enable_notification: false",
+            "",
+        ]
+    )
     _write_atomically(layout.config_file, config, 0o644)
     release = layout.release_dir(pins.arduino_cli_version).name
-    wrapper = "\n".join([
-        "#!/bin/sh",
-        "# arduino-cli with the service's own configuration (written by `webide toolchain install`).",
-        'here=$(dirname "$0")',
-        f'exec "$here/{release}/arduino-cli" --config-file "$here/arduino-cli.yaml" "$@"',
-        "",
-    ])
+    wrapper = "\n".join(
+        [
+            "#!/bin/sh",
+            "# arduino-cli with the service's own configuration (written by `webide toolchain install`).",
+            'here=$(dirname "$0")',
+            f'exec "$here/{release}/arduino-cli" --config-file "$here/arduino-cli.yaml" "$@"',
+            "",
+        ]
+    )
     _write_atomically(layout.wrapper, wrapper, 0o755)
 
 
@@ -242,8 +252,9 @@ def _query(argv: list[str]) -> dict:
         completed = subprocess.run(argv, capture_output=True, text=True, timeout=QUERY_TIMEOUT_S, check=True)
         parsed = json.loads(completed.stdout or "{}")
     except subprocess.CalledProcessError as error:
-        raise ToolchainInstallError(f"{' '.join(argv[1:])} failed: {_last_line(error.stderr or error.stdout)}") \
-            from None
+        raise ToolchainInstallError(
+            f"{' '.join(argv[1:])} failed: {_last_line(error.stderr or error.stdout)}"
+        ) from None
     except (OSError, subprocess.TimeoutExpired, ValueError) as error:
         raise ToolchainInstallError(f"{' '.join(argv[1:])} failed: {error}") from None
     return parsed if isinstance(parsed, dict) else {}
@@ -257,8 +268,9 @@ def _run_step(argv: list[str], timeout_s: float) -> None:
     except subprocess.TimeoutExpired:
         raise ToolchainInstallError(f"arduino-cli {' '.join(argv[1:])} took longer than {timeout_s:.0f} s") from None
     if completed.returncode != 0:
-        raise ToolchainInstallError(f"arduino-cli {' '.join(argv[1:])} failed: "
-                                    f"{_last_line(completed.stderr or completed.stdout)}")
+        raise ToolchainInstallError(
+            f"arduino-cli {' '.join(argv[1:])} failed: {_last_line(completed.stderr or completed.stdout)}"
+        )
 
 
 def _last_line(text: str) -> str:

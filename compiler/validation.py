@@ -4,6 +4,7 @@ The ESP32 core copies a sketch's ``build_opt.h`` into every compiler command lin
 and picks up ``partitions.csv`` / ``bootloader.bin`` from the sketch folder, so those names are refused
 outright: build inputs must come from the server only.
 """
+
 from __future__ import annotations
 
 import re

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -46,8 +46,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert executable, "redis-server is not installed (the README's test command installs it)"
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     for _ in range(100):
@@ -74,13 +88,22 @@ class PostgresServer:
         if self.user:
             shutil.chown(folder, self.user, self.user)
         self.run("initdb", "-D", str(folder / "data"), "-U", "webide", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = (f"-k {folder} -p {self.port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=200")
+        options = (
+            f"-k {folder} -p {self.port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
         self.run("pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "server.log"), "-o", options, "-w", "start")
 
     def run(self, program: str, *args: str) -> None:
-        subprocess.run([str(self.bin_dir / program), *args], check=True, user=self.user, cwd=self.folder,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+        subprocess.run(
+            [str(self.bin_dir / program), *args],
+            check=True,
+            user=self.user,
+            cwd=self.folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://webide@/{database}?host={self.folder}&port={self.port}"
@@ -88,8 +111,9 @@ class PostgresServer:
     def admin(self, statement: str) -> None:
         import psycopg
 
-        with psycopg.connect(host=str(self.folder), port=self.port, user="webide", dbname="postgres",
-                             autocommit=True) as connection:
+        with psycopg.connect(
+            host=str(self.folder), port=self.port, user="webide", dbname="postgres", autocommit=True
+        ) as connection:
             connection.execute(statement)
 
     def stop(self) -> None:
@@ -127,7 +151,7 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database_url(db_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    """"" (SQLite in the test's data folder) or a fresh, empty PostgreSQL database dropped after the test."""
+    """ "" (SQLite in the test's data folder) or a fresh, empty PostgreSQL database dropped after the test."""
     if db_backend == "sqlite":
         yield ""
         return
@@ -155,8 +179,15 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(data_dir: Path, redis_url: str, database_url: str) -> Settings:
     redis.Redis.from_url(redis_url).flushdb()
-    return Settings(data_dir=data_dir, redis_url=redis_url, database_url=database_url, async_mode="threading",
-                    toolchain="arduino-builder", default_fqbn=AVR_FQBN, login_max_lockout_s=60)
+    return Settings(
+        data_dir=data_dir,
+        redis_url=redis_url,
+        database_url=database_url,
+        async_mode="threading",
+        toolchain="arduino-builder",
+        default_fqbn=AVR_FQBN,
+        login_max_lockout_s=60,
+    )
 
 
 @pytest.fixture
@@ -187,8 +218,9 @@ class Accounts:
     def __init__(self, app):  # type: ignore[no-untyped-def]
         self.app = app
 
-    def instructor(self, username: str = "teacher", password: str = "correct horse",
-                   classes: tuple[str, ...] = ()) -> None:
+    def instructor(
+        self, username: str = "teacher", password: str = "correct horse", classes: tuple[str, ...] = ()
+    ) -> None:
         with self.app.app_context():
             user = create_user(username, password, "instructor")
             for name in classes:
@@ -200,16 +232,19 @@ class Accounts:
             create_user(username, password, "admin")
             db.session.commit()
 
-    def bot(self, product_id: str = "bot_001", password: str = "12345", class_name: str | None = None,
-            fqbn: str = AVR_FQBN) -> NewDevice:
+    def bot(
+        self, product_id: str = "bot_001", password: str = "12345", class_name: str | None = None, fqbn: str = AVR_FQBN
+    ) -> NewDevice:
         with self.app.app_context():
             created = create_device(product_id, password, "", fqbn, class_name)
             db.session.commit()
             return created
 
     def browser_login(self, client, identifier: str, password: str, mode: str = "device"):  # type: ignore[no-untyped-def]
-        return client.post("/login", data={"mode": mode, "identifier": identifier, "password": password,
-                                           "csrf_token": csrf_token(client)})
+        return client.post(
+            "/login",
+            data={"mode": mode, "identifier": identifier, "password": password, "csrf_token": csrf_token(client)},
+        )
 
     def api_token(self, client, **credentials: str) -> str:  # type: ignore[no-untyped-def]
         response = client.post("/api/auth/login", json=credentials)
@@ -229,10 +264,15 @@ def bearer(token: str) -> dict[str, str]:
 def service_env(settings: Settings) -> dict[str, str]:
     """The environment a separately started web server or worker needs to share this test's data."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_")}
-    env.update(WEBIDE_DATA_DIR=str(settings.data_dir), REDIS_URL=settings.redis_url,
-               DATABASE_URL=settings.database_url,
-               WEBIDE_ASYNC_MODE="eventlet", WEBIDE_TOOLCHAIN=settings.toolchain,
-               WEBIDE_DEFAULT_FQBN=settings.default_fqbn, PYTHONUNBUFFERED="1")
+    env.update(
+        WEBIDE_DATA_DIR=str(settings.data_dir),
+        REDIS_URL=settings.redis_url,
+        DATABASE_URL=settings.database_url,
+        WEBIDE_ASYNC_MODE="eventlet",
+        WEBIDE_TOOLCHAIN=settings.toolchain,
+        WEBIDE_DEFAULT_FQBN=settings.default_fqbn,
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -240,21 +280,18 @@ def service_env(settings: Settings) -> dict[str, str]:
 def running(argv: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
     """A child process in its own session, stopped (and its whole group killed) afterwards."""
     with log_path.open("w") as log:
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                   cwd=ROOT)
+        process = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+        )
     try:
         yield process
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 process.wait(20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()
 
 
@@ -275,8 +312,13 @@ def scratch_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str, redis_
     folder = traversable(tmp_path_factory.mktemp(name))
     url = redis_url.rsplit("/", 1)[0] + f"/{redis_db}"
     redis.Redis.from_url(url).flushdb()
-    settings = Settings(data_dir=folder / "instance", redis_url=url, async_mode="threading",
-                        toolchain="arduino-builder", default_fqbn=AVR_FQBN)
+    settings = Settings(
+        data_dir=folder / "instance",
+        redis_url=url,
+        async_mode="threading",
+        toolchain="arduino-builder",
+        default_fqbn=AVR_FQBN,
+    )
     application = create_app(settings)
     migrate_database(application)
     return folder, settings, application
@@ -307,8 +349,10 @@ def live_processes(settings: Settings, log_dir: Path, **env_overrides: str) -> I
     port = free_port()
     web = [sys.executable, "-m", "webide.cli", "web", "--port", str(port)]
     worker = [sys.executable, "-m", "webide.cli", "worker", "--concurrency", "2"]
-    with running(web, env, log_dir / "web.log") as web_process, \
-            running(worker, env, log_dir / "worker.log") as worker_process:
+    with (
+        running(web, env, log_dir / "web.log") as web_process,
+        running(worker, env, log_dir / "worker.log") as worker_process,
+    ):
         base_url = f"http://127.0.0.1:{port}"
         wait_for_http(base_url + "/login", web_process, log_dir / "web.log")
         wait_for_worker(worker_process, log_dir / "worker.log")

@@ -28,8 +28,9 @@ class ApiClient:
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return self.http.post(self.base_url + path, timeout=30, **kwargs)
 
-    def submit(self, product_id: str, files: list[dict[str, str]] | None = None, deploy: bool = False,
-               **extra: Any) -> str:
+    def submit(
+        self, product_id: str, files: list[dict[str, str]] | None = None, deploy: bool = False, **extra: Any
+    ) -> str:
         body: dict[str, Any] = {"deploy": deploy, **extra}
         if files is not None:
             body["files"] = files
@@ -101,8 +102,13 @@ class RoomListener:
         self.client.on("ota_event", self.receive, namespace="/ota-update")
         self.client.on("error", self.errors.append, namespace="/ota-update")
         self.client.on("disconnect", self.on_disconnect, namespace="/ota-update")
-        self.client.connect(self.base_url, namespaces=["/ota-update"], auth={"token": self.token},
-                            transports=["websocket"], wait_timeout=10)
+        self.client.connect(
+            self.base_url,
+            namespaces=["/ota-update"],
+            auth={"token": self.token},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
         return self.join()
 
     def join(self) -> dict[str, Any]:
@@ -111,8 +117,9 @@ class RoomListener:
             first = None
             while True:
                 assert self.client is not None
-                ack = self.client.call("join", {"product_id": self.product_id, "since": self.cursor},
-                                       namespace="/ota-update", timeout=30)
+                ack = self.client.call(
+                    "join", {"product_id": self.product_id, "since": self.cursor}, namespace="/ota-update", timeout=30
+                )
                 assert ack["success"], ack
                 first = first or ack
                 self.apply_join(ack)
@@ -182,8 +189,11 @@ class RoomListener:
 
     def lines(self, update_id: str | None = None) -> list[str]:
         with self.arrived:
-            return [e["text"] for e in self.events
-                    if e["type"] == "line" and (update_id is None or e.get("update_id") == update_id)]
+            return [
+                e["text"]
+                for e in self.events
+                if e["type"] == "line" and (update_id is None or e.get("update_id") == update_id)
+            ]
 
     def wait_for(self, predicate, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
         """Wait until ``predicate(events)`` holds; checked 20 times a second rather than after every event, so a

@@ -37,8 +37,10 @@ def esp32_image(path: Path, size: int, seed: int) -> bytes:
     second = (size - first - SEGMENT_OVERHEAD) // 4 * 4
     image = ESP32FirmwareImage()
     image.entrypoint = 0x40080000
-    image.segments = [ELFSection(b".flash.rodata", 0x3F400020, rng.randbytes(first), 0),
-                      ELFSection(b".iram0.text", 0x40080000, rng.randbytes(second), 0)]
+    image.segments = [
+        ELFSection(b".flash.rodata", 0x3F400020, rng.randbytes(first), 0),
+        ELFSection(b".iram0.text", 0x40080000, rng.randbytes(second), 0),
+    ]
     image.append_digest = True
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(str(path))
@@ -62,8 +64,12 @@ class Firmware:
         return self.data[-32:].hex()
 
 
-def deploy_image(app, product_id: str, size: int = 64 * 1024,  # type: ignore[no-untyped-def]
-                 seed: int = 1) -> Firmware:
+def deploy_image(
+    app,
+    product_id: str,
+    size: int = 64 * 1024,  # type: ignore[no-untyped-def]
+    seed: int = 1,
+) -> Firmware:
     """Publish a fresh image and make it the bot's target, exactly as an Upload build does."""
     settings = app.config["SETTINGS"]
     source = settings.data_dir.parent / "images" / f"{product_id}-{seed}-{size}.bin"
@@ -79,17 +85,22 @@ def deploy_image(app, product_id: str, size: int = 64 * 1024,  # type: ignore[no
 def flash_state(app, product_id: str) -> tuple[str, int, str]:  # type: ignore[no-untyped-def]
     with app.app_context():
         device = db.session.scalar(select(Device).where(Device.product_id == product_id))
-        deployment = db.session.scalar(select(Deployment).where(Deployment.device_id == device.id)
-                                       .order_by(Deployment.id.desc()).limit(1))
+        deployment = db.session.scalar(
+            select(Deployment).where(Deployment.device_id == device.id).order_by(Deployment.id.desc()).limit(1)
+        )
         return deployment.state, deployment.progress, deployment.message
 
 
 def device_row(app, product_id: str) -> dict:  # type: ignore[no-untyped-def]
     with app.app_context():
         device = db.session.scalar(select(Device).where(Device.product_id == product_id))
-        return {"last_seen_at": device.last_seen_at, "running_md5": device.running_md5,
-                "running_sha256": device.running_sha256, "running_version": device.running_version,
-                "telemetry": dict(device.telemetry or {})}
+        return {
+            "last_seen_at": device.last_seen_at,
+            "running_md5": device.running_md5,
+            "running_sha256": device.running_sha256,
+            "running_version": device.running_version,
+            "telemetry": dict(device.telemetry or {}),
+        }
 
 
 def logged_events(redis_url: str, product_id: str, event_type: str | None = None) -> list[dict]:
@@ -142,10 +153,14 @@ def private_nginx(server_block: str, workers: int = 1) -> Iterator[str]:
     folder.chmod(0o755)
     port = free_port()
     config = folder / "nginx.conf"
-    config.write_text(NGINX_CONFIG.format(workers=workers, folder=folder, port=port,
-                                          server=server_block.replace("{folder}", str(folder))))
-    process = subprocess.Popen([executable, "-c", str(config), "-p", str(folder), "-e", str(folder / "error.log")],
-                               stderr=subprocess.DEVNULL)
+    config.write_text(
+        NGINX_CONFIG.format(
+            workers=workers, folder=folder, port=port, server=server_block.replace("{folder}", str(folder))
+        )
+    )
+    process = subprocess.Popen(
+        [executable, "-c", str(config), "-p", str(folder), "-e", str(folder / "error.log")], stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_listener(port, process, folder / "error.log")
         yield f"http://127.0.0.1:{port}"

@@ -15,8 +15,11 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.conftest import LiveService, live_processes, scratch_app
 from webide.core.registry import create_device, create_user, get_or_create_class
@@ -38,15 +41,17 @@ class Target:
     def token(self) -> str:
         """The instructor's API token (a new one after a generated request logged it out)."""
         if self.user_token is None:
-            response = requests.post(f"{self.base_url}/api/auth/login",
-                                     json={"username": "teacher", "password": "teacher pw"}, timeout=30)
+            response = requests.post(
+                f"{self.base_url}/api/auth/login", json={"username": "teacher", "password": "teacher pw"}, timeout=30
+            )
             response.raise_for_status()
             self.user_token = response.json()["token"]
         return self.user_token
 
     def post(self, path: str, body: dict) -> dict:
-        response = requests.post(self.base_url + path, json=body, headers={"Authorization": f"Bearer {self.token()}"},
-                                 timeout=30)
+        response = requests.post(
+            self.base_url + path, json=body, headers={"Authorization": f"Bearer {self.token()}"}, timeout=30
+        )
         response.raise_for_status()
         return response.json()
 
@@ -60,8 +65,9 @@ def target(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
         device_token = create_device(BOT, PASSWORD, "", service_settings.default_fqbn, "lab").device_token
         db.session.commit()
     # generated requests include wrong passwords by the hundred: no lockout may stop the run
-    with live_processes(service_settings, folder, WEBIDE_LOGIN_FREE_ATTEMPTS="1000000",
-                        WEBIDE_LOGIN_IP_FREE_ATTEMPTS="1000000") as service:
+    with live_processes(
+        service_settings, folder, WEBIDE_LOGIN_FREE_ATTEMPTS="1000000", WEBIDE_LOGIN_IP_FREE_ATTEMPTS="1000000"
+    ) as service:
         yield Target(service, device_token)
 
 
@@ -90,8 +96,7 @@ def exercise(operation, target: Target) -> None:  # type: ignore[no-untyped-def]
         if "update_id" in parameters:
             parameters["update_id"] = target.update_id
         token = target.device_token if "device" in (operation.tags or []) else target.token()
-        case.call_and_validate(base_url=target.base_url, headers={"Authorization": f"Bearer {token}"},
-                               checks=CHECKS)
+        case.call_and_validate(base_url=target.base_url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
         if case.path == "/api/auth/logout":
             target.user_token = None
 

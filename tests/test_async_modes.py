@@ -29,8 +29,9 @@ def test_web_server_runs_in_every_async_mode(app, accounts, settings, tmp_path, 
         assert api.get("/api/devices").json()["devices"][0]["product_id"] == "bot_1"
         listener = RoomListener(base, api.token, "bot_1")
         try:
-            EventLog(settings.redis_url, NAMESPACE).publish("bot_1", "line", update_id="x", stream="compile",
-                                                            text=f"hello from {mode}")
+            EventLog(settings.redis_url, NAMESPACE).publish(
+                "bot_1", "line", update_id="x", stream="compile", text=f"hello from {mode}"
+            )
             listener.wait_for(lambda events: any(e.get("text") == f"hello from {mode}" for e in events))
         finally:
             listener.close()

@@ -70,15 +70,18 @@ def test_api_login_token_and_logout_for_every_role(client, accounts, kind):
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 401
 
 
-@pytest.mark.parametrize("body,status,needle", [
-    ({}, 400, "product_id or username"),
-    ({"product_id": "bot_001"}, 400, "password"),
-    ({"product_id": 5, "password": "12345"}, 400, "must be a string"),
-    ({"product_id": "bot_001", "password": ["12345"]}, 400, "must be a string"),
-    ({"product_id": "x" * 5000, "password": "12345"}, 400, "longer than"),
-    ({"product_id": "bot_001", "password": "nope"}, 401, "Wrong product ID"),
-    ({"username": "bot_001", "password": "12345"}, 401, "Wrong username"),
-])
+@pytest.mark.parametrize(
+    "body,status,needle",
+    [
+        ({}, 400, "product_id or username"),
+        ({"product_id": "bot_001"}, 400, "password"),
+        ({"product_id": 5, "password": "12345"}, 400, "must be a string"),
+        ({"product_id": "bot_001", "password": ["12345"]}, 400, "must be a string"),
+        ({"product_id": "x" * 5000, "password": "12345"}, 400, "longer than"),
+        ({"product_id": "bot_001", "password": "nope"}, 401, "Wrong product ID"),
+        ({"username": "bot_001", "password": "12345"}, 401, "Wrong username"),
+    ],
+)
 def test_api_login_bad_input_gets_a_clear_json_error(client, accounts, body, status, needle):
     accounts.bot("bot_001", "12345")
     response = client.post("/api/auth/login", json=body)
@@ -88,8 +91,9 @@ def test_api_login_bad_input_gets_a_clear_json_error(client, accounts, body, sta
 
 
 def test_api_login_refuses_non_json(client, accounts):
-    response = client.post("/api/auth/login", data="product_id=bot_001&password=12345",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/api/auth/login", data="product_id=bot_001&password=12345", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 400
     assert "JSON" in response.get_json()["error"]
 
@@ -165,8 +169,11 @@ def test_browser_forms_without_csrf_token_are_refused(client, accounts):
     # A logged-in browser session still cannot change state through the JSON API without the token header.
     refused = client.post("/api/auth/password", json={"current_password": "12345", "new_password": "54321"})
     assert refused.status_code == 400 and "CSRF token is missing" in refused.get_json()["error"]
-    accepted = client.post("/api/auth/password", json={"current_password": "12345", "new_password": "54321"},
-                           headers={"X-CSRFToken": csrf_token(client)})
+    accepted = client.post(
+        "/api/auth/password",
+        json={"current_password": "12345", "new_password": "54321"},
+        headers={"X-CSRFToken": csrf_token(client)},
+    )
     assert accepted.status_code == 200
 
 
@@ -176,8 +183,11 @@ def test_password_change_ends_other_sessions_and_tokens(app, accounts):
     accounts.browser_login(first, "bot_001", "12345")
     accounts.browser_login(second, "bot_001", "12345")
     token = accounts.api_token(first, product_id="bot_001", password="12345")
-    response = first.post("/api/auth/password", json={"current_password": "12345", "new_password": "67890"},
-                          headers={"X-CSRFToken": csrf_token(first)})
+    response = first.post(
+        "/api/auth/password",
+        json={"current_password": "12345", "new_password": "67890"},
+        headers={"X-CSRFToken": csrf_token(first)},
+    )
     assert response.status_code == 200
     assert first.get("/api/devices").status_code == 200  # the browser that changed it stays signed in
     assert second.get("/api/devices").status_code == 401
@@ -211,8 +221,9 @@ def test_blocked_bot_cannot_log_in(app, client, accounts):
 
 
 def test_oversized_request_is_refused_with_413(client, settings):
-    response = client.post("/api/auth/login", data=b"x" * (settings.max_request_bytes + 1),
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/login", data=b"x" * (settings.max_request_bytes + 1), content_type="application/json"
+    )
     assert response.status_code == 413
     assert response.get_json()["success"] is False
 

@@ -25,8 +25,14 @@ RUNNING, PENDING = BuildStatus.IN_PROGRESS.value, BuildStatus.PENDING.value
 
 def add_build(product_id: str, status: str, heartbeat_age_s: float = 0) -> Build:
     device = db.session.scalar(select(Device).where(Device.product_id == product_id))
-    build = Build(device_id=device.id, classroom_id=device.classroom_id, revision=1, fqbn=device.fqbn,
-                  status=status, heartbeat_at=utcnow() - timedelta(seconds=heartbeat_age_s))
+    build = Build(
+        device_id=device.id,
+        classroom_id=device.classroom_id,
+        revision=1,
+        fqbn=device.fqbn,
+        status=status,
+        heartbeat_at=utcnow() - timedelta(seconds=heartbeat_age_s),
+    )
     db.session.add(build)
     db.session.commit()
     return build

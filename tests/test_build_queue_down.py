@@ -28,8 +28,10 @@ def test_submit_answers_503_and_records_nothing_running(app_without_redis):
     files = [{"name": "bot_1.ino", "content": "void setup(){}\nvoid loop(){}\n"}]
     response = client.post("/api/devices/bot_1/builds", json={"files": files}, headers=bearer(token))
     assert response.status_code == 503
-    assert response.get_json() == {"success": False,
-                                   "error": "The build queue is unavailable right now; try again shortly"}
+    assert response.get_json() == {
+        "success": False,
+        "error": "The build queue is unavailable right now; try again shortly",
+    }
     assert client.get("/api/devices/bot_1/builds", headers=bearer(token)).get_json()["builds"] == []
     sketch = client.get("/api/devices/bot_1/sketch", headers=bearer(token)).get_json()
     assert sketch["files"] == files and sketch["revision"] == 2  # saved before queueing: nothing typed is lost

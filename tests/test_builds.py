@@ -73,8 +73,7 @@ def test_verify_compiles_streams_the_output_and_reports_sizes(service):
     try:
         update_id = api.submit("bot_1", files_for("bot_1", BLINK))
         result = api.wait(update_id)
-        listener.wait_for(lambda events: any(e["type"] == "result" and e["update_id"] == update_id
-                                             for e in events))
+        listener.wait_for(lambda events: any(e["type"] == "result" and e["update_id"] == update_id for e in events))
     finally:
         listener.close()
     assert result["status"] == "complete", result["log"]
@@ -103,15 +102,23 @@ def test_syntax_error_is_a_normal_result_pinned_to_file_line_and_column(service)
 def test_errors_in_an_extra_tab_and_link_errors(service):
     api = bot_client(service, 3)
     header = ("motor.h", "#pragma once\nvoid drive(int speed);\nint missing(int x);\n")
-    broken_tab = ("motor.cpp", "#include \"motor.h\"\nvoid drive(int speed) {\n  int x = ;\n}\n")
-    result = api.wait(api.submit("bot_3", files_for("bot_3", "#include \"motor.h\"\nvoid setup(){drive(1);}\n"
-                                                    "void loop(){}\n", header, broken_tab)))
+    broken_tab = ("motor.cpp", '#include "motor.h"\nvoid drive(int speed) {\n  int x = ;\n}\n')
+    result = api.wait(
+        api.submit(
+            "bot_3",
+            files_for("bot_3", '#include "motor.h"\nvoid setup(){drive(1);}\nvoid loop(){}\n', header, broken_tab),
+        )
+    )
     error = next(d for d in result["diagnostics"] if d["severity"] == "error")
     assert (error["file"], error["line"]) == ("motor.cpp", 3)
 
-    fixed_tab = ("motor.cpp", "#include \"motor.h\"\nvoid drive(int speed) { missing(speed); }\n")
-    result = api.wait(api.submit("bot_3", files_for("bot_3", "#include \"motor.h\"\nvoid setup(){drive(1);}\n"
-                                                    "void loop(){}\n", header, fixed_tab)))
+    fixed_tab = ("motor.cpp", '#include "motor.h"\nvoid drive(int speed) { missing(speed); }\n')
+    result = api.wait(
+        api.submit(
+            "bot_3",
+            files_for("bot_3", '#include "motor.h"\nvoid setup(){drive(1);}\nvoid loop(){}\n', header, fixed_tab),
+        )
+    )
     assert result["status"] == "error"
     assert any("undefined reference" in d["message"] and "missing" in d["message"] for d in result["diagnostics"])
 
@@ -120,9 +127,12 @@ def test_upload_for_a_board_without_over_the_air_updates_offers_the_firmware_ins
     """An AVR bot cannot pull firmware: its Upload compiles, never becomes an OTA target, and says so plainly."""
     api = bot_client(service, 4)
     header = ("blinker.h", "#pragma once\nvoid blink_once(int pin);\n")
-    source = ("blinker.cpp", "#include <Arduino.h>\n#include \"blinker.h\"\n"
-                             "void blink_once(int pin) { digitalWrite(pin, HIGH); delay(10); digitalWrite(pin, LOW); }\n")
-    main = "#include \"blinker.h\"\nvoid setup() { pinMode(13, OUTPUT); }\nvoid loop() { blink_once(13); }\n"
+    source = (
+        "blinker.cpp",
+        '#include <Arduino.h>\n#include "blinker.h"\n'
+        "void blink_once(int pin) { digitalWrite(pin, HIGH); delay(10); digitalWrite(pin, LOW); }\n",
+    )
+    main = '#include "blinker.h"\nvoid setup() { pinMode(13, OUTPUT); }\nvoid loop() { blink_once(13); }\n'
     result = api.wait(api.submit("bot_4", files_for("bot_4", main, header, source), deploy=True))
     assert result["status"] == "complete", result["log"]
     assert "cannot update over the air" in result["message"] and "flash it over USB" in result["message"]
@@ -164,9 +174,11 @@ def test_concurrent_builds_of_the_same_sketch_both_succeed_with_one_artifact(ser
 def test_hostile_sketch_cannot_read_server_files(service):
     api = bot_client(service, 8)
     secret = (service.settings.data_dir / "secret_key").read_text().strip()
-    hostile = ('#include "/etc/shadow"\n'
-               f'#include "{service.settings.data_dir.resolve()}/secret_key"\n'
-               '#include "/proc/self/environ"\nvoid setup(){}\nvoid loop(){}\n')
+    hostile = (
+        '#include "/etc/shadow"\n'
+        f'#include "{service.settings.data_dir.resolve()}/secret_key"\n'
+        '#include "/proc/self/environ"\nvoid setup(){}\nvoid loop(){}\n'
+    )
     result = api.wait(api.submit("bot_8", files_for("bot_8", hostile)))
     assert result["status"] == "error"
     everything = result["log"] + str(result["diagnostics"])
@@ -199,17 +211,23 @@ def test_a_newer_request_supersedes_a_queued_one(service):
     assert api.wait(newest)["status"] == "complete"
 
 
-@pytest.mark.parametrize("body,status,needle", [
-    ({"fqbn": "esp32:esp32:unknownboard"}, 400, "Installed boards: "),
-    ({"fqbn": "not a board"}, 400, "fqbn"),
-    ({"files": []}, 400, "files"),
-    ({"files": [{"name": "../evil.ino", "content": ""}]}, 400, "evil"),
-    ({"files": [{"name": "bot_1.ino", "content": 7}]}, 400, "must be a string"),
-    ({"files": [{"name": "bot_1.ino", "content": "x" * 600_000}]}, 413, "limit"),
-    ({"files": [{"name": "bot_1.ino", "content": ""}, {"name": "build_opt.h", "content": "-fplugin=x"}]},
-     400, "build_opt.h"),
-    ({"deploy": "yes"}, 400, "deploy"),
-])
+@pytest.mark.parametrize(
+    "body,status,needle",
+    [
+        ({"fqbn": "esp32:esp32:unknownboard"}, 400, "Installed boards: "),
+        ({"fqbn": "not a board"}, 400, "fqbn"),
+        ({"files": []}, 400, "files"),
+        ({"files": [{"name": "../evil.ino", "content": ""}]}, 400, "evil"),
+        ({"files": [{"name": "bot_1.ino", "content": 7}]}, 400, "must be a string"),
+        ({"files": [{"name": "bot_1.ino", "content": "x" * 600_000}]}, 413, "limit"),
+        (
+            {"files": [{"name": "bot_1.ino", "content": ""}, {"name": "build_opt.h", "content": "-fplugin=x"}]},
+            400,
+            "build_opt.h",
+        ),
+        ({"deploy": "yes"}, 400, "deploy"),
+    ],
+)
 def test_bad_build_requests_get_clear_errors(service, body, status, needle):
     api = bot_client(service, 1)
     response = api.post("/api/devices/bot_1/builds", json=body)
@@ -232,8 +250,9 @@ def test_late_listener_receives_what_it_missed_then_the_live_tail(service):
         assert "\n".join(listener.lines(first["update_id"])).strip() == first["log"].strip()
         last_seq = listener.events[-1]["seq"]
         second = api.wait(api.submit("bot_3", files_for("bot_3", BLINK.replace("100", "175"))))
-        listener.wait_for(lambda events: any(e["type"] == "result" and e["update_id"] == second["update_id"]
-                                             for e in events))
+        listener.wait_for(
+            lambda events: any(e["type"] == "result" and e["update_id"] == second["update_id"] for e in events)
+        )
         seqs = [e["seq"] for e in listener.events]
         assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)) and seqs[-1] > last_seq
     finally:

@@ -6,8 +6,10 @@ import pytest
 
 from .conftest import bearer
 
-SKETCH = [{"name": "lesson.ino", "content": "#include \"motor.h\"\nvoid setup(){}\nvoid loop(){}\n"},
-          {"name": "motor.h", "content": "#pragma once\n"}]
+SKETCH = [
+    {"name": "lesson.ino", "content": '#include "motor.h"\nvoid setup(){}\nvoid loop(){}\n'},
+    {"name": "motor.h", "content": "#pragma once\n"},
+]
 
 
 @pytest.fixture
@@ -23,7 +25,8 @@ def classroom(accounts, client):  # type: ignore[no-untyped-def]
 def test_instructor_lists_their_classes_and_sees_who_runs_what(client, classroom):
     listed = client.get("/api/classes", headers=bearer(classroom)).get_json()["classes"]
     assert [{k: c[k] for k in ("name", "instructor", "bots", "archived")} for c in listed] == [
-        {"name": "lab-1", "instructor": "teacher", "bots": 2, "archived": False}]
+        {"name": "lab-1", "instructor": "teacher", "bots": 2, "archived": False}
+    ]
     assert listed[0]["created_at"].endswith("Z")
     shown = client.get("/api/classes/lab-1", headers=bearer(classroom)).get_json()
     assert [b["product_id"] for b in shown["bots"]] == ["bot_1", "bot_2"]
@@ -43,13 +46,16 @@ def test_push_gives_every_bot_the_sketch_under_its_own_main_file_and_queues_uplo
         assert detail["deploy"] is True and detail["status"] == "pending"
 
 
-@pytest.mark.parametrize("body,needle", [
-    ({"files": [{"name": "a.h", "content": ""}]}, "main .ino"),
-    ({"files": [{"name": "a.ino", "content": ""}, {"name": "b.ino", "content": ""}]}, "field main"),
-    ({"files": SKETCH, "main": "motor.h"}, "not one of the .ino"),
-    ({"files": SKETCH + [{"name": "build_opt.h", "content": "-fplugin=evil.so"}]}, "build_opt.h"),
-    ({"files": "lesson.ino"}, "files"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ({"files": [{"name": "a.h", "content": ""}]}, "main .ino"),
+        ({"files": [{"name": "a.ino", "content": ""}, {"name": "b.ino", "content": ""}]}, "field main"),
+        ({"files": SKETCH, "main": "motor.h"}, "not one of the .ino"),
+        ({"files": [*SKETCH, {"name": "build_opt.h", "content": "-fplugin=evil.so"}]}, "build_opt.h"),
+        ({"files": "lesson.ino"}, "files"),
+    ],
+)
 def test_a_bad_push_changes_no_bot(client, classroom, body, needle):
     before = client.get("/api/devices/bot_1/sketch", headers=bearer(classroom)).get_json()["revision"]
     response = client.post("/api/classes/lab-1/builds", json=body, headers=bearer(classroom))
@@ -62,6 +68,7 @@ def test_other_instructors_and_bots_cannot_see_or_push_to_a_class(client, accoun
     bot = accounts.api_token(client, product_id="bot_1", password="12345")
     for token in (other, bot):
         assert client.get("/api/classes/lab-1", headers=bearer(token)).status_code == 404
-        assert client.post("/api/classes/lab-1/builds", json={"files": SKETCH},
-                           headers=bearer(token)).status_code == 404
+        assert (
+            client.post("/api/classes/lab-1/builds", json={"files": SKETCH}, headers=bearer(token)).status_code == 404
+        )
     assert client.get("/api/classes", headers=bearer(bot)).get_json()["classes"] == []

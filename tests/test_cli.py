@@ -25,8 +25,13 @@ from .fake_arduino_cli import FAKE_ARDUINO_CLI, assemble_agent, install_platform
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {"WEBIDE_DATA_DIR": str(traversable(tmp_path) / "instance"), "WEBIDE_ASYNC_MODE": "threading",
-            "WEBIDE_TOOLCHAIN": "arduino-builder", "WEBIDE_DEFAULT_FQBN": "arduino:avr:uno", "REDIS_URL": ""}
+    return {
+        "WEBIDE_DATA_DIR": str(traversable(tmp_path) / "instance"),
+        "WEBIDE_ASYNC_MODE": "threading",
+        "WEBIDE_TOOLCHAIN": "arduino-builder",
+        "WEBIDE_DEFAULT_FQBN": "arduino:avr:uno",
+        "REDIS_URL": "",
+    }
 
 
 def invoke(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
@@ -56,19 +61,35 @@ def test_device_create_prints_a_token_that_is_stored_hashed(cli_env):
 
 
 def test_device_create_with_class_and_board(cli_env):
-    result = invoke(cli_env, "device", "create", "--product-id", "bot_7", "--password", "12345", "--name", "Rover",
-                    "--fqbn", "esp32:esp32:esp32", "--class", "robotics")
+    result = invoke(
+        cli_env,
+        "device",
+        "create",
+        "--product-id",
+        "bot_7",
+        "--password",
+        "12345",
+        "--name",
+        "Rover",
+        "--fqbn",
+        "esp32:esp32:esp32",
+        "--class",
+        "robotics",
+    )
     assert result.exit_code == 0 and "device token:" in result.output
     device = stored_devices(cli_env)["bot_7"]
     assert (device.name, device.fqbn) == ("Rover", "esp32:esp32:esp32")
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--product-id", "../etc", "--password", "12345"], "invalid product ID"),
-    (["--product-id", "bot 1", "--password", "12345"], "invalid product ID"),
-    (["--product-id", "bot_1", "--password", "12"], "at least 4"),
-    (["--product-id", "bot_1", "--password", "12345", "--fqbn", "uno"], "invalid board"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--product-id", "../etc", "--password", "12345"], "invalid product ID"),
+        (["--product-id", "bot 1", "--password", "12345"], "invalid product ID"),
+        (["--product-id", "bot_1", "--password", "12"], "at least 4"),
+        (["--product-id", "bot_1", "--password", "12345", "--fqbn", "uno"], "invalid board"),
+    ],
+)
 def test_device_create_refuses_bad_input(cli_env, args, needle):
     result = invoke(cli_env, "device", "create", *args)
     assert result.exit_code == 1
@@ -83,8 +104,12 @@ def test_device_create_refuses_a_duplicate_whatever_its_case(cli_env):
 
 
 def test_user_create_and_class_ownership(cli_env):
-    assert invoke(cli_env, "user", "create", "--role", "instructor", "--username", "teacher",
-                  "--password", "correct horse").exit_code == 0
+    assert (
+        invoke(
+            cli_env, "user", "create", "--role", "instructor", "--username", "teacher", "--password", "correct horse"
+        ).exit_code
+        == 0
+    )
     assert invoke(cli_env, "class", "create", "robotics", "--instructor", "teacher").exit_code == 0
     assert invoke(cli_env, "class", "create", "robotics", "--instructor", "nobody").exit_code == 1
     again = invoke(cli_env, "user", "create", "--role", "admin", "--username", "teacher", "--password", "other pw")
@@ -95,8 +120,9 @@ def test_user_create_and_class_ownership(cli_env):
 
 def test_roster_import_creates_every_bot_and_prints_generated_passwords(cli_env, tmp_path):
     roster = tmp_path / "roster.csv"
-    roster.write_text("product_id,password,name,class\nbot_001,12345,Ada,robotics\nbot_002,,Bob,robotics\n"
-                      "bot_003,54321,,\n")
+    roster.write_text(
+        "product_id,password,name,class\nbot_001,12345,Ada,robotics\nbot_002,,Bob,robotics\nbot_003,54321,,\n"
+    )
     result = invoke(cli_env, "device", "import", str(roster), "--json")
     assert result.exit_code == 0, result.output
     rows = {row["product_id"]: row for row in json.loads(result.output)}
@@ -107,13 +133,16 @@ def test_roster_import_creates_every_bot_and_prints_generated_passwords(cli_env,
     assert all(len(row["device_token"]) >= 32 for row in rows.values())
 
 
-@pytest.mark.parametrize("body,needle", [
-    ("product_id,password,name,class\nbot_001,12345,,\nbad id,12345,,\n", "row 3: invalid product ID"),
-    ("product_id,password,name,class\nbot_001,12345,,\nbot_001,12345,,\n", "row 3: product ID 'bot_001' appears"),
-    ("product_id,password,name,class\nbot_001,12345,,\nbot_002,1,,\n", "row 3: password must have"),
-    ("name,class\nAda,robotics\n", "header row"),
-    ("product_id,password\n", "no rows"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ("product_id,password,name,class\nbot_001,12345,,\nbad id,12345,,\n", "row 3: invalid product ID"),
+        ("product_id,password,name,class\nbot_001,12345,,\nbot_001,12345,,\n", "row 3: product ID 'bot_001' appears"),
+        ("product_id,password,name,class\nbot_001,12345,,\nbot_002,1,,\n", "row 3: password must have"),
+        ("name,class\nAda,robotics\n", "header row"),
+        ("product_id,password\n", "no rows"),
+    ],
+)
 def test_roster_import_is_all_or_nothing_and_names_the_bad_row(cli_env, tmp_path, body, needle):
     roster = tmp_path / "roster.csv"
     roster.write_text(body)
@@ -140,8 +169,9 @@ def test_roster_import_refuses_binary_files(cli_env, tmp_path):
 
 
 def test_device_token_reset_replaces_the_old_token(cli_env):
-    first = json.loads(invoke(cli_env, "device", "create", "--product-id", "bot_1", "--password", "12345",
-                              "--json").output)["device_token"]
+    first = json.loads(
+        invoke(cli_env, "device", "create", "--product-id", "bot_1", "--password", "12345", "--json").output
+    )["device_token"]
     second = invoke(cli_env, "device", "token", "bot_1").output.strip()
     assert second != first
     assert stored_devices(cli_env)["bot_1"].device_token_hash == token_digest(second)
@@ -166,8 +196,12 @@ def test_doctor_says_when_the_sandbox_is_off_or_unusable(cli_env, tmp_path):
 
 
 def test_doctor_names_the_fix_for_a_missing_toolchain(cli_env):
-    env = dict(cli_env, WEBIDE_ARDUINO_BUILDER="no-such-arduino-builder", WEBIDE_ARDUINO_CLI="no-such-cli",
-               WEBIDE_TOOLCHAIN="auto")
+    env = dict(
+        cli_env,
+        WEBIDE_ARDUINO_BUILDER="no-such-arduino-builder",
+        WEBIDE_ARDUINO_CLI="no-such-cli",
+        WEBIDE_TOOLCHAIN="auto",
+    )
     result = invoke(env, "doctor")
     assert result.exit_code == 1
     assert "[MISSING] toolchain" in result.output and "apt-get install arduino-builder" in result.output
@@ -175,10 +209,14 @@ def test_doctor_names_the_fix_for_a_missing_toolchain(cli_env):
 
 def test_doctor_compile_builds_blink_with_the_agent_and_checks_the_image(cli_env, tmp_path):
     toolchain = traversable(tmp_path) / "toolchain"
-    env = dict(cli_env, WEBIDE_TOOLCHAIN="arduino-cli", WEBIDE_ARDUINO_CLI=str(FAKE_ARDUINO_CLI),
-               WEBIDE_DEFAULT_FQBN="esp32:esp32:lolin_s3",
-               WEBIDE_AGENT_LIBRARY=str(assemble_agent(toolchain / "WebideAgent")),
-               ARDUINO_DIRECTORIES_DATA=str(install_platform(toolchain / "arduino-data")))
+    env = dict(
+        cli_env,
+        WEBIDE_TOOLCHAIN="arduino-cli",
+        WEBIDE_ARDUINO_CLI=str(FAKE_ARDUINO_CLI),
+        WEBIDE_DEFAULT_FQBN="esp32:esp32:lolin_s3",
+        WEBIDE_AGENT_LIBRARY=str(assemble_agent(toolchain / "WebideAgent")),
+        ARDUINO_DIRECTORIES_DATA=str(install_platform(toolchain / "arduino-data")),
+    )
     result = invoke(env, "doctor", "--compile")
     assert result.exit_code == 0, result.output
     assert "[ok ] test compile esp32:esp32:lolin_s3: Done compiling" in result.output
@@ -204,9 +242,17 @@ def test_device_count_unchanged_by_failed_commands(cli_env):
 
 def test_commands_print_what_they_did_and_no_warnings(cli_env):
     """Only the web server needs an async library; a command never imports one (eventlet warns on import)."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_")}, **cli_env,
-           "WEBIDE_ASYNC_MODE": "eventlet"}
-    completed = subprocess.run([sys.executable, "-m", "webide.cli", "device", "create", "--product-id", "bot_q",
-                                "--password", "12345"], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_")},
+        **cli_env,
+        "WEBIDE_ASYNC_MODE": "eventlet",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "webide.cli", "device", "create", "--product-id", "bot_q", "--password", "12345"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0 and completed.stderr == "", completed.stderr
     assert completed.stdout.startswith("created bot bot_q\ndevice token: ")

@@ -49,12 +49,18 @@ def entries(client, headers, **filters) -> list[dict]:  # type: ignore[no-untype
 
 # --- classes ------------------------------------------------------------------------------------------------------
 
+
 def test_an_instructor_creates_renames_archives_and_deletes_an_empty_class(client, staff):
     created = client.post("/api/classes", headers=staff["a"], json={"name": "Period 3"})
     assert created.status_code == 201
     assert created.get_json() | {"created_at": None} == {
-        "success": True, "name": "Period 3", "instructor": "teacher_a", "bots": 0, "archived": False,
-        "created_at": None}
+        "success": True,
+        "name": "Period 3",
+        "instructor": "teacher_a",
+        "bots": 0,
+        "archived": False,
+        "created_at": None,
+    }
     listed = client.get("/api/classes", headers=staff["a"]).get_json()["classes"]
     assert [(c["name"], c["bots"]) for c in listed] == [("Period 3", 0), ("class-a", 1)]
     renamed = client.patch("/api/classes/Period 3", headers=staff["a"], json={"name": "Period 4"})
@@ -75,14 +81,17 @@ def test_a_class_with_bots_is_not_deleted(client, staff):
     assert response.status_code == 409 and "still has 1 bot" in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("name,needle", [
-    ("<b>x</b>", "invalid class name"),
-    ("a/b", "invalid class name"),
-    ("tab\there", "invalid class name"),
-    (" padded", "invalid class name"),
-    ("x" * 65, "longer than 64"),
-    ("class-b", "already exists"),
-])
+@pytest.mark.parametrize(
+    "name,needle",
+    [
+        ("<b>x</b>", "invalid class name"),
+        ("a/b", "invalid class name"),
+        ("tab\there", "invalid class name"),
+        (" padded", "invalid class name"),
+        ("x" * 65, "longer than 64"),
+        ("class-b", "already exists"),
+    ],
+)
 def test_bad_class_names_are_refused(client, staff, name, needle):
     response = client.post("/api/classes", headers=staff["a"], json={"name": name})
     assert response.status_code in (400, 409) and needle in response.get_json()["error"]
@@ -105,8 +114,11 @@ def test_an_archived_class_refuses_uploads_with_a_clear_message_but_verifies(cli
     upload = client.post("/api/devices/bot_a/builds", headers=student, json={"deploy": True})
     assert upload.status_code == 409
     assert "Class 'class-a' is archived, so Upload is turned off" in upload.get_json()["error"]
-    push = client.post("/api/classes/class-a/builds", headers=staff["a"],
-                       json={"files": [{"name": "x.ino", "content": "void setup(){}\nvoid loop(){}\n"}]})
+    push = client.post(
+        "/api/classes/class-a/builds",
+        headers=staff["a"],
+        json={"files": [{"name": "x.ino", "content": "void setup(){}\nvoid loop(){}\n"}]},
+    )
     assert push.status_code == 409 and "archived" in push.get_json()["error"]
 
 
@@ -116,21 +128,25 @@ GOOD_ROSTER = "product_id,password,name\r\nbot_10,1234,Ada\r\nbot_11,,Grace\r\n"
 
 
 def roster(client, headers, body: bytes | str, preview: bool, class_name: str = "class-a"):  # type: ignore[no-untyped-def]
-    return client.post(f"/api/classes/{class_name}/roster?preview={'true' if preview else 'false'}",
-                       headers={**headers, "Content-Type": "text/csv"},
-                       data=body.encode() if isinstance(body, str) else body)
+    return client.post(
+        f"/api/classes/{class_name}/roster?preview={'true' if preview else 'false'}",
+        headers={**headers, "Content-Type": "text/csv"},
+        data=body.encode() if isinstance(body, str) else body,
+    )
 
 
 def test_a_roster_preview_judges_every_row_and_creates_nothing(app, client, staff):
-    text = ("product_id,password,name,class\n"
-            "bot_10,1234,Ada,\n"
-            "bot_b,1234,taken,\n"
-            "bad id!,1234,x,\n"
-            "bot_12,1,short password,\n"
-            "bot_13,1234,<script>alert(1)</script>,\n"
-            "BOT_10,1234,dup,\n"
-            "bot_14,1234,other class,class-b\n"
-            "bot_15,1234,bell\x07,\n")
+    text = (
+        "product_id,password,name,class\n"
+        "bot_10,1234,Ada,\n"
+        "bot_b,1234,taken,\n"
+        "bad id!,1234,x,\n"
+        "bot_12,1,short password,\n"
+        "bot_13,1234,<script>alert(1)</script>,\n"
+        "BOT_10,1234,dup,\n"
+        "bot_14,1234,other class,class-b\n"
+        "bot_15,1234,bell\x07,\n"
+    )
     response = roster(client, staff["a"], text, preview=True)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -164,8 +180,9 @@ def test_a_good_roster_imports_every_bot_with_passwords_and_tokens_shown_once(ap
     assert set(created) == {"bot_10", "bot_11"}
     assert created["bot_10"]["password"] is None and len(created["bot_11"]["password"]) == 6
     accounts.api_token(client, product_id="bot_11", password=created["bot_11"]["password"])
-    beat = client.post("/api/devices/bot_10/heartbeat", headers=bearer(created["bot_10"]["device_token"]),
-                       json={"uptime": 3})
+    beat = client.post(
+        "/api/devices/bot_10/heartbeat", headers=bearer(created["bot_10"]["device_token"]), json={"uptime": 3}
+    )
     assert beat.status_code == 200
     shown = client.get("/api/classes/class-a", headers=staff["a"]).get_json()["bots"]
     assert [(b["product_id"], b["name"]) for b in shown] == [("bot_10", "Ada"), ("bot_11", "Grace"), ("bot_a", "")]
@@ -174,13 +191,16 @@ def test_a_good_roster_imports_every_bot_with_passwords_and_tokens_shown_once(ap
     assert {e["class_name"] for e in logged} == {"class-a"}
 
 
-@pytest.mark.parametrize("body,status,needle", [
-    ("product_id\n" + "".join(f"b{n}\n" for n in range(50_000)), 413, "more than 2000 rows"),
-    ("product_id,name\nbot_20,Jos\xe9\n".encode("latin-1"), 400, "not UTF-8"),
-    ("name,password\nx,1234\n", 400, "product_id is required"),
-    ("product_id,password\n", 400, "no rows"),
-    ("", 400, "Send the roster"),
-])
+@pytest.mark.parametrize(
+    "body,status,needle",
+    [
+        ("product_id\n" + "".join(f"b{n}\n" for n in range(50_000)), 413, "more than 2000 rows"),
+        ("product_id,name\nbot_20,Jos\xe9\n".encode("latin-1"), 400, "not UTF-8"),
+        ("name,password\nx,1234\n", 400, "product_id is required"),
+        ("product_id,password\n", 400, "no rows"),
+        ("", 400, "Send the roster"),
+    ],
+)
 def test_unusable_roster_files_get_clear_errors(app, client, staff, body, status, needle):
     response = roster(client, staff["a"], body, preview=True)
     assert response.status_code == status and needle in response.get_json()["error"], response.get_json()
@@ -188,16 +208,22 @@ def test_unusable_roster_files_get_clear_errors(app, client, staff, body, status
 
 
 def test_a_roster_file_can_come_as_a_multipart_upload(app, client, staff):
-    response = client.post("/api/classes/class-a/roster?preview=false", headers=staff["a"],
-                           data={"file": (io.BytesIO(GOOD_ROSTER.encode()), "roster.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/classes/class-a/roster?preview=false",
+        headers=staff["a"],
+        data={"file": (io.BytesIO(GOOD_ROSTER.encode()), "roster.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200 and response.get_json()["valid"] == 2
     assert "bot_10" in bots_named(app)
 
 
 def test_the_roster_export_is_safe_to_open_in_a_spreadsheet(client, staff):
-    created = client.post("/api/devices/register", headers=staff["a"],
-                          json={"product_id": "bot_30", "name": "=cmd|' /C calc'!A0", "class": "class-a"})
+    created = client.post(
+        "/api/devices/register",
+        headers=staff["a"],
+        json={"product_id": "bot_30", "name": "=cmd|' /C calc'!A0", "class": "class-a"},
+    )
     assert created.status_code == 201, created.get_json()
     response = client.get("/api/classes/class-a/roster.csv", headers=staff["a"])
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -208,9 +234,13 @@ def test_the_roster_export_is_safe_to_open_in_a_spreadsheet(client, staff):
 
 # --- one bot ------------------------------------------------------------------------------------------------------
 
+
 def test_registering_a_bot_returns_its_token_and_generated_password_once(app, client, staff, accounts):
-    response = client.post("/api/devices/register", headers=staff["a"],
-                           json={"product_id": "bot_40", "class": "class-a", "fqbn": AVR_FQBN, "name": "Rover"})
+    response = client.post(
+        "/api/devices/register",
+        headers=staff["a"],
+        json={"product_id": "bot_40", "class": "class-a", "fqbn": AVR_FQBN, "name": "Rover"},
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["class_name"] == "class-a" and len(body["password"]) == 6 and len(body["device_token"]) >= 32
@@ -218,19 +248,26 @@ def test_registering_a_bot_returns_its_token_and_generated_password_once(app, cl
     with app.app_context():
         device = db.session.scalar(select(Device).where(Device.product_id == "bot_40"))
         assert device.name == "Rover" and device.fqbn == AVR_FQBN
-        assert db.session.scalar(select(func.count()).select_from(SketchRevision)
-                                 .where(SketchRevision.device_id == device.id)) == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(SketchRevision).where(SketchRevision.device_id == device.id)
+            )
+            == 1
+        )
 
 
-@pytest.mark.parametrize("body,status,needle", [
-    ({"product_id": "bot_a", "class": "class-a"}, 409, "already exists"),
-    ({"product_id": "BOT_A", "class": "class-a"}, 409, "already exists"),
-    ({"product_id": "../x", "class": "class-a"}, 400, "invalid product ID"),
-    ({"product_id": "bot_41", "class": "class-a", "name": "<img src=x>"}, 400, "< or >"),
-    ({"product_id": "bot_41", "class": "class-a", "name": "a\u202eb"}, 400, "control character"),
-    ({"product_id": "bot_41", "class": "class-b"}, 404, "No class named"),
-    ({"product_id": "bot_41", "class": "class-a", "password": "12"}, 400, "at least 4"),
-])
+@pytest.mark.parametrize(
+    "body,status,needle",
+    [
+        ({"product_id": "bot_a", "class": "class-a"}, 409, "already exists"),
+        ({"product_id": "BOT_A", "class": "class-a"}, 409, "already exists"),
+        ({"product_id": "../x", "class": "class-a"}, 400, "invalid product ID"),
+        ({"product_id": "bot_41", "class": "class-a", "name": "<img src=x>"}, 400, "< or >"),
+        ({"product_id": "bot_41", "class": "class-a", "name": "a\u202eb"}, 400, "control character"),
+        ({"product_id": "bot_41", "class": "class-b"}, 404, "No class named"),
+        ({"product_id": "bot_41", "class": "class-a", "password": "12"}, 400, "at least 4"),
+    ],
+)
 def test_bad_bot_registrations_are_refused_and_create_nothing(app, client, staff, body, status, needle):
     response = client.post("/api/devices/register", headers=staff["a"], json=body)
     assert response.status_code == status and needle in response.get_json()["error"], response.get_json()
@@ -246,7 +283,10 @@ def test_a_password_reset_is_shown_once_and_ends_the_bots_tokens(client, staff, 
     assert client.post("/api/auth/login", json={"product_id": "bot_a", "password": "11111"}).status_code == 401
     accounts.api_token(client, product_id="bot_a", password=password)
     assert [e["action"] for e in entries(client, staff["a"], target="bot_a")][:3] == [
-        "login.ok", "login.failed", "device.password_reset"]
+        "login.ok",
+        "login.failed",
+        "device.password_reset",
+    ]
 
 
 def test_a_new_device_token_ends_the_old_one(client, staff, accounts):
@@ -254,8 +294,14 @@ def test_a_new_device_token_ends_the_old_one(client, staff, accounts):
     response = client.post("/api/devices/bot_50/token", headers=staff["a"])
     assert response.status_code == 200 and "provisioned again" in response.get_json()["warning"]
     new = response.get_json()["device_token"]
-    beat = lambda token: client.post("/api/devices/bot_50/heartbeat", headers=bearer(token),  # noqa: E731
-                                     json={"uptime": 1}).status_code
+
+    def beat(token):
+        return client.post(
+            "/api/devices/bot_50/heartbeat",
+            headers=bearer(token),
+            json={"uptime": 1},
+        ).status_code
+
     assert beat(old) == 401 and beat(new) == 200
 
 
@@ -300,12 +346,21 @@ def test_deleting_a_bot_removes_it_and_its_data(app, client, staff):
 
 def test_status_shows_the_latest_heartbeat(client, staff, accounts):
     token = accounts.bot("bot_60", "12345", class_name="class-a").device_token
-    client.post("/api/devices/bot_60/heartbeat", headers=bearer(token),
-                json={"uptime": 42, "heap": 120000, "rssi": -61, "temperature": 21.5})
+    client.post(
+        "/api/devices/bot_60/heartbeat",
+        headers=bearer(token),
+        json={"uptime": 42, "heap": 120000, "rssi": -61, "temperature": 21.5},
+    )
     status = client.get("/api/devices/bot_60/status", headers=staff["a"]).get_json()
     assert status["online"] is True and status["last_seen"].endswith("Z")
-    assert status["telemetry"] | {"ip": None} == {"heap": 120000, "uptime": 42, "rssi": -61, "ip": None,
-                                                  "mac": None, "sensors": {"temperature": 21.5}}
+    assert status["telemetry"] | {"ip": None} == {
+        "heap": 120000,
+        "uptime": 42,
+        "rssi": -61,
+        "ip": None,
+        "mac": None,
+        "sensors": {"temperature": 21.5},
+    }
 
 
 def test_the_dashboard_lists_the_callers_bots_with_presence(client, staff, accounts):
@@ -314,11 +369,14 @@ def test_the_dashboard_lists_the_callers_bots_with_presence(client, staff, accou
     mine = client.get("/api/dashboard", headers=staff["a"]).get_json()
     assert (mine["total"], mine["online"]) == (2, 1)
     assert [(b["product_id"], b["online"], b["telemetry"].get("rssi")) for b in mine["bots"]] == [
-        ("bot_61", True, -50), ("bot_a", False, None)]
+        ("bot_61", True, -50),
+        ("bot_a", False, None),
+    ]
     assert client.get("/api/dashboard", headers=staff["root"]).get_json()["total"] == 3
 
 
 # --- people -------------------------------------------------------------------------------------------------------
+
 
 def test_an_admin_creates_people_and_lists_them_with_their_classes(client, staff, accounts):
     created = client.post("/api/admin/users", headers=staff["root"], json={"username": "carol", "role": "instructor"})
@@ -328,10 +386,16 @@ def test_an_admin_creates_people_and_lists_them_with_their_classes(client, staff
     accounts.api_token(client, username="carol", password=password)
     users = client.get("/api/admin/users", headers=staff["root"]).get_json()["users"]
     assert [(u["username"], u["role"], u["classes"]) for u in users] == [
-        ("carol", "instructor", []), ("root", "admin", []), ("teacher_a", "instructor", ["class-a"]),
-        ("teacher_b", "instructor", ["class-b"])]
-    duplicate = client.post("/api/admin/users", headers=staff["root"],
-                            json={"username": "Carol", "role": "admin", "password": "long enough"})
+        ("carol", "instructor", []),
+        ("root", "admin", []),
+        ("teacher_a", "instructor", ["class-a"]),
+        ("teacher_b", "instructor", ["class-b"]),
+    ]
+    duplicate = client.post(
+        "/api/admin/users",
+        headers=staff["root"],
+        json={"username": "Carol", "role": "admin", "password": "long enough"},
+    )
     assert duplicate.status_code == 409
 
 
@@ -343,8 +407,10 @@ def test_a_blocked_person_cannot_log_in_and_their_tokens_stop(app, client, staff
     login = client.post("/api/auth/login", json={"username": "teacher_b", "password": "password b"})
     assert login.status_code == 401 and "This account is blocked" in login.get_json()["error"]
     browser = app.test_client()
-    page = browser.post("/login", data={"mode": "user", "identifier": "teacher_b", "password": "password b",
-                                        "csrf_token": csrf_token(browser)})
+    page = browser.post(
+        "/login",
+        data={"mode": "user", "identifier": "teacher_b", "password": "password b", "csrf_token": csrf_token(browser)},
+    )
     assert page.status_code == 401
     client.post(f"/api/admin/user/{user_id}/block", headers=staff["root"], json={"blocked": False})
     assert client.post("/api/auth/login", json={"username": "teacher_b", "password": "password b"}).status_code == 200
@@ -369,8 +435,10 @@ def test_an_admin_resets_a_persons_password(app, client, staff, accounts):
 
 
 def test_an_admin_searches_every_bot(client, staff):
-    assert [d["product_id"] for d in client.get("/api/admin/devices", headers=staff["root"]).get_json()["devices"]] \
-        == ["bot_a", "bot_b"]
+    assert [d["product_id"] for d in client.get("/api/admin/devices", headers=staff["root"]).get_json()["devices"]] == [
+        "bot_a",
+        "bot_b",
+    ]
     found = client.get("/api/admin/devices?q=CLASS-B", headers=staff["root"]).get_json()["devices"]
     assert [d["product_id"] for d in found] == ["bot_b"]
     assert client.get("/api/admin/devices?q=%25", headers=staff["root"]).get_json()["devices"] == []
@@ -386,6 +454,7 @@ def test_refresh_gives_a_new_token_and_revokes_the_old(client, staff):
 
 
 # --- the audit log ------------------------------------------------------------------------------------------------
+
 
 def test_instructors_see_only_their_classes_entries_and_admins_everything(client, staff):
     client.post("/api/devices/bot_a/password", headers=staff["a"], json={})
@@ -408,29 +477,31 @@ def test_activity_filters_by_time_and_pages(client, staff):
     assert entries(client, staff["root"], until="2000-01-01T00:00:00Z") == []
     assert entries(client, staff["root"], since="2000-01-01T00:00:00+02:00")[0]["time"] == newest
     first = client.get("/api/admin/activity?limit=2", headers=staff["root"]).get_json()
-    second = client.get(f"/api/admin/activity?limit=2&before={first['next_before']}",
-                        headers=staff["root"]).get_json()
+    second = client.get(f"/api/admin/activity?limit=2&before={first['next_before']}", headers=staff["root"]).get_json()
     assert [e["id"] for e in first["entries"] + second["entries"]] == [e["id"] for e in everything[:4]]
     assert client.get("/api/admin/activity?since=yesterday", headers=staff["root"]).status_code == 400
 
 
 def test_the_activity_export_neutralises_formulas(client, staff):
-    for name in ("=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)"):
+    for name in ('=HYPERLINK("http://x")', "+1", "-1", "@SUM(A1)"):
         client.post("/api/auth/login", json={"username": name, "password": "wrong password"})
     response = client.get("/api/admin/activity.csv?action=login.failed", headers=staff["root"])
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [row["target"] for row in rows] == ["'@SUM(A1)", "'-1", "'+1", "'=HYPERLINK(\"http://x\")"]
+    assert [row["target"] for row in rows] == ["'@SUM(A1)", "'-1", "'+1", '\'=HYPERLINK("http://x")']
     assert all(row["actor_kind"] == "anonymous" and row["client_address"] == "127.0.0.1" for row in rows)
 
 
 def test_a_rolled_back_action_leaves_no_entry(app, client, staff):
-    response = client.post("/api/devices/register", headers=staff["a"],
-                           json={"product_id": "bot_a", "class": "class-a"})
+    response = client.post(
+        "/api/devices/register", headers=staff["a"], json={"product_id": "bot_a", "class": "class-a"}
+    )
     assert response.status_code == 409
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(AuditEntry)
-                                 .where(AuditEntry.action == "device.create")) == 0
+        assert (
+            db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "device.create"))
+            == 0
+        )
 
 
 def test_the_sweeper_applies_the_retention(app, client, staff):
@@ -482,8 +553,10 @@ def test_an_absurd_user_id_is_a_404(client, staff):
 
 
 def test_failed_logins_are_logged_but_throttled_ones_are_not(client, staff):
-    statuses = [client.post("/api/auth/login", json={"username": "teacher_a", "password": "wrong"}).status_code
-                for _ in range(8)]
+    statuses = [
+        client.post("/api/auth/login", json={"username": "teacher_a", "password": "wrong"}).status_code
+        for _ in range(8)
+    ]
     assert 401 in statuses and 429 in statuses
     failed = entries(client, staff["root"], action="login.failed", target="teacher_a")
     assert len(failed) == statuses.count(401)

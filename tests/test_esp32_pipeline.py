@@ -30,9 +30,12 @@ def test_upload_compile_pull_reboot_confirm(app, accounts, settings, tmp_path):
     bot = accounts.bot("esp_1", "12345", fqbn=ESP32_FQBN)
     toolchain = Path(tempfile.mkdtemp(prefix="esp32-toolchain-"))  # pytest's own folders are private (0700)
     toolchain.chmod(0o711)
-    env = {"WEBIDE_TOOLCHAIN": "auto", "WEBIDE_ARDUINO_CLI": str(FAKE_ARDUINO_CLI),
-           "WEBIDE_AGENT_LIBRARY": str(assemble_agent(toolchain / "WebideAgent")),
-           "ARDUINO_DIRECTORIES_DATA": str(install_platform(toolchain / "arduino-data"))}
+    env = {
+        "WEBIDE_TOOLCHAIN": "auto",
+        "WEBIDE_ARDUINO_CLI": str(FAKE_ARDUINO_CLI),
+        "WEBIDE_AGENT_LIBRARY": str(assemble_agent(toolchain / "WebideAgent")),
+        "ARDUINO_DIRECTORIES_DATA": str(install_platform(toolchain / "arduino-data")),
+    }
     with live_processes(settings, tmp_path, **env) as service:
         api = ApiClient(service.base_url, product_id="esp_1", password="12345")
         listener = RoomListener(service.base_url, api.token, "esp_1")
@@ -43,8 +46,9 @@ def test_upload_compile_pull_reboot_confirm(app, accounts, settings, tmp_path):
             stored = Path(settings.artifacts_dir, artifact["sha256"][:2], artifact["sha256"])
             assert (stored / "firmware.bin").read_bytes()[0] == 0xE9
             symbols = subprocess.run(["nm", str(stored / "firmware.elf")], capture_output=True, text=True).stdout
-            assert "__wrap__Z5setupv" in symbols and "webide_stand_in_agent_started" in symbols, \
+            assert "__wrap__Z5setupv" in symbols and "webide_stand_in_agent_started" in symbols, (
                 "the OTA agent is linked into every ESP32 build"
+            )
 
             device = SimulatedBot(service.base_url, "esp_1", bot.device_token, say=lambda text: None)
             assert device.heartbeat().status == 200

@@ -14,8 +14,15 @@ from webide.models import Deployment, Device, utcnow
 from .conftest import ESP32_FQBN, bearer
 from .ota_support import deploy_image, device_row, flash_state, logged_events
 
-GOOD = {"fw": "build-3", "md5": "0123456789abcdef0123456789abcdef", "heap": 180000, "uptime": 42, "rssi": -60,
-        "ip": "192.168.1.23", "mac": "24:0A:C4:12:34:56"}
+GOOD = {
+    "fw": "build-3",
+    "md5": "0123456789abcdef0123456789abcdef",
+    "heap": 180000,
+    "uptime": 42,
+    "rssi": -60,
+    "ip": "192.168.1.23",
+    "mac": "24:0A:C4:12:34:56",
+}
 
 
 @pytest.fixture
@@ -28,8 +35,9 @@ def beat(client, token: str, body, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def test_heartbeat_records_presence_image_and_telemetry(app, client, settings, token):
-    response = beat(client, token, {**GOOD, "temperature": 21.5, "distance_cm": 12, "label": "ignored",
-                                    "nested": {"a": 1}})
+    response = beat(
+        client, token, {**GOOD, "temperature": 21.5, "distance_cm": 12, "label": "ignored", "nested": {"a": 1}}
+    )
     assert response.status_code == 200
     assert response.get_json() == {"success": True, "update_available": False}
     row = device_row(app, "bot_h")
@@ -37,10 +45,15 @@ def test_heartbeat_records_presence_image_and_telemetry(app, client, settings, t
     assert (row["running_md5"], row["running_version"]) == (GOOD["md5"], "build-3")
     telemetry = row["telemetry"]
     assert {k: telemetry[k] for k in ("heap", "uptime", "rssi", "ip", "mac")} == {
-        k: GOOD[k] for k in ("heap", "uptime", "rssi", "ip", "mac")}
+        k: GOOD[k] for k in ("heap", "uptime", "rssi", "ip", "mac")
+    }
     assert telemetry["sensors"] == {"temperature": 21.5, "distance_cm": 12}
-    shown = client.get("/api/devices/bot_h", headers=bearer(
-        client.post("/api/auth/login", json={"product_id": "bot_h", "password": "12345"}).get_json()["token"]))
+    shown = client.get(
+        "/api/devices/bot_h",
+        headers=bearer(
+            client.post("/api/auth/login", json={"product_id": "bot_h", "password": "12345"}).get_json()["token"]
+        ),
+    )
     assert shown.get_json()["online"] is True
     assert shown.get_json()["running"]["md5"] == GOOD["md5"]
     device_events = logged_events(settings.redis_url, "bot_h", "device")
@@ -98,12 +111,23 @@ def test_bad_heartbeats_are_400_and_change_nothing(app, client, token, case, bod
     assert device_row(app, "bot_h") == before
 
 
-@pytest.mark.parametrize("raw", [b'{"heap": NaN}', b'{"uptime": Infinity}', b'{"heap": -Infinity}', b'{"heap": 1',
-                                 b"\xff\xfe", b"[" * 5000 + b"]" * 5000, b""])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"heap": NaN}',
+        b'{"uptime": Infinity}',
+        b'{"heap": -Infinity}',
+        b'{"heap": 1',
+        b"\xff\xfe",
+        b"[" * 5000 + b"]" * 5000,
+        b"",
+    ],
+)
 def test_unparseable_heartbeats_are_400(app, client, token, raw):
     before = device_row(app, "bot_h")
-    response = client.post("/api/devices/bot_h/heartbeat", headers={**bearer(token),
-                                                                     "Content-Type": "application/json"}, data=raw)
+    response = client.post(
+        "/api/devices/bot_h/heartbeat", headers={**bearer(token), "Content-Type": "application/json"}, data=raw
+    )
     assert response.status_code in (400, 413)
     assert response.status_code == (413 if len(raw) > 8192 else 400)
     assert device_row(app, "bot_h") == before
@@ -112,8 +136,9 @@ def test_unparseable_heartbeats_are_400(app, client, token, raw):
 def test_huge_heartbeat_is_413(app, client, token):
     before = device_row(app, "bot_h")
     body = json.dumps({**GOOD, "padding": "x" * 20000})
-    response = client.post("/api/devices/bot_h/heartbeat", data=body,
-                           headers={**bearer(token), "Content-Type": "application/json"})
+    response = client.post(
+        "/api/devices/bot_h/heartbeat", data=body, headers={**bearer(token), "Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert "limit" in response.get_json()["error"]
     assert device_row(app, "bot_h") == before

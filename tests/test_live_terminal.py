@@ -6,6 +6,7 @@ sandbox, and Socket.IO viewers that follow the documented client contract (``tes
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -74,8 +75,11 @@ class BotActivity(threading.Thread):
 
 def compile_lines(viewer: RoomListener, update_id: str) -> list[str]:
     with viewer.arrived:
-        return [e["text"] for e in viewer.events
-                if e["type"] == "line" and e.get("stream") == "compile" and e.get("update_id") == update_id]
+        return [
+            e["text"]
+            for e in viewer.events
+            if e["type"] == "line" and e.get("stream") == "compile" and e.get("update_id") == update_id
+        ]
 
 
 def has_result(update_id: str):  # type: ignore[no-untyped-def]
@@ -87,7 +91,7 @@ def assert_exact(viewer: RoomListener, stored: list[dict[str, Any]], builds: dic
     live (the replay and the live stream overlap, never leave a hole); the viewer applied exactly the stored events
     from where it started, without fetching a gap; each build it saw begin shows its stored log, line for line."""
     for arrivals in viewer.arrivals:
-        assert all(a < b for a, b in zip(arrivals, arrivals[1:])), "live events arrived out of order"
+        assert all(a < b for a, b in itertools.pairwise(arrivals)), "live events arrived out of order"
     if len(viewer.arrivals) == 1:
         assert set(range(viewer.ack["head"] + 1, viewer.cursor + 1)) <= set(viewer.arrivals[0])
     assert viewer.gap_fetches == 0 and viewer.unexpected_disconnects == 0
@@ -127,20 +131,24 @@ def test_every_viewer_ends_with_the_stored_log_in_order_once(service, round_numb
     activity = BotActivity(service, first_bot)
     try:
         variant = 100 * round_number
-        upload = apis[first_bot].submit(first_bot, [{"name": f"{first_bot}.ino", "content": flood_sketch(variant)}],
-                                        deploy=True)
-        others = {bot: apis[bot].submit(bot, [{"name": f"{bot}.ino", "content": flood_sketch(variant + n)}])
-                  for n, bot in enumerate(bots[1:], start=1)}
+        upload = apis[first_bot].submit(
+            first_bot, [{"name": f"{first_bot}.ino", "content": flood_sketch(variant)}], deploy=True
+        )
+        others = {
+            bot: apis[bot].submit(bot, [{"name": f"{bot}.ino", "content": flood_sketch(variant + n)}])
+            for n, bot in enumerate(bots[1:], start=1)
+        }
         viewers[first_bot].wait_for(lambda events: len(compile_lines(viewers[first_bot], upload)) >= 300, 240)
         dropping.drop()
         activity.start()
         late.append(RoomListener(service.base_url, apis[first_bot].token, first_bot))  # joins mid-build
-        second = apis[first_bot].submit(first_bot, [{"name": f"{first_bot}.ino",
-                                                     "content": flood_sketch(variant)}])
+        second = apis[first_bot].submit(first_bot, [{"name": f"{first_bot}.ino", "content": flood_sketch(variant)}])
         viewers[first_bot].wait_for(lambda events: len(compile_lines(viewers[first_bot], upload)) >= 1500, 240)
         dropping.reconnect()
-        builds = {update_id: apis[bot].wait(update_id, timeout=300)
-                  for bot, update_id in [(first_bot, upload), (first_bot, second), *others.items()]}
+        builds = {
+            update_id: apis[bot].wait(update_id, timeout=300)
+            for bot, update_id in [(first_bot, upload), (first_bot, second), *others.items()]
+        }
         assert all(b["status"] == "complete" for b in builds.values()), [b["message"] for b in builds.values()]
         assert builds[second]["cache_hit"]
         for viewer in [viewers[first_bot], dropping, *late]:

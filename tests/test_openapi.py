@@ -18,9 +18,12 @@ def documented(client) -> dict:  # type: ignore[no-untyped-def]
 
 def app_operations(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """(OpenAPI path, method) for every route but the static files."""
-    return {(CONVERTER_RE.sub(r"{\1}", rule.rule), method.lower())
-            for rule in app.url_map.iter_rules() if rule.endpoint != "static"
-            for method in rule.methods - IGNORED_METHODS}
+    return {
+        (CONVERTER_RE.sub(r"{\1}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - IGNORED_METHODS
+    }
 
 
 def document_operations(document: dict) -> set[tuple[str, str]]:
@@ -51,15 +54,17 @@ def test_path_parameters_match_the_route(client):
         for method, operation in item.items():
             if method == "parameters":
                 continue
-            declared = {p["name"] for p in item.get("parameters", []) + operation.get("parameters", [])
-                        if p["in"] == "path"}
+            declared = {
+                p["name"] for p in item.get("parameters", []) + operation.get("parameters", []) if p["in"] == "path"
+            }
             assert declared == names, f"{method.upper()} {path}: path parameters {declared} != {names}"
 
 
 def test_operation_ids_are_unique_and_device_endpoints_use_device_auth(client):
     document = documented(client)
-    operations = [(path, op) for path, item in document["paths"].items()
-                  for method, op in item.items() if method != "parameters"]
+    operations = [
+        (path, op) for path, item in document["paths"].items() for method, op in item.items() if method != "parameters"
+    ]
     ids = [op["operationId"] for _, op in operations]
     assert len(ids) == len(set(ids)) and all(ids)
     schemes = document["components"]["securitySchemes"]
@@ -67,8 +72,12 @@ def test_operation_ids_are_unique_and_device_endpoints_use_device_auth(client):
         for requirement in op["security"]:
             assert set(requirement) <= set(schemes), path
     device_paths = {path for path, op in operations if op["tags"] == ["device"]}
-    assert device_paths == {"/{product_id}.ino.bin", "/api/ota/{product_id}/check", "/api/ota/{product_id}/status",
-                            "/api/devices/{product_id}/heartbeat"}
+    assert device_paths == {
+        "/{product_id}.ino.bin",
+        "/api/ota/{product_id}/check",
+        "/api/ota/{product_id}/status",
+        "/api/devices/{product_id}/heartbeat",
+    }
     for path, op in operations:
         if path in device_paths:
             assert {"deviceToken": []} in op["security"] and {"apiToken": []} not in op["security"]

@@ -61,8 +61,18 @@ class TestAuthentication:
             assert response.status_code == 200
             assert response.data == firmware.data
 
-    @pytest.mark.parametrize("case", ["none", "wrong token", "other bot's token", "unknown bot",
-                                      "basic for another bot", "api login token", "garbage scheme"])
+    @pytest.mark.parametrize(
+        "case",
+        [
+            "none",
+            "wrong token",
+            "other bot's token",
+            "unknown bot",
+            "basic for another bot",
+            "api login token",
+            "garbage scheme",
+        ],
+    )
     def test_refusals_are_401_and_do_not_tell_whether_the_bot_exists(self, client, accounts, bots, firmware, case):
         headers = {
             "none": {},
@@ -81,13 +91,15 @@ class TestAuthentication:
         assert response.headers["WWW-Authenticate"].startswith("Basic")
         assert firmware.data not in response.data
 
-    @pytest.mark.parametrize("path", ["/api/ota/{pid}/check", "/api/ota/{pid}/status",
-                                      "/api/devices/{pid}/heartbeat"])
+    @pytest.mark.parametrize("path", ["/api/ota/{pid}/check", "/api/ota/{pid}/status", "/api/devices/{pid}/heartbeat"])
     def test_every_device_endpoint_needs_the_bots_own_token(self, client, bots, path):
         for pid, headers in (("bot_a", {}), ("bot_a", bearer(bots["bot_b"])), ("ghost", bearer(bots["bot_a"]))):
             url = path.format(pid=pid)
-            response = (client.get(url, headers=headers) if url.endswith("check")
-                        else client.post(url, headers=headers, json={"status": "STARTED"}))
+            response = (
+                client.get(url, headers=headers)
+                if url.endswith("check")
+                else client.post(url, headers=headers, json={"status": "STARTED"})
+            )
             assert response.status_code == 401, url
 
     def test_blocked_bot_is_refused_with_403(self, app, client, bots, firmware):
@@ -107,6 +119,7 @@ class TestAuthentication:
         query = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
         if tamper == "expired":
             from webide.core.firmware.urls import firmware_signature
+
             with app.test_request_context():
                 expires = int(time.time()) - 1
                 query = {"expires": str(expires), "sig": firmware_signature("bot_a", firmware.sha256, expires)}
@@ -129,8 +142,9 @@ class TestAuthentication:
 
 class TestFirmwareDownload:
     def test_200_has_what_the_stock_client_needs(self, client, bots, firmware):
-        response = client.get("/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]),
-                                                         "x-ESP32-sketch-md5": "0" * 32})
+        response = client.get(
+            "/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]), "x-ESP32-sketch-md5": "0" * 32}
+        )
         assert response.status_code == 200
         assert response.headers["Content-Length"] == str(firmware.size)
         assert "chunked" not in response.headers.get("Transfer-Encoding", "")
@@ -143,20 +157,38 @@ class TestFirmwareDownload:
         assert response.status_code == 200 and response.data == b""
         assert response.headers["Content-Length"] == str(firmware.size)
 
-    @pytest.mark.parametrize("header,value", [
-        ("x-ESP32-sketch-md5", "md5"), ("x-ESP32-sketch-md5", "MD5"),
-        ("x-ESP32-sketch-sha256", "sha256"), ("x-ESP32-sketch-sha256", "SHA256"),
-        ("x-ESP32-sketch-sha256", "EMBEDDED"), ("X-esp32-SKETCH-md5", "md5"),
-    ])
+    @pytest.mark.parametrize(
+        "header,value",
+        [
+            ("x-ESP32-sketch-md5", "md5"),
+            ("x-ESP32-sketch-md5", "MD5"),
+            ("x-ESP32-sketch-sha256", "sha256"),
+            ("x-ESP32-sketch-sha256", "SHA256"),
+            ("x-ESP32-sketch-sha256", "EMBEDDED"),
+            ("X-esp32-SKETCH-md5", "md5"),
+        ],
+    )
     def test_running_target_gets_304(self, client, bots, firmware, header, value):
-        digest = {"md5": firmware.md5, "MD5": firmware.md5.upper(), "sha256": firmware.sha256,
-                  "SHA256": firmware.sha256.upper(), "EMBEDDED": firmware.embedded_sha256.upper()}[value]
+        digest = {
+            "md5": firmware.md5,
+            "MD5": firmware.md5.upper(),
+            "sha256": firmware.sha256,
+            "SHA256": firmware.sha256.upper(),
+            "EMBEDDED": firmware.embedded_sha256.upper(),
+        }[value]
         response = client.get("/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]), header: digest})
         assert response.status_code == 304
         assert response.data == b""
 
-    @pytest.mark.parametrize("header,value", [("x-ESP32-sketch-md5", "f" * 32), ("x-ESP32-sketch-sha256", "e" * 64),
-                                              ("x-ESP32-sketch-md5", "not-hex"), ("x-ESP32-sketch-md5", "")])
+    @pytest.mark.parametrize(
+        "header,value",
+        [
+            ("x-ESP32-sketch-md5", "f" * 32),
+            ("x-ESP32-sketch-sha256", "e" * 64),
+            ("x-ESP32-sketch-md5", "not-hex"),
+            ("x-ESP32-sketch-md5", ""),
+        ],
+    )
     def test_other_or_malformed_hashes_get_the_image(self, client, bots, firmware, header, value):
         response = client.get("/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]), header: value})
         assert response.status_code == 200 and response.data == firmware.data
@@ -197,8 +229,9 @@ class TestRanges:
         assert first.status_code == 206
         assert first.headers["Content-Range"] == f"bytes 0-40000/{firmware.size}"
         assert first.headers["Content-Length"] == "40001"
-        rest = client.get("/bot_a.ino.bin", headers={**self.auth(bots), "Range": "bytes=40001-",
-                                                     "If-Range": first.headers["ETag"]})
+        rest = client.get(
+            "/bot_a.ino.bin", headers={**self.auth(bots), "Range": "bytes=40001-", "If-Range": first.headers["ETag"]}
+        )
         assert rest.status_code == 206
         assert rest.headers["x-MD5"] == firmware.md5
         assert first.data + rest.data == firmware.data
@@ -209,8 +242,7 @@ class TestRanges:
 
     @pytest.mark.parametrize("spec", ["bytes={size}-", "bytes={size}-{size}", "bytes=-0", "bytes=500-100"])
     def test_unsatisfiable_ranges_get_416(self, client, bots, firmware, spec):
-        response = client.get("/bot_a.ino.bin", headers={**self.auth(bots),
-                                                         "Range": spec.format(size=firmware.size)})
+        response = client.get("/bot_a.ino.bin", headers={**self.auth(bots), "Range": spec.format(size=firmware.size)})
         assert response.status_code == 416
         assert response.headers["Content-Range"] == f"bytes */{firmware.size}"
         assert "range" in response.get_json()["error"].lower()
@@ -223,8 +255,9 @@ class TestRanges:
     def test_target_changed_mid_download_restarts_with_the_new_image(self, app, client, bots, firmware):
         first = client.get("/bot_a.ino.bin", headers={**self.auth(bots), "Range": "bytes=0-9999"})
         replacement = deploy_image(app, "bot_a", size=80 * 1024, seed=99)
-        resumed = client.get("/bot_a.ino.bin", headers={**self.auth(bots), "Range": "bytes=10000-",
-                                                        "If-Range": first.headers["ETag"]})
+        resumed = client.get(
+            "/bot_a.ino.bin", headers={**self.auth(bots), "Range": "bytes=10000-", "If-Range": first.headers["ETag"]}
+        )
         assert resumed.status_code == 200
         assert resumed.data == replacement.data
         assert resumed.headers["ETag"] != first.headers["ETag"]
@@ -241,15 +274,20 @@ class TestFlashStates:
         assert flash_state(app, "bot_a")[:2] == ("rebooting", 100)
         client.post("/api/devices/bot_a/heartbeat", headers=bearer(token), json={"md5": firmware.md5, "uptime": 2})
         assert flash_state(app, "bot_a")[:2] == ("running", 100)
-        assert flash_states(settings.redis_url, "bot_a") == ["waiting_for_button", "downloading", "rebooting",
-                                                             "running"]
+        assert flash_states(settings.redis_url, "bot_a") == [
+            "waiting_for_button",
+            "downloading",
+            "rebooting",
+            "running",
+        ]
         lines = [e["text"] for e in logged_events(settings.redis_url, "bot_a", "line") if e["stream"] == "flash"]
         assert lines[-1] == "Bot is running the new firmware"
 
     def test_partial_download_stays_downloading_with_measured_progress(self, app, client, bots, firmware):
         half = firmware.size // 2
-        response = client.get("/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]),
-                                                         "Range": f"bytes={half}-{half + 10}"})
+        response = client.get(
+            "/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]), "Range": f"bytes={half}-{half + 10}"}
+        )
         assert len(response.data) == 11
         state, progress, _ = flash_state(app, "bot_a")
         assert state == "downloading" and progress == half * 100 // firmware.size
@@ -259,40 +297,61 @@ class TestFlashStates:
         newer = deploy_image(app, "bot_a", size=20 * 1024, seed=8)
         assert download.data == firmware.data  # the image the download began with, whole
         assert flash_state(app, "bot_a") == ("waiting_for_button", 0, "")
-        old_build = [e["state"] for e in logged_events(settings.redis_url, "bot_a", "flash")
-                     if e["build_number"] == firmware.build_number]
+        old_build = [
+            e["state"]
+            for e in logged_events(settings.redis_url, "bot_a", "flash")
+            if e["build_number"] == firmware.build_number
+        ]
         assert old_build == ["waiting_for_button", "downloading"]  # began before the Upload; never "rebooting"
         again = client.get("/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"])})
         assert again.data == newer.data
         assert flash_state(app, "bot_a")[0] == "rebooting"
 
     def test_304_with_the_target_hash_confirms_running(self, app, client, bots, firmware):
-        response = client.get("/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]),
-                                                         "x-ESP32-sketch-md5": firmware.md5})
+        response = client.get(
+            "/bot_a.ino.bin", headers={**STOCK_HEADERS, **bearer(bots["bot_a"]), "x-ESP32-sketch-md5": firmware.md5}
+        )
         assert response.status_code == 304
         assert flash_state(app, "bot_a")[0] == "running"
         assert device_row(app, "bot_a")["running_sha256"] == firmware.sha256
 
-    @pytest.mark.parametrize("reports,expected", [
-        ([("STARTED", 0, "")], ("downloading", 0, "")),
-        ([("STARTED", 0, ""), ("IN_PROGRESS", 50, "")], ("downloading", 50, "")),
-        ([("IN_PROGRESS", 75, ""), ("IN_PROGRESS", 25, "")], ("downloading", 75, "")),
-        ([("IN_PROGRESS", 75, ""), ("SUCCESS", 100, "")], ("rebooting", 100, "")),
-        ([("SUCCESS", 100, ""), ("IN_PROGRESS", 25, "")], ("rebooting", 100, "")),
-        ([("STARTED", 0, ""), ("FAILED", 0, "Wrong MD5")], ("failed", 0, "Wrong MD5")),
-        ([("SUCCESS", 100, ""), ("FAILED", 0, "rolled back to the previous firmware")],
-         ("rolled_back", 100, "rolled back to the previous firmware")),
-    ])
+    @pytest.mark.parametrize(
+        "reports,expected",
+        [
+            ([("STARTED", 0, "")], ("downloading", 0, "")),
+            ([("STARTED", 0, ""), ("IN_PROGRESS", 50, "")], ("downloading", 50, "")),
+            ([("IN_PROGRESS", 75, ""), ("IN_PROGRESS", 25, "")], ("downloading", 75, "")),
+            ([("IN_PROGRESS", 75, ""), ("SUCCESS", 100, "")], ("rebooting", 100, "")),
+            ([("SUCCESS", 100, ""), ("IN_PROGRESS", 25, "")], ("rebooting", 100, "")),
+            ([("STARTED", 0, ""), ("FAILED", 0, "Wrong MD5")], ("failed", 0, "Wrong MD5")),
+            (
+                [("SUCCESS", 100, ""), ("FAILED", 0, "rolled back to the previous firmware")],
+                ("rolled_back", 100, "rolled back to the previous firmware"),
+            ),
+        ],
+    )
     def test_status_reports_move_the_state_forward_only(self, app, client, bots, firmware, reports, expected):
         for status, progress, message in reports:
-            response = client.post("/api/ota/bot_a/status", headers=bearer(bots["bot_a"]),
-                                   json={"status": status, "progress": progress, "message": message})
+            response = client.post(
+                "/api/ota/bot_a/status",
+                headers=bearer(bots["bot_a"]),
+                json={"status": status, "progress": progress, "message": message},
+            )
             assert response.status_code == 200
         assert flash_state(app, "bot_a") == expected
         assert response.get_json()["state"] == expected[0]
 
-    @pytest.mark.parametrize("body", [{"status": "DONE"}, {"status": 3}, {}, {"status": "STARTED", "progress": 101},
-                                      {"status": "FAILED", "message": ["x"]}, {"status": "STARTED", "progress": 1.5}])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"status": "DONE"},
+            {"status": 3},
+            {},
+            {"status": "STARTED", "progress": 101},
+            {"status": "FAILED", "message": ["x"]},
+            {"status": "STARTED", "progress": 1.5},
+        ],
+    )
     def test_bad_status_reports_are_400_and_change_nothing(self, app, client, bots, firmware, body):
         response = client.post("/api/ota/bot_a/status", headers=bearer(bots["bot_a"]), json=body)
         assert response.status_code == 400
@@ -302,26 +361,34 @@ class TestFlashStates:
 
 class TestManifest:
     def test_check_describes_the_target_and_a_signed_url(self, client, bots, firmware):
-        manifest = client.get("/api/ota/bot_a/check", headers={**bearer(bots["bot_a"]),
-                                                               "x-ESP32-sketch-md5": "1" * 32}).get_json()
+        manifest = client.get(
+            "/api/ota/bot_a/check", headers={**bearer(bots["bot_a"]), "x-ESP32-sketch-md5": "1" * 32}
+        ).get_json()
         assert manifest["updateAvailable"] is True
         assert manifest["latestVersion"] == str(firmware.build_number)
-        assert (manifest["md5"], manifest["sha256"], manifest["size"]) == (firmware.md5, firmware.sha256,
-                                                                           firmware.size)
+        assert (manifest["md5"], manifest["sha256"], manifest["size"]) == (firmware.md5, firmware.sha256, firmware.size)
         query = parse_qs(urlsplit(manifest["url"]).query)
         assert urlsplit(manifest["url"]).path == "/bot_a.ino.bin" and set(query) == {"expires", "sig"}
 
     def test_check_with_the_running_target_offers_nothing(self, client, bots, firmware):
-        manifest = client.get("/api/ota/bot_a/check?md5=" + firmware.md5.upper(),
-                              headers=bearer(bots["bot_a"])).get_json()
+        manifest = client.get(
+            "/api/ota/bot_a/check?md5=" + firmware.md5.upper(), headers=bearer(bots["bot_a"])
+        ).get_json()
         assert manifest["updateAvailable"] is False
         follow_up = client.get("/api/ota/bot_a/check", headers=bearer(bots["bot_a"])).get_json()
         assert follow_up["updateAvailable"] is False  # remembered from the report above
 
     def test_check_without_a_target(self, client, bots):
         manifest = client.get("/api/ota/bot_b/check", headers=bearer(bots["bot_b"])).get_json()
-        assert manifest == {"updateAvailable": False, "latestVersion": None, "currentVersion": None, "url": None,
-                            "md5": None, "sha256": None, "size": None}
+        assert manifest == {
+            "updateAvailable": False,
+            "latestVersion": None,
+            "currentVersion": None,
+            "url": None,
+            "md5": None,
+            "sha256": None,
+            "size": None,
+        }
 
 
 def test_nginx_can_serve_the_bytes_with_x_accel_redirect(settings):
@@ -354,4 +421,3 @@ def test_device_path_works_while_redis_is_down(settings):
     assert beat.status_code == 200 and beat.get_json() == {"success": True, "update_available": False}
     assert client.get("/bot_r.ino.bin", headers={**auth, "x-ESP32-sketch-md5": firmware.md5}).status_code == 304
     assert flash_state(app, "bot_r")[0] == "running"
-

@@ -47,7 +47,7 @@ def entry_state(page: bytes, index: int) -> int:
 def read_entry(page: bytes, index: int) -> tuple[int, str, object, int]:
     """(namespace index, key, value, span) of the entry at ``index``, with every checksum verified."""
     start = FIRST_ENTRY + index * ENTRY_SIZE
-    entry = page[start:start + ENTRY_SIZE]
+    entry = page[start : start + ENTRY_SIZE]
     namespace, kind, span = entry[0], entry[1], entry[2]
     assert struct.unpack_from("<I", entry, 4)[0] == nvs_crc(entry[0:4] + entry[8:32]), "entry header CRC"
     key = entry[8:24].rstrip(b"\0").decode()
@@ -55,7 +55,7 @@ def read_entry(page: bytes, index: int) -> tuple[int, str, object, int]:
         return namespace, key, entry[24], span
     assert kind == TYPE_STRING, f"unexpected entry type {kind:#x} for {key}"
     size = struct.unpack_from("<H", entry, 24)[0]
-    data = page[start + ENTRY_SIZE:start + ENTRY_SIZE + size]
+    data = page[start + ENTRY_SIZE : start + ENTRY_SIZE + size]
     assert span == 1 + math.ceil(size / ENTRY_SIZE)
     assert all(entry_state(page, index + i) == ENTRY_WRITTEN for i in range(span))
     assert struct.unpack_from("<I", entry, 28)[0] == nvs_crc(data), f"data CRC of {key}"
@@ -83,7 +83,9 @@ def read_page(page: bytes) -> list[tuple[int, str, object]]:
 def read_nvs(image: bytes) -> dict[str, dict[str, object]]:
     """Every namespace of an NVS partition image with its keys and values."""
     assert len(image) % PAGE_SIZE == 0
-    entries = [item for start in range(0, len(image), PAGE_SIZE) for item in read_page(image[start:start + PAGE_SIZE])]
+    entries = [
+        item for start in range(0, len(image), PAGE_SIZE) for item in read_page(image[start : start + PAGE_SIZE])
+    ]
     names = {value: key for namespace, key, value in entries if namespace == 0}
     values: dict[str, dict[str, object]] = {name: {} for name in names.values()}
     for namespace, key, value in entries:
@@ -145,12 +147,21 @@ def test_the_kit_holds_the_agent_settings_as_nvs_image_readme_and_json(session):
     assert set(stored) == {"webide"} and set(stored["webide"]) == AGENT_KEYS
     token = stored["webide"]["token"]
     assert isinstance(token, str) and len(token) >= 32
-    assert stored["webide"] == {"ssid": "Classroom 2.4G", "pass": PASSWORD, "server": "http://webide.lan",
-                                "product": "bot_001", "token": token}
+    assert stored["webide"] == {
+        "ssid": "Classroom 2.4G",
+        "pass": PASSWORD,
+        "server": "http://webide.lan",
+        "product": "bot_001",
+        "token": token,
+    }
     settings = json.loads(files["settings.json"])
     assert {k: settings[k] for k in ("wifi_ssid", "wifi_password", "server_url", "product_id", "device_token")} == {
-        "wifi_ssid": "Classroom 2.4G", "wifi_password": PASSWORD, "server_url": "http://webide.lan",
-        "product_id": "bot_001", "device_token": token}
+        "wifi_ssid": "Classroom 2.4G",
+        "wifi_password": PASSWORD,
+        "server_url": "http://webide.lan",
+        "product_id": "bot_001",
+        "device_token": token,
+    }
 
 
 def test_the_last_page_stays_free_for_the_agent_to_write(session):
@@ -240,13 +251,16 @@ def test_the_public_url_setting_is_the_server_url(public_app):
     assert "http://10.0.0.2:5000/bot_001.ino.bin" in files["README.txt"].decode()
 
 
-@pytest.mark.parametrize("public_url,needle", [
-    ("http://" + "a" * 130 + ".lan", "longer than the 128 bytes"),
-    ("ftp://files.lan", "must start with http:// or https://"),
-    ("http://127.0.0.1:5000", "set WEBIDE_PUBLIC_URL to the address bots use"),
-    ("http://localhost:5000", "only reaches this computer itself"),
-    ("http://[::1]:5000", "only reaches this computer itself"),
-])
+@pytest.mark.parametrize(
+    "public_url,needle",
+    [
+        ("http://" + "a" * 130 + ".lan", "longer than the 128 bytes"),
+        ("ftp://files.lan", "must start with http:// or https://"),
+        ("http://127.0.0.1:5000", "set WEBIDE_PUBLIC_URL to the address bots use"),
+        ("http://localhost:5000", "only reaches this computer itself"),
+        ("http://[::1]:5000", "only reaches this computer itself"),
+    ],
+)
 def test_a_server_url_the_bot_cannot_use_is_refused_and_the_token_kept(public_app, public_url, needle):
     application = public_app(public_url)
     client, headers = api_client_with_wifi(application)
@@ -282,8 +296,12 @@ def test_an_undecryptable_password_is_a_400_not_a_kit_without_it(session, client
 def test_another_bot_is_not_found_and_its_token_untouched(app, accounts, client, old_token):
     other = accounts.bot("bot_003", "12345").device_token
     api = accounts.api_token(client, product_id="bot_003", password="12345")
-    assert client.put("/api/devices/bot_003/wifi", headers=bearer(api),
-                      json={"ssid": "lab", "password": PASSWORD}).status_code == 200
+    assert (
+        client.put(
+            "/api/devices/bot_003/wifi", headers=bearer(api), json={"ssid": "lab", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
     response = client.post("/api/devices/bot_001/provisioning", headers=bearer(api), json=CONFIRM)
     assert response.status_code == 404
     assert beat(client, old_token) == 200 and beat(client, other, "bot_003") == 200
@@ -317,8 +335,12 @@ def test_an_instructor_gets_the_kit_of_a_bot_in_their_class(app, accounts, clien
     accounts.instructor("teacher", "correct horse", classes=("7b",))
     old = accounts.bot("bot_010", "12345", class_name="7b").device_token
     api = accounts.api_token(client, username="teacher", password="correct horse")
-    assert client.put("/api/devices/bot_010/wifi", headers=bearer(api),
-                      json={"ssid": "lab", "password": PASSWORD}).status_code == 200
+    assert (
+        client.put(
+            "/api/devices/bot_010/wifi", headers=bearer(api), json={"ssid": "lab", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
     response = client.post("/api/devices/bot_010/provisioning", headers=bearer(api))
     assert response.status_code == 200
     stored = read_nvs(unzip(response.get_data())["nvs.bin"])["webide"]
@@ -332,7 +354,6 @@ def test_the_nvs_reader_notices_a_damaged_image(session):
     image[FIRST_ENTRY + 2 * ENTRY_SIZE] ^= 0xFF  # the first byte of the "ssid" value
     with pytest.raises(AssertionError, match="data CRC of ssid"):
         read_nvs(bytes(image))
-
 
 
 def test_a_bot_must_confirm_the_reflash_and_without_it_keeps_its_token(session, client, old_token):
@@ -350,6 +371,7 @@ def test_an_instructor_issues_the_kit_without_confirming(app, accounts, session,
     with app.app_context():
         from webide.core.registry import find_class
         from webide.models import Device
+
         device = db.session.scalar(db.select(Device).where(Device.product_id == "bot_001"))
         device.classroom = find_class("lab")
         db.session.commit()

@@ -9,8 +9,8 @@ import time
 
 import redis
 
-from webide.realtime import NAMESPACE
 from webide.core.events import CHANNEL, EVENT_NAME, EventLog, room_for
+from webide.realtime import NAMESPACE
 
 
 def test_events_are_numbered_timestamped_and_replayed_after_a_sequence_number(settings):
@@ -106,7 +106,8 @@ def test_concurrent_publishers_reach_the_channel_in_number_order(settings):
         thread.join()
     subscriber.close()
     assert {(m["method"], m["event"], m["namespace"], m["room"]) for m in received} == {
-        ("emit", EVENT_NAME, NAMESPACE, room_for("bot_1"))}
+        ("emit", EVENT_NAME, NAMESPACE, room_for("bot_1"))
+    }
     seqs = [m["data"][0]["seq"] for m in received]
     assert seqs == list(range(1, publishers * per_publisher + 1))
     stored = EventLog(settings.redis_url, NAMESPACE).since("bot_1", 0)

@@ -74,11 +74,14 @@ def test_unknown_and_forbidden_bots_look_the_same(client, accounts, two_classes)
     assert hidden.get_json()["error"].replace("bot_b", "X") == missing.get_json()["error"].replace("no_such_bot", "X")
 
 
-@pytest.mark.parametrize("who,credentials,visible", [
-    ("bot", {"product_id": "bot_a", "password": "11111"}, ["bot_a"]),
-    ("instructor", {"username": "teacher_a", "password": "password a"}, ["bot_a"]),
-    ("admin", {"username": "root", "password": "admin secret"}, ["bot_a", "bot_b"]),
-])
+@pytest.mark.parametrize(
+    "who,credentials,visible",
+    [
+        ("bot", {"product_id": "bot_a", "password": "11111"}, ["bot_a"]),
+        ("instructor", {"username": "teacher_a", "password": "password a"}, ["bot_a"]),
+        ("admin", {"username": "root", "password": "admin secret"}, ["bot_a", "bot_b"]),
+    ],
+)
 def test_device_list_shows_what_the_caller_may_see(client, accounts, two_classes, who, credentials, visible):
     token = accounts.api_token(client, **credentials)
     listed = client.get("/api/devices", headers=bearer(token)).get_json()["devices"]
@@ -109,16 +112,24 @@ def test_unauthenticated_requests_get_401_json_or_the_login_page(app, client, tw
 # Console routes an instructor may use too (scoped to their classes and bots); every other /api/admin route is admins'.
 SHARED_ADMIN_ENDPOINTS = {"admin.activity", "admin.activity_csv", "devices.block_device"}
 # Staff actions on one bot: a bot may not do them to itself either.
-STAFF_DEVICE_ENDPOINTS = {"devices.remove_device", "devices.reset_device_password", "devices.new_device_token",
-                          "devices.block_device", "devices.move_to_class"}
+STAFF_DEVICE_ENDPOINTS = {
+    "devices.remove_device",
+    "devices.reset_device_password",
+    "devices.new_device_token",
+    "devices.block_device",
+    "devices.move_to_class",
+}
 
 
 def console_routes(app):  # type: ignore[no-untyped-def]
     """(method, rule) of every route that only instructors and admins may use at all."""
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if (rule.rule.startswith("/api/admin/") or rule.rule in ("/api/dashboard", "/api/devices/register")
-                    or (rule.rule == "/api/classes" and method == "POST")):
+            if (
+                rule.rule.startswith("/api/admin/")
+                or rule.rule in ("/api/dashboard", "/api/devices/register")
+                or (rule.rule == "/api/classes" and method == "POST")
+            ):
                 yield method, rule
 
 
@@ -136,6 +147,7 @@ def console_url(rule, user_id: int, product_id: str = "bot_a", class_name: str =
 
 def teacher_id(app) -> int:  # type: ignore[no-untyped-def]
     from webide.models import User
+
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username == "teacher_b"))
 
@@ -159,14 +171,21 @@ def test_an_instructor_reaches_only_the_shared_parts_of_admin(app, client, accou
         url = console_url(rule, teacher_id(app))
         response = client.open(url, method=method, headers=bearer(token), json={"blocked": True})
         assert response.status_code == 403, f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
-    assert client.get("/api/auth/me", headers=bearer(accounts.api_token(
-        client, username="teacher_b", password="password b"))).status_code == 200
+    assert (
+        client.get(
+            "/api/auth/me", headers=bearer(accounts.api_token(client, username="teacher_b", password="password b"))
+        ).status_code
+        == 200
+    )
 
 
-@pytest.mark.parametrize("who,credentials", [
-    ("a bot of the class", {"product_id": "bot_a", "password": "11111"}),
-    ("another class's instructor", {"username": "teacher_b", "password": "password b"}),
-])
+@pytest.mark.parametrize(
+    "who,credentials",
+    [
+        ("a bot of the class", {"product_id": "bot_a", "password": "11111"}),
+        ("another class's instructor", {"username": "teacher_b", "password": "password b"}),
+    ],
+)
 def test_every_class_route_hides_the_class(app, client, accounts, two_classes, who, credentials):
     token = accounts.api_token(client, **credentials)
     routes = list(class_routes(app))
@@ -176,8 +195,13 @@ def test_every_class_route_hides_the_class(app, client, accounts, two_classes, w
         response = client.open(url, method=method, headers=bearer(token), json={"name": "renamed"})
         assert response.status_code == 404, f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
         assert b"No class named" in response.data
-    assert client.get("/api/classes/class-a", headers=bearer(accounts.api_token(
-        client, username="teacher_a", password="password a"))).status_code == 200
+    assert (
+        client.get(
+            "/api/classes/class-a",
+            headers=bearer(accounts.api_token(client, username="teacher_a", password="password a")),
+        ).status_code
+        == 200
+    )
 
 
 def test_class_routes_need_a_login(app, client, two_classes):

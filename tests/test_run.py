@@ -32,8 +32,13 @@ def start_service(tmp_path: Path, port: int, *extra: str) -> tuple[subprocess.Po
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_") and k != "REDIS_URL"}
     env.update(WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"), PYTHONUNBUFFERED="1")
     with log_path.open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "webide.cli", "run", "--port", str(port), *extra],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "webide.cli", "run", "--port", str(port), *extra],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
     return process, log_path
 
 
@@ -53,9 +58,11 @@ def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path) -> N
 def browser_login(base: str, product_id: str, password: str) -> requests.Session:
     session = requests.Session()
     token = CSRF_RE.search(session.get(f"{base}/login").text).group(1)
-    response = session.post(f"{base}/login", data={"mode": "device", "identifier": product_id,
-                                                   "password": password, "csrf_token": token},
-                            allow_redirects=False)
+    response = session.post(
+        f"{base}/login",
+        data={"mode": "device", "identifier": product_id, "password": password, "csrf_token": token},
+        allow_redirects=False,
+    )
     assert response.status_code == 302, response.text
     return session
 
@@ -131,7 +138,10 @@ def stop(process: subprocess.Popen, log_path: Path) -> None:
 
 def assert_one_line_per_child_and_the_demo_credentials_last(lines: list[str], port: int) -> None:
     assert [re.sub(r"\d+", "N", line) for line in lines[:3]] == [
-        "webide: started redis (pid N)", "webide: started web (pid N)", "webide: started worker-N (pid N)"]
+        "webide: started redis (pid N)",
+        "webide: started web (pid N)",
+        "webide: started worker-N (pid N)",
+    ]
     assert lines[3].startswith(f"webide: serving on http://127.0.0.1:{port}/")
     assert lines[4].startswith("Demo instructor:") and lines[5].startswith("Demo bot:") and len(lines) == 6, lines
 
@@ -150,8 +160,11 @@ def test_run_restarts_a_worker_or_web_server_that_dies_and_reports_each_in_one_l
         stop(process, log_path)
     for name in ("worker-1", "web"):
         restarts = [line for line in log_path.read_text().splitlines() if f"{name} exited" in line]
-        assert len(restarts) == 1 and re.fullmatch(rf"webide: {name} exited with code -9; restarting it in 1 s "
-                                                   rf"\(log: \S+{name}\.log\)", restarts[0]), restarts
+        assert len(restarts) == 1 and re.fullmatch(
+            rf"webide: {name} exited with code -9; restarting it in 1 s "
+            rf"\(log: \S+{name}\.log\)",
+            restarts[0],
+        ), restarts
 
 
 def wait_for_login_page(url: str, process: subprocess.Popen) -> None:
@@ -173,8 +186,9 @@ def test_killing_redis_keeps_saves_and_the_device_path_working_and_builds_resume
     base, squatter = f"http://127.0.0.1:{port}", None
     try:
         wait_until_serving(f"{base}/login", process, log_path)
-        product_id, token = re.search(r"product ID (\S+)\s+password \S+\s+device token (\S+)",
-                                      log_path.read_text()).groups()
+        product_id, token = re.search(
+            r"product ID (\S+)\s+password \S+\s+device token (\S+)", log_path.read_text()
+        ).groups()
         firmware = deploy_image(service_app(tmp_path), product_id)
         api = ApiClient(base, product_id=product_id, password="12345")
         listener = RoomListener(base, api.token, product_id)
@@ -188,8 +202,11 @@ def test_killing_redis_keeps_saves_and_the_device_path_working_and_builds_resume
 
         # Redis is gone: everything a student or a bot does that needs no build still works.
         edited = [dict(f, content=f["content"] + "\n// edited while Redis was down\n") for f in sketch["files"]]
-        saved = api.http.put(f"{base}/api/devices/{product_id}/sketch", timeout=10,
-                             json={"files": edited, "base_revision": sketch["revision"], "explicit": True})
+        saved = api.http.put(
+            f"{base}/api/devices/{product_id}/sketch",
+            timeout=10,
+            json={"files": edited, "base_revision": sketch["revision"], "explicit": True},
+        )
         assert saved.status_code == 200, saved.text
         download = requests.get(f"{base}/{product_id}.ino.bin", headers=device, timeout=10)
         assert download.status_code == 200 and download.content == firmware.data

@@ -22,11 +22,14 @@ def test_the_front_end_test_fixture_is_what_the_server_sends():
     assert fixture == json.loads(json.dumps(shared_rules()))
 
 
-@pytest.mark.parametrize("literal", [
-    *shared_rules()["forbiddenNames"],
-    *(re.sub(r"[:{].*", "", sentence).strip() for sentence in shared_rules()["flashStates"].values()),
-    *(f"{kind}: '{label}'" for kind, label in shared_rules()["revisionKinds"].items()),  # a label table
-])
+@pytest.mark.parametrize(
+    "literal",
+    [
+        *shared_rules()["forbiddenNames"],
+        *(re.sub(r"[:{].*", "", sentence).strip() for sentence in shared_rules()["flashStates"].values()),
+        *(f"{kind}: '{label}'" for kind, label in shared_rules()["revisionKinds"].items()),  # a label table
+    ],
+)
 def test_no_front_end_source_keeps_its_own_copy(literal):
     holders = [path.name for path in FRONTEND_SOURCES if literal in path.read_text()]
     assert not holders, f"{literal!r} is written out in {holders}; take it from the page config's rules instead"

@@ -62,8 +62,9 @@ def new_bot(service, **options) -> SimulatedBot:  # type: ignore[no-untyped-def]
 
 def test_button_press_pulls_verifies_reboots_and_the_room_sees_every_state(service):
     bot = new_bot(service)
-    listener = RoomListener(service.base_url, ApiClient(service.base_url, product_id=bot.product_id,
-                                                        password="12345").token, bot.product_id)
+    listener = RoomListener(
+        service.base_url, ApiClient(service.base_url, product_id=bot.product_id, password="12345").token, bot.product_id
+    )
     try:
         assert bot.heartbeat().status == 200
         firmware = deploy_image(service.app, bot.product_id, size=300 * 1024, seed=21)
@@ -136,13 +137,36 @@ def test_basic_credentials_like_the_2x_core(service):
 
 def test_cli_simulates_a_class_from_a_roster(service, tmp_path):
     bots = [new_bot(service) for _ in range(3)]
-    images = {bot.product_id: deploy_image(service.app, bot.product_id, size=50 * 1024, seed=30 + n)
-              for n, bot in enumerate(bots)}
+    images = {
+        bot.product_id: deploy_image(service.app, bot.product_id, size=50 * 1024, seed=30 + n)
+        for n, bot in enumerate(bots)
+    }
     roster = tmp_path / "bots.json"
     roster.write_text(json.dumps([{"product_id": b.product_id, "device_token": b.token} for b in bots]))
-    result = subprocess.run([sys.executable, "-m", "webide.cli", "device", "simulate", "--roster", str(roster),
-                             "--count", "3", "--server", service.base_url, "--presses", "2", "--interval", "0"],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT, env=service_env(service.settings))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "webide.cli",
+            "device",
+            "simulate",
+            "--roster",
+            str(roster),
+            "--count",
+            "3",
+            "--server",
+            service.base_url,
+            "--presses",
+            "2",
+            "--interval",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=service_env(service.settings),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "simulated 3 bot(s): 3 succeeded" in result.stdout
     for bot in bots:
@@ -154,9 +178,14 @@ def test_cli_simulates_a_class_from_a_roster(service, tmp_path):
 
 
 def test_cli_refuses_count_without_a_roster(service):
-    result = subprocess.run([sys.executable, "-m", "webide.cli", "device", "simulate", "bot", "--token", "t",
-                             "--count", "2"], capture_output=True, text=True, timeout=60, cwd=ROOT,
-                            env=service_env(service.settings))
+    result = subprocess.run(
+        [sys.executable, "-m", "webide.cli", "device", "simulate", "bot", "--token", "t", "--count", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=service_env(service.settings),
+    )
     assert result.returncode != 0 and "--roster" in result.stderr
 
 
@@ -170,7 +199,7 @@ class LyingServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 outer.requests.append({"request_version": self.request_version, **dict(self.headers)})
                 status, headers, body = outer.reply
                 self.send_response(status)
@@ -179,7 +208,7 @@ class LyingServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 outer.reports.append(json.loads(self.rfile.read(length)))
                 payload = b'{"success": true}'
@@ -210,13 +239,20 @@ def liar() -> Iterator[LyingServer]:
 IMAGE = bytes([0xE9]) + bytes(range(256)) * 40
 
 
-@pytest.mark.parametrize("case,headers,body,reason", [
-    ("wrong md5", {"Content-Length": str(len(IMAGE)), "x-MD5": "0" * 32}, IMAGE, "Wrong MD5"),
-    ("no length", {"x-MD5": hashlib.md5(IMAGE).hexdigest()}, IMAGE, "Server Did Not Report Size"),
-    ("bad magic", {"Content-Length": str(len(IMAGE)), "x-MD5": hashlib.md5(b"\x00" + IMAGE[1:]).hexdigest()},
-     b"\x00" + IMAGE[1:], "Verify Bin Header Failed"),
-    ("too big", {"Content-Length": str(10**7)}, b"", "Not Enough space"),
-])
+@pytest.mark.parametrize(
+    "case,headers,body,reason",
+    [
+        ("wrong md5", {"Content-Length": str(len(IMAGE)), "x-MD5": "0" * 32}, IMAGE, "Wrong MD5"),
+        ("no length", {"x-MD5": hashlib.md5(IMAGE).hexdigest()}, IMAGE, "Server Did Not Report Size"),
+        (
+            "bad magic",
+            {"Content-Length": str(len(IMAGE)), "x-MD5": hashlib.md5(b"\x00" + IMAGE[1:]).hexdigest()},
+            b"\x00" + IMAGE[1:],
+            "Verify Bin Header Failed",
+        ),
+        ("too big", {"Content-Length": str(10**7)}, b"", "Not Enough space"),
+    ],
+)
 def test_simulator_checks_what_the_stock_client_checks(liar, case, headers, body, reason):
     liar.reply = (200, headers, body)
     bot = SimulatedBot(liar.url, "bot_liar", "token", say=lambda _line: None)
@@ -235,8 +271,16 @@ def test_simulator_sends_the_stock_http_update_request(liar):
     assert sent["x-esp32-mode"] == "sketch"
     assert sent["x-esp32-sketch-md5"] == hashlib.md5(factory_image("bot_liar")).hexdigest()
     assert sent["x-esp32-free-space"] == str(bot.free_space)
-    for name in ("x-esp32-sta-mac", "x-esp32-ap-mac", "x-esp32-base-mac", "x-esp32-sketch-size",
-                 "x-esp32-chip-size", "x-esp32-sdk-version", "x-esp32-version", "cache-control"):
+    for name in (
+        "x-esp32-sta-mac",
+        "x-esp32-ap-mac",
+        "x-esp32-base-mac",
+        "x-esp32-sketch-size",
+        "x-esp32-chip-size",
+        "x-esp32-sdk-version",
+        "x-esp32-version",
+        "cache-control",
+    ):
         assert sent[name], name
     assert sent["authorization"] == "Bearer token"
 
@@ -268,17 +312,23 @@ def test_nginx_in_front_serves_the_bytes_through_x_accel_redirect(tmp_path, redi
     folder = traversable(tmp_path)
     url = redis_url.rsplit("/", 1)[0] + "/4"
     redis.Redis.from_url(url).flushdb()
-    settings = Settings(data_dir=folder / "instance", redis_url=url, async_mode="threading",
-                        default_fqbn=ESP32_FQBN, x_accel_redirect_prefix="/internal-firmware")
+    settings = Settings(
+        data_dir=folder / "instance",
+        redis_url=url,
+        async_mode="threading",
+        default_fqbn=ESP32_FQBN,
+        x_accel_redirect_prefix="/internal-firmware",
+    )
     app = create_app(settings)
     migrate_database(app)
     with app.app_context():
         token = create_device("bot_ngx", "12345", "", ESP32_FQBN, None).device_token
         db.session.commit()
     firmware = deploy_image(app, "bot_ngx", size=150 * 1024, seed=40)
-    with live_processes(settings, folder, WEBIDE_X_ACCEL_REDIRECT_PREFIX="/internal-firmware") as live, \
-            private_nginx(NGINX_IN_FRONT.format(artifacts=settings.artifacts_dir.resolve(),
-                                                app=live.base_url)) as front:
+    with (
+        live_processes(settings, folder, WEBIDE_X_ACCEL_REDIRECT_PREFIX="/internal-firmware") as live,
+        private_nginx(NGINX_IN_FRONT.format(artifacts=settings.artifacts_dir.resolve(), app=live.base_url)) as front,
+    ):
         bot = SimulatedBot(front, "bot_ngx", token, say=lambda _line: None)
         assert bot.press_button(drop_after=60_000).result == "interrupted"
         assert bot.pull().result == "updated"

@@ -77,8 +77,15 @@ def test_save_then_load_returns_the_saved_files_and_kinds(app, browser):
     browser.get(SKETCH)
     auto = browser.save("// typing\nvoid setup() {}\nvoid loop() {}\n", 1, explicit=False)
     assert auto.status_code == 200 and auto.get_json() == {"success": True, "revision": 2}
-    saved = browser.put(SKETCH, json={"files": files("// done\nvoid setup() {}\nvoid loop() {}\n", helper_h="int x;\n"),
-                                      "base_revision": 2, "explicit": True, "message": "first version"})
+    saved = browser.put(
+        SKETCH,
+        json={
+            "files": files("// done\nvoid setup() {}\nvoid loop() {}\n", helper_h="int x;\n"),
+            "base_revision": 2,
+            "explicit": True,
+            "message": "first version",
+        },
+    )
     assert saved.get_json()["revision"] == 3
     body = browser.get(SKETCH).get_json()
     assert body["revision"] == 3
@@ -119,12 +126,13 @@ def test_two_saves_on_the_same_base_at_once_one_wins_and_the_other_is_a_conflict
         base = browser.get(SKETCH).get_json()["revision"]
         start, statuses = threading.Barrier(2), []
 
-        def save(tab: Browser, text: str) -> None:
+        def save(tab: Browser, text: str, start=start, statuses=statuses, base=base) -> None:  # this round's
             start.wait(10)
             statuses.append(tab.save(f"// {text}\nvoid setup() {{}}\nvoid loop() {{}}\n", base).status_code)
 
-        threads = [threading.Thread(target=save, args=(tab, f"round {round_number} tab {n}"))
-                   for n, tab in enumerate(tabs)]
+        threads = [
+            threading.Thread(target=save, args=(tab, f"round {round_number} tab {n}")) for n, tab in enumerate(tabs)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -167,14 +175,14 @@ BAD_BODIES = [
     ({"files": files("void setup() {}\x00"), "base_revision": 1}, "NUL"),
     ({"files": files(x_txt="notes"), "base_revision": 1}, "unsupported extension"),
     ({"files": [{"name": "other.ino", "content": ""}], "base_revision": 1}, "Missing main file"),
-    ({"files": files() + [{"name": "../escape.h", "content": ""}], "base_revision": 1}, "path separator"),
-    ({"files": files() + [{"name": "/etc/passwd.h", "content": ""}], "base_revision": 1}, "path separator"),
-    ({"files": files() + [{"name": "dir\\evil.h", "content": ""}], "base_revision": 1}, "path separator"),
-    ({"files": files() + [{"name": ".hidden.h", "content": ""}], "base_revision": 1}, "dot"),
-    ({"files": files() + [{"name": "build_opt.h", "content": "-DX"}], "base_revision": 1}, "response file"),
-    ({"files": files() + [{"name": "partitions.csv", "content": ""}], "base_revision": 1}, "partition table"),
-    ({"files": files() + [{"name": "a b.h", "content": ""}], "base_revision": 1}, "may only use"),
-    ({"files": files() + [{"name": "BOT_001.INO", "content": ""}], "base_revision": 1}, "Duplicate"),
+    ({"files": [*files(), {"name": "../escape.h", "content": ""}], "base_revision": 1}, "path separator"),
+    ({"files": [*files(), {"name": "/etc/passwd.h", "content": ""}], "base_revision": 1}, "path separator"),
+    ({"files": [*files(), {"name": "dir\\evil.h", "content": ""}], "base_revision": 1}, "path separator"),
+    ({"files": [*files(), {"name": ".hidden.h", "content": ""}], "base_revision": 1}, "dot"),
+    ({"files": [*files(), {"name": "build_opt.h", "content": "-DX"}], "base_revision": 1}, "response file"),
+    ({"files": [*files(), {"name": "partitions.csv", "content": ""}], "base_revision": 1}, "partition table"),
+    ({"files": [*files(), {"name": "a b.h", "content": ""}], "base_revision": 1}, "may only use"),
+    ({"files": [*files(), {"name": "BOT_001.INO", "content": ""}], "base_revision": 1}, "Duplicate"),
 ]
 
 
@@ -188,8 +196,14 @@ def test_bad_save_bodies_are_refused_with_a_clear_message(app, browser, body, ne
 
 
 def test_every_broken_rule_gets_its_own_message(browser):
-    body = {"files": [{"name": "wrong.ino", "content": ""}, {"name": "x.exe", "content": ""},
-                      {"name": "bootloader.bin", "content": ""}], "base_revision": 1}
+    body = {
+        "files": [
+            {"name": "wrong.ino", "content": ""},
+            {"name": "x.exe", "content": ""},
+            {"name": "bootloader.bin", "content": ""},
+        ],
+        "base_revision": 1,
+    }
     problems = browser.put(SKETCH, json=body).get_json()["problems"]
     assert len(problems) == 3
     assert any("wrong.ino" not in p and "Missing main file" in p for p in problems)
@@ -222,7 +236,9 @@ def test_request_over_the_request_limit_is_413(browser, settings):
 
 def test_save_can_change_the_board(browser):
     assert browser.save("void setup() {}\nvoid loop() {int a;}\n", 1, fqbn="arduino:avr:nano").status_code == 200
-    assert browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:nano:cpu=atmega328"  # with the menu option that picks its chip
+    assert (
+        browser.get(SKETCH).get_json()["fqbn"] == "arduino:avr:nano:cpu=atmega328"
+    )  # with the menu option that picks its chip
     refused = browser.save("void setup() {}\nvoid loop() {int b;}\n", 2, fqbn="esp32:esp32:nonexistent")
     assert refused.status_code == 400 and "arduino:avr:uno" in refused.get_json()["error"]
     assert browser.get(SKETCH).get_json()["revision"] == 2
@@ -300,8 +316,9 @@ def test_old_autosaves_are_pruned_but_saves_and_built_revisions_stay(app, browse
     base = browser.get(SKETCH).get_json()["revision"]
     base = browser.save("int keep;\nvoid setup() {}\nvoid loop() {}\n", base).get_json()["revision"]  # 2: save
     for n in range(5):  # 3..7: autosaves
-        base = browser.save(f"int a{n};\nvoid setup() {{}}\nvoid loop() {{}}\n", base, explicit=False) \
-            .get_json()["revision"]
+        base = browser.save(f"int a{n};\nvoid setup() {{}}\nvoid loop() {{}}\n", base, explicit=False).get_json()[
+            "revision"
+        ]
         if n == 0:
             with app.app_context():
                 device = db.session.scalar(select(Device))
@@ -341,14 +358,17 @@ def test_auto_format_keeps_include_order_and_long_lines(browser):
     assert browser.post(FORMAT, json={"name": "tab.h", "content": source}).get_json()["content"] == source
 
 
-@pytest.mark.parametrize("body,status,needle", [
-    ({"content": MESSY}, 400, "name"),
-    ({"name": MAIN}, 400, "content"),
-    ({"name": MAIN, "content": 5}, 400, "content"),
-    ({"name": MAIN, "content": "int x;\x00"}, 400, "NUL"),
-    ({"name": "start.S", "content": "nop\n"}, 400, "Auto Format works on"),
-    ({"name": "notes.txt", "content": "x"}, 400, "Auto Format works on"),
-])
+@pytest.mark.parametrize(
+    "body,status,needle",
+    [
+        ({"content": MESSY}, 400, "name"),
+        ({"name": MAIN}, 400, "content"),
+        ({"name": MAIN, "content": 5}, 400, "content"),
+        ({"name": MAIN, "content": "int x;\x00"}, 400, "NUL"),
+        ({"name": "start.S", "content": "nop\n"}, 400, "Auto Format works on"),
+        ({"name": "notes.txt", "content": "x"}, 400, "Auto Format works on"),
+    ],
+)
 def test_auto_format_bad_input(browser, body, status, needle):
     response = browser.post(FORMAT, json=body)
     assert response.status_code == status and needle in response.get_json()["error"]
@@ -382,8 +402,9 @@ def test_instructor_edits_a_bot_of_their_class(app, client, accounts, browser):
     token = accounts.api_token(client, username="teacher", password="correct horse")
     base = client.get(SKETCH, headers=bearer(token)).get_json()["revision"]
     edited = files("int t;\nvoid setup(){}\nvoid loop(){}\n")
-    response = client.put(SKETCH, headers=bearer(token), json={"files": edited, "base_revision": base,
-                                                              "explicit": True})
+    response = client.put(
+        SKETCH, headers=bearer(token), json={"files": edited, "base_revision": base, "explicit": True}
+    )
     assert response.status_code == 200
     assert browser.get(f"{SKETCH}/revisions?limit=1").get_json()["revisions"][0]["author"] == "teacher"
 

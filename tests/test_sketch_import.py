@@ -23,8 +23,9 @@ def make_zip(entries: dict[str, bytes | str], method: int = zipfile.ZIP_DEFLATED
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", method) as archive:
         for name, data in entries.items():
-            archive.writestr(zipfile.ZipInfo(name), data.encode() if isinstance(data, str) else data,
-                             compress_type=method)
+            archive.writestr(
+                zipfile.ZipInfo(name), data.encode() if isinstance(data, str) else data, compress_type=method
+            )
     return buffer.getvalue()
 
 
@@ -66,8 +67,14 @@ def current_files(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def test_arduino_folder_zip_replaces_the_sketch_and_renames_the_main_file(session):
-    archive = make_zip({"Robot/": b"", "Robot/Robot.ino": "#include \"motor.h\"\n" + SETUP_LOOP,
-                        "Robot/motor.h": "#pragma once\n", "Robot/motor.cpp": "#include \"motor.h\"\n"})
+    archive = make_zip(
+        {
+            "Robot/": b"",
+            "Robot/Robot.ino": '#include "motor.h"\n' + SETUP_LOOP,
+            "Robot/motor.h": "#pragma once\n",
+            "Robot/motor.cpp": '#include "motor.h"\n',
+        }
+    )
     response = upload(session, archive, "Robot.zip")
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -79,8 +86,15 @@ def test_arduino_folder_zip_replaces_the_sketch_and_renames_the_main_file(sessio
 
 
 def test_flat_zip_with_one_ino_and_macos_metadata(session):
-    archive = make_zip({"program.ino": SETUP_LOOP, "util.h": "int u;\n", "__MACOSX/._program.ino": b"\x00\x05",
-                        ".DS_Store": b"\x00\x00\x00\x01Bud1", "._util.h": b"\x00"})
+    archive = make_zip(
+        {
+            "program.ino": SETUP_LOOP,
+            "util.h": "int u;\n",
+            "__MACOSX/._program.ino": b"\x00\x05",
+            ".DS_Store": b"\x00\x00\x00\x01Bud1",
+            "._util.h": b"\x00",
+        }
+    )
     response = upload(session, archive, "download.zip")
     assert response.status_code == 200, response.get_json()
     assert current_files(session) == {"bot_001.ino": SETUP_LOOP, "util.h": "int u;\n"}
@@ -115,8 +129,9 @@ def test_single_file_with_another_name_is_added_as_a_tab(session):
 
 
 def test_import_with_a_stale_base_revision_is_a_conflict(session):
-    session.put(SKETCH, json={"files": [{"name": "bot_001.ino", "content": "// newer\n" + SETUP_LOOP}],
-                              "base_revision": 1})
+    session.put(
+        SKETCH, json={"files": [{"name": "bot_001.ino", "content": "// newer\n" + SETUP_LOOP}], "base_revision": 1}
+    )
     response = upload(session, SETUP_LOOP.encode(), "bot_001.ino", base_revision="1")
     assert response.status_code == 409 and response.get_json()["current"]["revision"] == 2
     assert upload(session, SETUP_LOOP.encode(), "bot_001.ino", base_revision="2").status_code == 200
@@ -126,8 +141,12 @@ def test_import_with_a_stale_base_revision_is_a_conflict(session):
 def test_import_works_with_a_bearer_token(app, client, accounts):
     accounts.bot("bot_001", "12345")
     token = accounts.api_token(client, product_id="bot_001", password="12345")
-    response = client.post(IMPORT, headers=bearer(token), content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(make_zip({"a.ino": SETUP_LOOP})), "a.zip")})
+    response = client.post(
+        IMPORT,
+        headers=bearer(token),
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(make_zip({"a.ino": SETUP_LOOP})), "a.zip")},
+    )
     assert response.status_code == 200 and response.get_json()["files"][0]["name"] == "bot_001.ino"
 
 
@@ -172,8 +191,6 @@ HOSTILE = [
     ("empty", make_zip({"s/": b""}), 400, "no files"),
     ("not a zip", b"PK\x03\x04 this is not really a zip", 400, "not a valid ZIP"),
 ]
-
-
 
 
 @pytest.mark.parametrize("case,archive,status,needle", HOSTILE, ids=[case[0] for case in HOSTILE])
@@ -232,8 +249,10 @@ def test_upload_over_the_request_limit_is_413(session, settings):
 
 
 def test_exported_zip_imports_back_unchanged(session):
-    tabs = [{"name": "bot_001.ino", "content": "// round trip\n" + SETUP_LOOP},
-            {"name": "pins.h", "content": "#define P 4\n"}]
+    tabs = [
+        {"name": "bot_001.ino", "content": "// round trip\n" + SETUP_LOOP},
+        {"name": "pins.h", "content": "#define P 4\n"},
+    ]
     session.put(SKETCH, json={"files": tabs, "base_revision": 1})
     exported = session.get("/api/devices/bot_001/sketch.zip").data
     upload(session, make_zip({"bot_001.ino": "// something else\n" + SETUP_LOOP}), "other.zip")

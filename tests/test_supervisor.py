@@ -43,19 +43,25 @@ def test_a_child_that_keeps_dying_stops_the_service_and_its_siblings(capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"webide: started web (pid {sleeper.process.pid})"
     assert re.fullmatch(r"webide: started worker-1 \(pid \d+\)", err[1])
-    assert err[2:] == ["webide: worker-1 exited with code 3; restarting it in 0.05 s",
-                       "webide: worker-1 exited with code 3; restarting it in 0.1 s",
-                       "webide: worker-1 exited with code 3 and keeps dying (3 times in 60 s); stopping"]
+    assert err[2:] == [
+        "webide: worker-1 exited with code 3; restarting it in 0.05 s",
+        "webide: worker-1 exited with code 3; restarting it in 0.1 s",
+        "webide: worker-1 exited with code 3 and keeps dying (3 times in 60 s); stopping",
+    ]
     assert sleeper.exit_code() == -signal.SIGTERM
 
 
 def test_the_service_stops_cleanly_when_asked_and_restarts_nothing_afterwards(tmp_path):
-    children = [Child("web", SLEEPER, dict(os.environ), tmp_path / "web.log"),
-                Child("worker-1", SLEEPER, dict(os.environ), tmp_path / "worker-1.log")]
-    supervisor = Supervisor(children, on_ready=lambda: threading.Timer(
-        0.3, supervisor.request_stop, (signal.SIGTERM, None)).start())
+    children = [
+        Child("web", SLEEPER, dict(os.environ), tmp_path / "web.log"),
+        Child("worker-1", SLEEPER, dict(os.environ), tmp_path / "worker-1.log"),
+    ]
+    supervisor = Supervisor(
+        children, on_ready=lambda: threading.Timer(0.3, supervisor.request_stop, (signal.SIGTERM, None)).start()
+    )
     assert supervisor.run() == 0
     assert [child.exit_code() for child in children] == [-signal.SIGTERM, -signal.SIGTERM]
-    assert not any(psutil.pid_exists(c.process.pid) and psutil.Process(c.process.pid).status() != "zombie"
-                   for c in children)
+    assert not any(
+        psutil.pid_exists(c.process.pid) and psutil.Process(c.process.pid).status() != "zombie" for c in children
+    )
     assert (tmp_path / "web.log").exists() and (tmp_path / "worker-1.log").exists()

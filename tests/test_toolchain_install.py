@@ -44,7 +44,7 @@ ARCHIVE = f"arduino-cli_{VERSION}_{MACHINE_PLATFORMS[platform.machine().lower()]
 # {"VersionString"}, `core list --json` -> {"platforms": [{"id", "installed_version"}]}, `core update-index`,
 # `core install <core>@<version>` into `directories.data`/packages/<vendor>/hardware/<arch>/<version>), reads the
 # data folder from the `--config-file` it is given, and records every call.
-STAND_IN = r'''#!/usr/bin/env python3
+STAND_IN = r"""#!/usr/bin/env python3
 import json, sys
 from pathlib import Path
 RECORD = Path(__RECORD__)
@@ -70,7 +70,7 @@ elif words[:2] == ["core", "install"]:
     (hardware / version).mkdir(parents=True)
 else:
     sys.exit("unknown command")
-'''
+"""
 
 
 def release_archive(record: Path, members: dict[str, tuple[bytes, int]] | None = None) -> bytes:
@@ -139,13 +139,19 @@ def calls(record: Path) -> list[list[str]]:
 
 def leftovers(root: Path) -> list[str]:
     """Anything a failed install must not leave behind: the binary, the wrapper, temporary files or folders."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.name.startswith(".") or p.name.endswith(".part") or p.name.startswith("release-")
-                  or (p.name == "arduino-cli" and p.is_file()))
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.name.startswith(".")
+        or p.name.endswith(".part")
+        or p.name.startswith("release-")
+        or (p.name == "arduino-cli" and p.is_file())
+    )
 
 
 def test_install_verifies_the_archive_installs_the_core_with_its_own_configuration_and_is_idempotent(
-        release_server, tmp_path):
+    release_server, tmp_path
+):
     record, root = tmp_path / "calls.jsonl", tmp_path / "instance" / "toolchain"
     pins = pins_for(release_server.base, release_server.publish(release_archive(record)))
 
@@ -155,8 +161,10 @@ def test_install_verifies_the_archive_installs_the_core_with_its_own_configurati
     assert status.arduino_cli == root / "arduino-cli" / "arduino-cli"
     config = root / "arduino-cli" / "arduino-cli.yaml"
     steps = [call for call in calls(record) if "version" not in call and "list" not in call]
-    assert steps == [["--config-file", str(config), "core", "update-index"],
-                     ["--config-file", str(config), "core", "install", "esp32:esp32@3.0.7"]]
+    assert steps == [
+        ["--config-file", str(config), "core", "update-index"],
+        ["--config-file", str(config), "core", "install", "esp32:esp32@3.0.7"],
+    ]
     text = config.read_text()
     assert '"https://espressif.github.io/arduino-esp32/package_esp32_index.json"' in text
     assert f'data: "{(root / "arduino15").resolve()}"' in text and "enable_notification: false" in text
@@ -166,15 +174,16 @@ def test_install_verifies_the_archive_installs_the_core_with_its_own_configurati
     again = install_toolchain(root, pins)
     assert again == status
     assert len(release_server.requests) == before[0]  # nothing downloaded a second time
-    assert not any("install" in call or "update-index" in call for call in calls(record)[before[1]:])
+    assert not any("install" in call or "update-index" in call for call in calls(record)[before[1] :])
 
 
 def test_the_service_finds_the_installed_arduino_cli_unless_one_is_configured(release_server, tmp_path):
     data_dir = tmp_path / "instance"
     settings = Settings(data_dir=data_dir)
     assert arduino_cli_command(settings) == "arduino-cli"
-    install_toolchain(settings.toolchain_dir,
-                      pins_for(release_server.base, release_server.publish(release_archive(tmp_path / "r"))))
+    install_toolchain(
+        settings.toolchain_dir, pins_for(release_server.base, release_server.publish(release_archive(tmp_path / "r")))
+    )
     assert arduino_cli_command(settings) == str((settings.toolchain_dir / "arduino-cli" / "arduino-cli").resolve())
     assert arduino_cli_command(settings.with_overrides(arduino_cli="/opt/cli/arduino-cli")) == "/opt/cli/arduino-cli"
 
@@ -231,15 +240,20 @@ def test_an_unreachable_host_is_reported_in_one_clear_line(tmp_path):
 
 def test_status_and_doctor_show_what_is_installed(release_server, tmp_path):
     data_dir = traversable(tmp_path) / "instance"
-    env = {"WEBIDE_DATA_DIR": str(data_dir), "WEBIDE_ARDUINO_CLI_RELEASES": release_server.base,
-           "WEBIDE_TOOLCHAIN": "arduino-builder", "REDIS_URL": ""}
+    env = {
+        "WEBIDE_DATA_DIR": str(data_dir),
+        "WEBIDE_ARDUINO_CLI_RELEASES": release_server.base,
+        "WEBIDE_TOOLCHAIN": "arduino-builder",
+        "REDIS_URL": "",
+    }
     before = CliRunner(env=env).invoke(main, ["toolchain", "status"])
     assert "arduino-cli  not installed" in before.output and "webide toolchain install" in before.output
     doctor = CliRunner(env=env).invoke(main, ["doctor"])
     assert "[optional] esp32 toolchain: not installed" in doctor.output and doctor.exit_code == 0, doctor.output
 
-    install_toolchain(data_dir / "toolchain",
-                      pins_for(release_server.base, release_server.publish(release_archive(tmp_path / "r"))))
+    install_toolchain(
+        data_dir / "toolchain", pins_for(release_server.base, release_server.publish(release_archive(tmp_path / "r")))
+    )
     after = CliRunner(env=env).invoke(main, ["toolchain", "status"])
     assert f"arduino-cli  {VERSION}" in after.output and "esp32:esp32  3.0.7" in after.output, after.output
     assert "webide toolchain install" not in after.output
@@ -255,17 +269,27 @@ def test_the_installed_layout_detects_and_compiles_inside_the_sandbox(tmp_path):
     """
     root = traversable(tmp_path) / "toolchain"
     layout = Layout(root)
-    shutil.copytree(FAKE_ARDUINO_CLI.parent, layout.release_dir(VERSION),
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "__init__.py"))
+    shutil.copytree(
+        FAKE_ARDUINO_CLI.parent,
+        layout.release_dir(VERSION),
+        ignore=shutil.ignore_patterns("data", "__pycache__", "__init__.py"),
+    )
     shutil.copytree(FAKE_ARDUINO_CLI.parent / "data", layout.directories()["data"])
     write_configuration(layout, Pins(arduino_cli_version=VERSION))
     make_readable(root)
-    compiler = Compiler(CompilerConfig(work_root=tmp_path / "work", cache_root=tmp_path / "cache",
-                                       toolchain="arduino-cli", arduino_cli=str(layout.wrapper)))
+    compiler = Compiler(
+        CompilerConfig(
+            work_root=tmp_path / "work",
+            cache_root=tmp_path / "cache",
+            toolchain="arduino-cli",
+            arduino_cli=str(layout.wrapper),
+        )
+    )
     (info,) = compiler.toolchains()
     assert info.path == str(layout.wrapper) and "esp32:esp32:esp32" in [board.fqbn for board in info.boards]
-    result = compiler.build("Blink", [SketchFile("Blink.ino", "void setup() {}\nvoid loop() {}\n")],
-                            "esp32:esp32:esp32")
+    result = compiler.build(
+        "Blink", [SketchFile("Blink.ino", "void setup() {}\nvoid loop() {}\n")], "esp32:esp32:esp32"
+    )
     assert result.status == "success", result.log
     assert result.artifacts["app_bin"].name == "Blink.ino.bin"
     assert "packages/esp32/hardware/esp32/3.0.7" in result.log  # the core of the configured data folder

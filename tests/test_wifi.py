@@ -90,18 +90,21 @@ def test_leaving_out_the_password_keeps_the_stored_one(app, session, data_dir):
     assert credentials(app, data_dir) == WifiCredentials("lab-5", PASSWORD)
 
 
-@pytest.mark.parametrize("body,needle", [
-    ({"password": PASSWORD}, "Missing field: ssid"),
-    ({"ssid": "", "password": PASSWORD}, "1 to 32 bytes"),
-    ({"ssid": "x" * 33, "password": PASSWORD}, "1 to 32 bytes"),
-    ({"ssid": "é" * 17, "password": PASSWORD}, "it is 34"),
-    ({"ssid": 42, "password": PASSWORD}, "ssid must be a string"),
-    ({"ssid": "lab\x00", "password": PASSWORD}, "control characters"),
-    ({"ssid": "lab", "password": "short"}, "8 to 63 characters"),
-    ({"ssid": "lab", "password": "p" * 64}, "8 to 63 characters"),
-    ({"ssid": "lab", "password": 12345678}, "password must be a string"),
-    ({"ssid": "lab", "password": "new\nline pass"}, "control characters"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ({"password": PASSWORD}, "Missing field: ssid"),
+        ({"ssid": "", "password": PASSWORD}, "1 to 32 bytes"),
+        ({"ssid": "x" * 33, "password": PASSWORD}, "1 to 32 bytes"),
+        ({"ssid": "é" * 17, "password": PASSWORD}, "it is 34"),
+        ({"ssid": 42, "password": PASSWORD}, "ssid must be a string"),
+        ({"ssid": "lab\x00", "password": PASSWORD}, "control characters"),
+        ({"ssid": "lab", "password": "short"}, "8 to 63 characters"),
+        ({"ssid": "lab", "password": "p" * 64}, "8 to 63 characters"),
+        ({"ssid": "lab", "password": 12345678}, "password must be a string"),
+        ({"ssid": "lab", "password": "new\nline pass"}, "control characters"),
+    ],
+)
 def test_bad_wifi_settings_are_refused(app, session, data_dir, body, needle):
     response = session.put(WIFI, json=body)
     assert response.status_code == 400 and needle in response.get_json()["error"]

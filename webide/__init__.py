@@ -49,8 +49,9 @@ def create_app(settings: Settings | None = None, realtime_server: bool = True) -
     )
     app.config.update(settings.extra)
     if settings.proxy_count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count,
-                                x_host=settings.proxy_count)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count, x_host=settings.proxy_count
+        )
     bind_extensions(app, settings, realtime_server)
     register_blueprints(app)
     register_error_handlers(app)
@@ -93,14 +94,18 @@ def bind_extensions(app: Flask, settings: Settings, realtime_server: bool) -> No
         if wants_json():
             raise Unauthorized("Log in first")
         from flask import redirect, url_for
+
         return redirect(url_for("auth.login_page", next=request.path))
 
     @app.before_request
     def protect_forms() -> None:
         # Bearer-token clients and devices prove themselves in a header a cross-site page cannot set.
         view = app.view_functions.get(request.endpoint or "")
-        if (request.method in UNSAFE_METHODS and "Authorization" not in request.headers
-                and not getattr(view, "csrf_exempt", False)):
+        if (
+            request.method in UNSAFE_METHODS
+            and "Authorization" not in request.headers
+            and not getattr(view, "csrf_exempt", False)
+        ):
             csrf.protect()
 
     @app.context_processor
@@ -109,6 +114,7 @@ def bind_extensions(app: Flask, settings: Settings, realtime_server: bool) -> No
 
     from .celery_app import celery_init_app
     from .realtime import init_realtime
+
     celery_init_app(app, settings)
     init_realtime(app, settings, realtime_server)
 

@@ -38,8 +38,11 @@ def explain_invalid_request(_request: Any, _response: Any, error: Exception | No
         return
     if request.method not in ("GET", "DELETE") and not request.is_json and request.content_length:
         raise BadRequest("Expected a JSON body (Content-Type: application/json)")
-    problems = [describe(problem) for problem in error.errors()[:MAX_ERROR_FIELDS]] \
-        if isinstance(error, ValidationError) else [str(error)]
+    problems = (
+        [describe(problem) for problem in error.errors()[:MAX_ERROR_FIELDS]]
+        if isinstance(error, ValidationError)
+        else [str(error)]
+    )
     raise BadRequest("; ".join(problems), problems=problems)
 
 
@@ -83,7 +86,7 @@ spec = SpecTree(
     title="webide",
     version="1",
     description="Web IDE with sandboxed server-side compilation and over-the-air delivery for ESP32 bots. Errors "
-                "are always JSON {success: false, error}. Browser sessions send the CSRF token as X-CSRFToken.",
+    "are always JSON {success: false, error}. Browser sessions send the CSRF token as X-CSRFToken.",
     path="api/docs",
     page_templates={},
     mode="strict",
@@ -95,23 +98,45 @@ spec = SpecTree(
     nested_naming_strategy=lambda _parent, child: child,
     security_schemes=[
         SecurityScheme(name="session", data=SecuritySchemeData(type="apiKey", name="session", field_in="cookie")),
-        SecurityScheme(name="apiToken", data=SecuritySchemeData(type="http", scheme="bearer",
-                                                                description="From POST /api/auth/login")),
-        SecurityScheme(name="deviceToken", data=SecuritySchemeData(type="http", scheme="bearer",
-                                                                   description="The bot's device token")),
-        SecurityScheme(name="deviceBasic", data=SecuritySchemeData(
-            type="http", scheme="basic", description="product_id:device_token (Arduino-ESP32 2.x)")),
-        SecurityScheme(name="signedUrl", data=SecuritySchemeData(
-            type="apiKey", name="sig", field_in="query",
-            description="With expires=…, as handed out by the check endpoint")),
+        SecurityScheme(
+            name="apiToken",
+            data=SecuritySchemeData(type="http", scheme="bearer", description="From POST /api/auth/login"),
+        ),
+        SecurityScheme(
+            name="deviceToken",
+            data=SecuritySchemeData(type="http", scheme="bearer", description="The bot's device token"),
+        ),
+        SecurityScheme(
+            name="deviceBasic",
+            data=SecuritySchemeData(
+                type="http", scheme="basic", description="product_id:device_token (Arduino-ESP32 2.x)"
+            ),
+        ),
+        SecurityScheme(
+            name="signedUrl",
+            data=SecuritySchemeData(
+                type="apiKey",
+                name="sig",
+                field_in="query",
+                description="With expires=…, as handed out by the check endpoint",
+            ),
+        ),
     ],
 )
 
 
-def documented(tag: str, ok: type | None = None, status: int = 200, errors: tuple[int, ...] = (),
-               security: list[dict[str, list[str]]] | None = None, other: dict[int, type | None] | None = None,
-               parsed_body: type | None = None, page: bool = False, file: bool = False,
-               access: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def documented(
+    tag: str,
+    ok: type | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    security: list[dict[str, list[str]]] | None = None,
+    other: dict[int, type | None] | None = None,
+    parsed_body: type | None = None,
+    page: bool = False,
+    file: bool = False,
+    access: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Validate a view's request (models taken from its ``json``/``query`` parameters) and its ``ok`` response.
 
     ``errors`` are the statuses it can answer with ``{"success": false, "error"}``; ``other`` adds statuses with
@@ -127,9 +152,13 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
     codes.update({f"HTTP_{code}": model for code, model in (other or {}).items()})
     plain = [code for code, model in codes.items() if model is None]
     models = {code: model for code, model in codes.items() if model is not None}
-    validate = spec.validate(resp=Response(*plain, **models), tags=[tag],
-                             security=USER if security is None else security, json=parsed_body,
-                             skip_validation=parsed_body is not None or page)
+    validate = spec.validate(
+        resp=Response(*plain, **models),
+        tags=[tag],
+        security=USER if security is None else security,
+        json=parsed_body,
+        skip_validation=parsed_body is not None or page,
+    )
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         validated = validate(view)

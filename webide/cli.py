@@ -50,8 +50,9 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Celery worker processes.")
-@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Builds each worker runs at once.")
+@click.option(
+    "--concurrency", default=2, show_default=True, type=click.IntRange(1, 64), help="Builds each worker runs at once."
+)
 @click.option("--demo", is_flag=True, help="Create a demo instructor and bot and print their credentials.")
 def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
     """Run everything on this machine: Redis (unless REDIS_URL is set), the web server and Celery workers."""
@@ -64,6 +65,7 @@ def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> Non
             fail_interrupted_builds()  # a fresh private Redis has an empty queue: nothing would ever run them
         if demo:
             from .demo import ensure_demo_accounts
+
             announce = ensure_demo_accounts(app.config["SETTINGS"])
     sys.exit(run_all(app.config["SETTINGS"], host, port, workers, concurrency, announce))
 
@@ -160,8 +162,9 @@ def device() -> None:
 @click.option("--fqbn", default=None, help="Board, e.g. esp32:esp32:esp32 (default: WEBIDE_DEFAULT_FQBN).")
 @click.option("--class", "class_name", default=None, help="Class name (created when new).")
 @click.option("--json", "as_json", is_flag=True, help="Print {product_id, device_token} as JSON.")
-def device_create(product_id: str, password: str, name: str, fqbn: str | None, class_name: str | None,
-                  as_json: bool) -> None:
+def device_create(
+    product_id: str, password: str, name: str, fqbn: str | None, class_name: str | None, as_json: bool
+) -> None:
     """Create a bot and print its device token (shown once; the firmware uses it)."""
     from .core.registry import create_device
     from .core.toolchain import default_board
@@ -217,19 +220,47 @@ def device_token(product_id: str) -> None:
 @device.command("simulate")
 @click.argument("product_id", required=False)
 @click.option("--token", default=None, help="The bot's device token (for a single bot).")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="JSON list of {product_id, device_token}, e.g. the output of `webide device import --json`.")
-@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 10000),
-              help="How many bots of the roster to simulate at once.")
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON list of {product_id, device_token}, e.g. the output of `webide device import --json`.",
+)
+@click.option(
+    "--count",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="How many bots of the roster to simulate at once.",
+)
 @click.option("--server", default="http://127.0.0.1:5000", show_default=True, help="Base URL of the webide server.")
-@click.option("--presses", default=1, show_default=True, type=click.IntRange(0, 1000),
-              help="Trigger-button presses per bot (each checks and pulls the new firmware).")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0, 3600),
-              help="Seconds between presses.")
-@click.option("--free-space", default=0x140000, show_default=True, type=click.IntRange(0),
-              help="Free sketch space each simulated bot reports (x-ESP32-free-space).")
-def device_simulate(product_id: str | None, token: str | None, roster: Path | None, count: int, server: str,
-                    presses: int, interval: float, free_space: int) -> None:
+@click.option(
+    "--presses",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Trigger-button presses per bot (each checks and pulls the new firmware).",
+)
+@click.option(
+    "--interval", default=1.0, show_default=True, type=click.FloatRange(0, 3600), help="Seconds between presses."
+)
+@click.option(
+    "--free-space",
+    default=0x140000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Free sketch space each simulated bot reports (x-ESP32-free-space).",
+)
+def device_simulate(
+    product_id: str | None,
+    token: str | None,
+    roster: Path | None,
+    count: int,
+    server: str,
+    presses: int,
+    interval: float,
+    free_space: int,
+) -> None:
     """Device simulator: pretend to be bots (no hardware) speaking the OTA agent's protocol.
 
     Each simulated bot sends a heartbeat, then presses its button: checks for an update, pulls its firmware URL with
@@ -261,8 +292,9 @@ def toolchain() -> None:
 
 
 @toolchain.command("install")
-@click.option("--optional", is_flag=True,
-              help="When it cannot be installed (e.g. no internet), say so in one line and exit 0.")
+@click.option(
+    "--optional", is_flag=True, help="When it cannot be installed (e.g. no internet), say so in one line and exit 0."
+)
 def toolchain_install(optional: bool) -> None:
     """Download and verify the pinned arduino-cli, then install the pinned esp32:esp32 core (kept when present)."""
     from compiler.download import DownloadError
@@ -273,11 +305,15 @@ def toolchain_install(optional: bool) -> None:
     try:
         status = install_toolchain(settings.toolchain_dir, pins, say=lambda line: click.echo(f"webide: {line}"))
     except (DownloadError, ToolchainInstallError) as error:
-        click.echo(f"webide: ESP32 toolchain not installed: {error}. The service runs with Debian's AVR "
-                   "toolchain; install it later with `webide toolchain install`.", err=True)
+        click.echo(
+            f"webide: ESP32 toolchain not installed: {error}. The service runs with Debian's AVR "
+            "toolchain; install it later with `webide toolchain install`.",
+            err=True,
+        )
         sys.exit(0 if optional else 1)
-    click.echo(f"webide: ESP32 toolchain ready: arduino-cli {status.arduino_cli_version}, "
-               f"esp32:esp32 {status.core_version}")
+    click.echo(
+        f"webide: ESP32 toolchain ready: arduino-cli {status.arduino_cli_version}, esp32:esp32 {status.core_version}"
+    )
 
 
 @toolchain.command("status")
@@ -288,14 +324,17 @@ def toolchain_status() -> None:
 
     settings, pins = settings_or_fail(), Pins()
     status = installed_status(settings.toolchain_dir, pins)
-    rows = [("arduino-cli", status.arduino_cli_version, pins.arduino_cli_version),
-            (pins.core, status.core_version, pins.core_version)]
+    rows = [
+        ("arduino-cli", status.arduino_cli_version, pins.arduino_cli_version),
+        (pins.core, status.core_version, pins.core_version),
+    ]
     for name, installed, pinned in rows:
         click.echo(f"{name:<12} {installed or 'not installed':<14} (pinned {pinned})")
     click.echo(f"folder       {settings.toolchain_dir.resolve()}")
     if not status.complete:
-        click.echo("install with `webide toolchain install` (needs to reach the arduino-cli and Espressif "
-                   "download hosts)")
+        click.echo(
+            "install with `webide toolchain install` (needs to reach the arduino-cli and Espressif download hosts)"
+        )
 
 
 def settings_or_fail():  # type: ignore[no-untyped-def]
@@ -306,8 +345,12 @@ def settings_or_fail():  # type: ignore[no-untyped-def]
 
 
 @main.command()
-@click.option("--compile", "test_compile", is_flag=True,
-              help="Also compile Blink (with the OTA agent on ESP32) for the default board and check the image.")
+@click.option(
+    "--compile",
+    "test_compile",
+    is_flag=True,
+    help="Also compile Blink (with the OTA agent on ESP32) for the default board and check the image.",
+)
 def doctor(test_compile: bool) -> None:
     """Report what is installed and what is missing, with the fix for each."""
     from .doctor import run_checks

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
 
 ASYNC_MODES = ("eventlet", "gevent", "threading")
 TOOLCHAINS = ("auto", "arduino-cli", "arduino-builder")
@@ -97,7 +97,7 @@ class Settings:
     def toolchain_dir(self) -> Path:
         return self.data_dir / "toolchain"
 
-    def with_overrides(self, **changes: object) -> "Settings":
+    def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
 
 

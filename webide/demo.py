@@ -28,9 +28,11 @@ def ensure_demo_accounts(settings: Settings) -> str:
         with os.fdopen(fd, "w") as handle:
             json.dump(credentials, handle)
     teacher, bot = credentials["instructor"], credentials["bot"]
-    return (f"Demo instructor: username {teacher['username']}  password {teacher['password']}\n"
-            f"Demo bot:        product ID {bot['product_id']}  password {bot['password']}  "
-            f"device token {bot['device_token']}")
+    return (
+        f"Demo instructor: username {teacher['username']}  password {teacher['password']}\n"
+        f"Demo bot:        product ID {bot['product_id']}  password {bot['password']}  "
+        f"device token {bot['device_token']}"
+    )
 
 
 def create_demo_accounts(settings: Settings) -> dict:
@@ -40,5 +42,7 @@ def create_demo_accounts(settings: Settings) -> dict:
     get_or_create_class("demo-class", teacher)
     product_id = "bot_001" if find_principal("device", "bot_001") is None else f"bot_{secrets.token_hex(2)}"
     bot = create_device(product_id, "12345", "Demo bot", default_board(settings), "demo-class")
-    return {"instructor": {"username": username, "password": teacher_password},
-            "bot": {"product_id": product_id, "password": "12345", "device_token": bot.device_token}}
+    return {
+        "instructor": {"username": username, "password": teacher_password},
+        "bot": {"product_id": product_id, "password": "12345", "device_token": bot.device_token},
+    }

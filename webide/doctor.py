@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 
@@ -41,9 +41,14 @@ def check_toolchains(settings: Settings) -> list[Check]:
 
     compiler = get_compiler(settings)
     usable, message = compiler.sandbox_status()
-    checks = [Check("sandbox", usable or not settings.sandbox,
-                    message if settings.sandbox else f"DISABLED by WEBIDE_SANDBOX=false ({message})",
-                    "apt-get install bubblewrap (and allow unprivileged user namespaces)")]
+    checks = [
+        Check(
+            "sandbox",
+            usable or not settings.sandbox,
+            message if settings.sandbox else f"DISABLED by WEBIDE_SANDBOX=false ({message})",
+            "apt-get install bubblewrap (and allow unprivileged user namespaces)",
+        )
+    ]
     try:
         toolchains = compiler.toolchains()
     except CompilerError as error:
@@ -52,12 +57,23 @@ def check_toolchains(settings: Settings) -> list[Check]:
         detail = "none found"
     for toolchain in toolchains:
         boards = ", ".join(board.fqbn for board in toolchain.boards)
-        checks.append(Check(f"toolchain {toolchain.name}", True,
-                            f"{toolchain.version} at {toolchain.path}; {len(toolchain.boards)} boards: {boards}"))
+        checks.append(
+            Check(
+                f"toolchain {toolchain.name}",
+                True,
+                f"{toolchain.version} at {toolchain.path}; {len(toolchain.boards)} boards: {boards}",
+            )
+        )
     if not toolchains:
-        checks.append(Check("toolchain", False, detail,
-                            "install arduino-cli with the esp32:esp32 core (see the Dockerfile), or for AVR boards: "
-                            "apt-get install arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags"))
+        checks.append(
+            Check(
+                "toolchain",
+                False,
+                detail,
+                "install arduino-cli with the esp32:esp32 core (see the Dockerfile), or for AVR boards: "
+                "apt-get install arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags",
+            )
+        )
     return checks
 
 
@@ -67,27 +83,46 @@ def check_esp32_toolchain(settings: Settings) -> Check:
 
     pins, status = Pins(), toolchain_status(settings.toolchain_dir)
     if status.complete:
-        return Check("esp32 toolchain", True, f"arduino-cli {status.arduino_cli_version} with {pins.core} "
-                                              f"{status.core_version} in {settings.toolchain_dir}")
-    found = (f"arduino-cli {status.arduino_cli_version} without the {pins.core} core" if status.arduino_cli_version
-             else "not installed")
-    return Check("esp32 toolchain", False, f"{found} in {settings.toolchain_dir} (ESP32 boards cannot be built)",
-                 "webide toolchain install (needs internet access)", optional=True)
+        return Check(
+            "esp32 toolchain",
+            True,
+            f"arduino-cli {status.arduino_cli_version} with {pins.core} "
+            f"{status.core_version} in {settings.toolchain_dir}",
+        )
+    found = (
+        f"arduino-cli {status.arduino_cli_version} without the {pins.core} core"
+        if status.arduino_cli_version
+        else "not installed"
+    )
+    return Check(
+        "esp32 toolchain",
+        False,
+        f"{found} in {settings.toolchain_dir} (ESP32 boards cannot be built)",
+        "webide toolchain install (needs internet access)",
+        optional=True,
+    )
 
 
 def check_disk(settings: Settings) -> Check:
     folder = settings.data_dir if settings.data_dir.exists() else settings.data_dir.resolve().parent
     free = shutil.disk_usage(folder).free
     needed = settings.min_free_bytes + settings.build_max_disk_bytes  # what the compiler requires to start a build
-    return Check("disk", free >= needed,
-                 f"{free / 1024**3:.1f} GiB free under {folder} (builds need {needed / 1024**3:.1f} GiB)",
-                 "free some space or point WEBIDE_DATA_DIR at a larger disk")
+    return Check(
+        "disk",
+        free >= needed,
+        f"{free / 1024**3:.1f} GiB free under {folder} (builds need {needed / 1024**3:.1f} GiB)",
+        "free some space or point WEBIDE_DATA_DIR at a larger disk",
+    )
 
 
 def check_formatter() -> Check:
     path = shutil.which("clang-format")
-    return Check("clang-format", path is not None, path or "not found (Auto Format is unavailable)",
-                 "apt-get install clang-format")
+    return Check(
+        "clang-format",
+        path is not None,
+        path or "not found (Auto Format is unavailable)",
+        "apt-get install clang-format",
+    )
 
 
 def check_test_compile(settings: Settings) -> Check:
@@ -100,23 +135,33 @@ def check_test_compile(settings: Settings) -> Check:
 
     fqbn = settings.default_fqbn
     # a new comment every time, so the build cache cannot answer instead of the toolchain
-    sketch = f"{STARTER_SKETCH}// webide doctor {datetime.now(timezone.utc).isoformat()}\n"
+    sketch = f"{STARTER_SKETCH}// webide doctor {datetime.now(UTC).isoformat()}\n"
     try:
         result = get_compiler(settings).build("Blink", [SketchFile("Blink.ino", sketch)], fqbn)
     except CompilerError as error:
         return Check(f"test compile {fqbn}", False, str(error), "see the toolchain check above")
     if not result.ok:
-        return Check(f"test compile {fqbn}", False, f"{result.message}\n{result.log[-2000:]}",
-                     "see the compiler output above")
+        return Check(
+            f"test compile {fqbn}", False, f"{result.message}\n{result.log[-2000:]}", "see the compiler output above"
+        )
     try:
         check_app_image(fqbn, result.artifacts["app_bin"], result.mcu)
     except ImageRejected as error:
         return Check(f"test compile {fqbn}", False, f"invalid image: {error}", "report this toolchain/core version")
-    return Check(f"test compile {fqbn}", True, f"{result.message} in {result.duration_s:.0f} s, "
-                 f"{'core from the cache' if result.core_cache_hit else 'core compiled'}, image valid")
+    return Check(
+        f"test compile {fqbn}",
+        True,
+        f"{result.message} in {result.duration_s:.0f} s, "
+        f"{'core from the cache' if result.core_cache_hit else 'core compiled'}, image valid",
+    )
 
 
 def run_checks(settings: Settings, test_compile: bool = False) -> list[Check]:
-    checks = [check_redis(settings), check_esp32_toolchain(settings), *check_toolchains(settings), check_disk(settings),
-              check_formatter()]
-    return checks + [check_test_compile(settings)] if test_compile else checks
+    checks = [
+        check_redis(settings),
+        check_esp32_toolchain(settings),
+        *check_toolchains(settings),
+        check_disk(settings),
+        check_formatter(),
+    ]
+    return [*checks, check_test_compile(settings)] if test_compile else checks

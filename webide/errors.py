@@ -62,5 +62,5 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
-        log.exception("Unhandled error on %s %s", request.method, request.path)
+        log.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
         return error_response(500, "Internal server error")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
@@ -26,13 +26,13 @@ from .extensions import db
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -58,7 +58,7 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    classrooms: Mapped[list["Classroom"]] = relationship(back_populates="instructor")
+    classrooms: Mapped[list[Classroom]] = relationship(back_populates="instructor")
 
     kind = "user"
 
@@ -85,7 +85,7 @@ class User(UserMixin, db.Model):
             return query
         return query.join(Classroom).where(Classroom.instructor_id == self.id)
 
-    def can_access(self, device: "Device") -> bool:
+    def can_access(self, device: Device) -> bool:
         return self.is_admin or (device.classroom is not None and device.classroom.instructor_id == self.id)
 
 
@@ -98,7 +98,7 @@ class Classroom(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     instructor: Mapped[User | None] = relationship(back_populates="classrooms")
-    devices: Mapped[list["Device"]] = relationship(back_populates="classroom")
+    devices: Mapped[list[Device]] = relationship(back_populates="classroom")
 
 
 class Device(UserMixin, db.Model):
@@ -126,7 +126,7 @@ class Device(UserMixin, db.Model):
     build_counter: Mapped[int] = mapped_column(Integer, default=0)
 
     classroom: Mapped[Classroom | None] = relationship(back_populates="devices")
-    target_artifact: Mapped["Artifact | None"] = relationship(foreign_keys=[target_artifact_id])
+    target_artifact: Mapped[Artifact | None] = relationship(foreign_keys=[target_artifact_id])
 
     kind = "device"
     is_admin = False
@@ -149,7 +149,7 @@ class Device(UserMixin, db.Model):
     def visible_devices(self) -> Select:
         return select(Device).where(Device.id == self.id)
 
-    def can_access(self, device: "Device") -> bool:
+    def can_access(self, device: Device) -> bool:
         return device.id == self.id
 
 

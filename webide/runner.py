@@ -7,6 +7,7 @@ imported, and the worker never carries the web server's async machinery.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -30,20 +31,51 @@ STOP_GRACE_S = 15.0
 READY_TIMEOUT_S = 60.0
 LOG_ROTATE_BYTES = 16 * 1024**2
 REDIS_MAX_MEMORY = "512mb"  # the replay history of 30 bots at their 4 MB cap is 120 MB
-GUNICORN_WORKER_CLASS = {"eventlet": ["-k", "eventlet"], "gevent": ["-k", "gevent"],
-                         "threading": ["-k", "gthread", "--threads", "200"]}
+GUNICORN_WORKER_CLASS = {
+    "eventlet": ["-k", "eventlet"],
+    "gevent": ["-k", "gevent"],
+    "threading": ["-k", "gthread", "--threads", "200"],
+}
 
 
 def web_argv(settings: Settings, host: str, port: int) -> list[str]:
     """gunicorn with one worker: Socket.IO keeps connection state in that process."""
-    return [sys.executable, "-m", "gunicorn", *GUNICORN_WORKER_CLASS[settings.async_mode], "-w", "1",
-            "--bind", f"{host}:{port}", "--graceful-timeout", "10", "--timeout", "120",
-            "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1", "webide.wsgi:app"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        *GUNICORN_WORKER_CLASS[settings.async_mode],
+        "-w",
+        "1",
+        "--bind",
+        f"{host}:{port}",
+        "--graceful-timeout",
+        "10",
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+        "webide.wsgi:app",
+    ]
 
 
 def worker_argv(concurrency: int, hostname: str | None = None) -> list[str]:
-    argv = [sys.executable, "-m", "celery", "-A", "webide.worker", "worker", "--loglevel", "INFO",
-            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "webide.worker",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+    ]
     return argv + (["--hostname", hostname] if hostname else [])
 
 
@@ -97,9 +129,15 @@ class Child:
         # A session of its own: Ctrl+C reaches only the supervisor, which stops children in order.
         output = open_log(self.log_path) if self.log_path else None
         try:
-            self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True, stdout=output,
-                                            stderr=subprocess.STDOUT if output else None, text=True,
-                                            stdin=subprocess.PIPE if self.stdin_text is not None else None)
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                start_new_session=True,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                text=True,
+                stdin=subprocess.PIPE if self.stdin_text is not None else None,
+            )
         finally:
             if output:
                 output.close()
@@ -131,8 +169,11 @@ class Child:
         if len(self.deaths) >= policy.max_deaths:
             return False
         ran_for = now - self.started_at
-        self.delay_s = policy.first_delay_s if ran_for >= policy.stable_after_s or not self.delay_s \
+        self.delay_s = (
+            policy.first_delay_s
+            if ran_for >= policy.stable_after_s or not self.delay_s
             else min(self.delay_s * 2, policy.max_delay_s)
+        )
         self.restart_at = now + self.delay_s
         return True
 
@@ -146,10 +187,8 @@ def open_log(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _signal_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def say(message: str) -> None:
@@ -170,18 +209,29 @@ def private_redis(settings: Settings) -> tuple[Child, str]:
     folder = settings.data_dir / "redis"
     folder.mkdir(exist_ok=True)
     for leftover in ("appendonlydir", "appendonly.aof"):
-        shutil.rmtree(folder / leftover, ignore_errors=True) if (folder / leftover).is_dir() \
-            else (folder / leftover).unlink(missing_ok=True)
-    config = "\n".join([f"port {port}", "bind 127.0.0.1", f"requirepass {password}", 'save ""',
-                        "appendonly yes", "appendfsync everysec", f"dir {folder.resolve()}", "protected-mode yes",
-                        "loglevel warning", f"logfile {(settings.log_dir / 'redis.log').resolve()}",
-                        # Bounded memory: only keys with a lifetime (the replay history of the live terminal) may
-                        # be evicted, never the build queue.
-                        f"maxmemory {REDIS_MAX_MEMORY}", "maxmemory-policy volatile-lru"])
+        shutil.rmtree(folder / leftover, ignore_errors=True) if (folder / leftover).is_dir() else (
+            folder / leftover
+        ).unlink(missing_ok=True)
+    config = "\n".join(
+        [
+            f"port {port}",
+            "bind 127.0.0.1",
+            f"requirepass {password}",
+            'save ""',
+            "appendonly yes",
+            "appendfsync everysec",
+            f"dir {folder.resolve()}",
+            "protected-mode yes",
+            "loglevel warning",
+            f"logfile {(settings.log_dir / 'redis.log').resolve()}",
+            # Bounded memory: only keys with a lifetime (the replay history of the live terminal) may
+            # be evicted, never the build queue.
+            f"maxmemory {REDIS_MAX_MEMORY}",
+            "maxmemory-policy volatile-lru",
+        ]
+    )
     child = Child("redis", [executable, "-"], dict(os.environ), settings.log_dir / "redis.log", config + "\n")
     return child, f"redis://:{password}@127.0.0.1:{port}/0"
-
-
 
 
 def start_private_redis(settings: Settings) -> tuple[Child, str]:
@@ -222,8 +272,9 @@ class Supervisor:
     """Starts the children, restarts one that dies (with backoff), and stops them all when asked (SIGINT/SIGTERM)
     or when a child keeps dying."""
 
-    def __init__(self, children: list[Child], policy: RestartPolicy | None = None,
-                 on_ready: Callable[[], None] | None = None):
+    def __init__(
+        self, children: list[Child], policy: RestartPolicy | None = None, on_ready: Callable[[], None] | None = None
+    ):
         self.children = children
         self.policy = policy or RestartPolicy()
         self.on_ready = on_ready
@@ -266,8 +317,10 @@ class Supervisor:
             _signal_group(child.process.pid, signal.SIGKILL)  # its leftovers (pool processes) go with it
             where = f" (log: {child.log_path})" if child.log_path else ""
             if not child.schedule_restart(self.policy, now):
-                say(f"{child.name} exited with code {code} and keeps dying ({len(child.deaths)} times in "
-                    f"{self.policy.window_s:.0f} s){where}; stopping")
+                say(
+                    f"{child.name} exited with code {code} and keeps dying ({len(child.deaths)} times in "
+                    f"{self.policy.window_s:.0f} s){where}; stopping"
+                )
                 return False
             say(f"{child.name} exited with code {code}; restarting it in {child.delay_s:g} s{where}")
         return True
@@ -292,8 +345,10 @@ def run_all(settings: Settings, host: str, port: int, workers: int, concurrency:
     logs = settings.log_dir
     web = Child("web", web_argv(settings, host, port), web_env(env), logs / "web.log")
     children.append(web)
-    children += [Child(f"worker-{n}", worker_argv(concurrency, f"worker{n}@%h"), env, logs / f"worker-{n}.log")
-                 for n in range(1, workers + 1)]
+    children += [
+        Child(f"worker-{n}", worker_argv(concurrency, f"worker{n}@%h"), env, logs / f"worker-{n}.log")
+        for n in range(1, workers + 1)
+    ]
 
     supervisor = Supervisor(children)
 

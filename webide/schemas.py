@@ -50,6 +50,7 @@ class ErrorReply(BaseModel):
 
 # --- accounts -----------------------------------------------------------------------------------------------------
 
+
 class Login(RequestBody):
     """A bot logs in with product ID and password, a person with username and password."""
 
@@ -87,6 +88,7 @@ class PasswordChange(RequestBody):
 
 # --- bots ---------------------------------------------------------------------------------------------------------
 
+
 class RunningImage(BaseModel):
     md5: str | None
     sha256: str | None
@@ -102,7 +104,8 @@ class TargetImage(BaseModel):
 
 class FlashState(BaseModel):
     state: Literal[FLASH_STATES] = Field(  # type: ignore[valid-type]
-        description="waiting_for_button → downloading → rebooting → running, or failed / rolled_back")
+        description="waiting_for_button → downloading → rebooting → running, or failed / rolled_back"
+    )
     progress: int = Field(ge=0, le=100, description="Download progress measured by the server from bytes sent")
     message: str = Field(description="The reason for failed / rolled_back")
 
@@ -145,6 +148,7 @@ class WifiReply(Reply):
 
 
 # --- sketches -----------------------------------------------------------------------------------------------------
+
 
 class SketchFile(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -228,7 +232,8 @@ class ExampleList(Reply):
 
 class ExampleQuery(BaseModel):
     product_id: Annotated[str, Field(max_length=64)] | None = Field(
-        None, description="Rename the main file to this bot's main file")
+        None, description="Rename the main file to this bot's main file"
+    )
 
 
 class ExampleReply(Reply):
@@ -237,6 +242,7 @@ class ExampleReply(Reply):
 
 
 # --- builds -------------------------------------------------------------------------------------------------------
+
 
 class BuildRequest(RequestBody):
     deploy: StrictBool = Field(False, description="Upload (true) or Verify (false)")
@@ -314,6 +320,7 @@ class Cancelled(Reply):
 
 # --- classes ------------------------------------------------------------------------------------------------------
 
+
 class ClassSummary(BaseModel):
     name: str
     instructor: str | None
@@ -332,8 +339,9 @@ class ClassDetail(Reply):
     bots: list[DeviceSummary]
 
 
-ClassName = Annotated[StrictStr, Field(min_length=1, max_length=64,
-                                       description="Letters, digits, spaces and _.()-, e.g. 'Period 3'")]
+ClassName = Annotated[
+    StrictStr, Field(min_length=1, max_length=64, description="Letters, digits, spaces and _.()-, e.g. 'Period 3'")
+]
 Username = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 
@@ -355,7 +363,8 @@ class ClassReply(Reply, ClassSummary):
 class RosterOptions(BaseModel):
     preview: bool = Field(True, description="true: only check each row; false: import every row or none")
     fqbn: Annotated[str, Field(max_length=120, pattern=FQBN_PATTERN)] | None = Field(
-        None, description="Board of the new bots (default: WEBIDE_DEFAULT_FQBN)")
+        None, description="Board of the new bots (default: WEBIDE_DEFAULT_FQBN)"
+    )
 
 
 class RosterRow(BaseModel):
@@ -383,6 +392,7 @@ class RosterReply(Reply):
 
 
 # --- staff actions on bots and accounts ---------------------------------------------------------------------------
+
 
 class DeviceRegister(RequestBody):
     product_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -506,7 +516,8 @@ class ActivityList(Reply):
 class ClassPush(RequestBody):
     files: SketchFiles
     main: Annotated[StrictStr, Field(max_length=MAX_FILE_NAME)] | None = Field(
-        None, description="Which file is the main sketch file (renamed per bot)")
+        None, description="Which file is the main sketch file (renamed per bot)"
+    )
     deploy: StrictBool = True
 
 
@@ -521,6 +532,7 @@ class ClassQueued(Reply):
 
 
 # --- the device path ----------------------------------------------------------------------------------------------
+
 
 class Manifest(BaseModel):
     updateAvailable: bool = Field(description="The bot does not run its target image")
@@ -537,8 +549,9 @@ class StatusReport(RequestBody):
 
     status: Literal["STARTED", "IN_PROGRESS", "SUCCESS", "FAILED"]
     progress: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
-    message: Annotated[StrictStr, Field(max_length=300,
-                                        description="Why it failed; containing 'rolled back' marks a rollback")] = ""
+    message: Annotated[
+        StrictStr, Field(max_length=300, description="Why it failed; containing 'rolled back' marks a rollback")
+    ] = ""
 
 
 class Heartbeat(RequestBody):
@@ -548,8 +561,13 @@ class Heartbeat(RequestBody):
 
     fw: Annotated[StrictStr, Field(max_length=64, description="Firmware version the bot runs")] | None = None
     md5: Annotated[StrictStr, Field(pattern="^[0-9a-fA-F]{32}$", description="MD5 of the running sketch")] | None = None
-    sha256: Annotated[StrictStr, Field(pattern="^[0-9a-fA-F]{64}$",
-                                       description="SHA-256 of the running sketch (or its appended digest)")] | None = None
+    sha256: (
+        Annotated[
+            StrictStr,
+            Field(pattern="^[0-9a-fA-F]{64}$", description="SHA-256 of the running sketch (or its appended digest)"),
+        ]
+        | None
+    ) = None
     heap: Annotated[StrictInt, Field(ge=0, description="Free heap in bytes")] | None = None
     uptime: Annotated[StrictInt, Field(ge=0, description="Seconds since boot")] | None = None
     rssi: Annotated[StrictInt, Field(ge=-200, le=50, description="Wi-Fi signal in dBm")] | None = None

@@ -64,8 +64,15 @@ class BodyPlan:
     on_bytes: Callable[[int], None] | None = None
 
 
-def http_exchange(base_url: str, method: str, path: str, headers: dict[str, str], body: bytes = b"",
-                  timeout: float = 30, plan: BodyPlan = BodyPlan()) -> HttpReply:
+def http_exchange(
+    base_url: str,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes = b"",
+    timeout: float = 30,
+    plan: BodyPlan = BodyPlan(),
+) -> HttpReply:
     """One HTTP/1.0 request on its own connection, as the ESP32 HTTPClient makes it for updates."""
     url = urlsplit(base_url)
     host = url.hostname or "127.0.0.1"
@@ -76,8 +83,9 @@ def http_exchange(base_url: str, method: str, path: str, headers: dict[str, str]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
-            connection = (ssl.create_default_context().wrap_socket(raw, server_hostname=host)
-                          if url.scheme == "https" else raw)
+            connection = (
+                ssl.create_default_context().wrap_socket(raw, server_hostname=host) if url.scheme == "https" else raw
+            )
             connection.sendall(request)
             return read_reply(connection, method, plan)
     except OSError as error:
@@ -115,12 +123,13 @@ def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     return int(parts[1]), headers
 
 
-def read_body(connection: socket.socket, status: int, headers: dict[str, str], body: bytearray, length: int | None,
-              plan: BodyPlan) -> HttpReply:
+def read_body(
+    connection: socket.socket, status: int, headers: dict[str, str], body: bytearray, length: int | None, plan: BodyPlan
+) -> HttpReply:
     wanted = length if length is not None else None
     while wanted is None or len(body) < wanted:
         if plan.drop_after is not None and len(body) >= plan.drop_after:
-            return HttpReply(status, headers, bytes(body[:plan.drop_after]), complete=False)
+            return HttpReply(status, headers, bytes(body[: plan.drop_after]), complete=False)
         chunk = connection.recv(RECEIVE_BYTES)
         if not chunk:
             break
@@ -128,9 +137,13 @@ def read_body(connection: socket.socket, status: int, headers: dict[str, str], b
         if plan.on_bytes is not None:
             plan.on_bytes(len(body))
     if plan.drop_after is not None and len(body) > plan.drop_after:
-        return HttpReply(status, headers, bytes(body[:plan.drop_after]), complete=False)
-    return HttpReply(status, headers, bytes(body[:wanted] if wanted is not None else body),
-                     complete=wanted is None or len(body) >= wanted)
+        return HttpReply(status, headers, bytes(body[: plan.drop_after]), complete=False)
+    return HttpReply(
+        status,
+        headers,
+        bytes(body[:wanted] if wanted is not None else body),
+        complete=wanted is None or len(body) >= wanted,
+    )
 
 
 def factory_image(product_id: str) -> bytes:
@@ -194,22 +207,35 @@ class SimulatedBot:
 
     def heartbeat(self, rolled_back: bool = False, **sensors: float) -> HttpReply:
         """POST /api/devices/<id>/heartbeat with what the agent sends (plus any sensor readings)."""
-        payload: dict[str, Any] = {"fw": self.firmware_version, "md5": self.running_md5, "heap": 182_000,
-                                   "uptime": self.uptime_s, "rssi": -61, "ip": "192.0.2.10",
-                                   "mac": mac_for(self.product_id), **sensors}
+        payload: dict[str, Any] = {
+            "fw": self.firmware_version,
+            "md5": self.running_md5,
+            "heap": 182_000,
+            "uptime": self.uptime_s,
+            "rssi": -61,
+            "ip": "192.0.2.10",
+            "mac": mac_for(self.product_id),
+            **sensors,
+        }
         if rolled_back:
             payload["rolled_back"] = True
         reply = self.post_json(f"/api/devices/{self.product_id}/heartbeat", payload)
         answer = reply.json() or {}
-        self.log(f"heartbeat md5={self.running_md5} -> {reply.status}"
-                 + (f" update_available={str(answer.get('update_available')).lower()}" if reply.status == 200
-                    else f" {answer.get('error', '')}"))
+        self.log(
+            f"heartbeat md5={self.running_md5} -> {reply.status}"
+            + (
+                f" update_available={str(answer.get('update_available')).lower()}"
+                if reply.status == 200
+                else f" {answer.get('error', '')}"
+            )
+        )
         return reply
 
     def report(self, status: str, progress: int = 0, message: str = "") -> HttpReply:
         """POST /api/ota/<id>/status, as the agent does at each step of a pull."""
-        reply = self.post_json(f"/api/ota/{self.product_id}/status",
-                               {"status": status, "progress": progress, "message": message})
+        reply = self.post_json(
+            f"/api/ota/{self.product_id}/status", {"status": status, "progress": progress, "message": message}
+        )
         self.log(f"status {status} {progress}%{(' ' + message) if message else ''} -> {reply.status}")
         return reply
 
@@ -218,8 +244,10 @@ class SimulatedBot:
         headers = {**self.credentials(), "x-ESP32-sketch-md5": self.running_md5}
         reply = http_exchange(self.server, "GET", f"/api/ota/{self.product_id}/check", headers)
         manifest = reply.json() or {}
-        self.log(f"check -> {reply.status} update_available={str(manifest.get('updateAvailable')).lower()}"
-                 f" latest={manifest.get('latestVersion')}")
+        self.log(
+            f"check -> {reply.status} update_available={str(manifest.get('updateAvailable')).lower()}"
+            f" latest={manifest.get('latestVersion')}"
+        )
         return reply
 
     def update_headers(self) -> dict[str, str]:
@@ -286,7 +314,7 @@ class SimulatedBot:
             return "Not Enough space"
         return None
 
-    def conclude_pull(self, reply: HttpReply, progress: "ProgressReports", version: str | None) -> PullOutcome:
+    def conclude_pull(self, reply: HttpReply, progress: ProgressReports, version: str | None) -> PullOutcome:
         if reply.status == 304:
             return PullOutcome("no_update", "304 Not Modified")
         if reply.status not in (200, 206):
@@ -412,8 +440,14 @@ def run_bot(bot: SimulatedBot, presses: int, interval: float) -> bool:
     return ok
 
 
-def simulate(server: str, bots: Iterable[tuple[str, str]], presses: int, interval: float, say: Say = print,
-             free_space: int = DEFAULT_FREE_SPACE) -> tuple[int, int]:
+def simulate(
+    server: str,
+    bots: Iterable[tuple[str, str]],
+    presses: int,
+    interval: float,
+    say: Say = print,
+    free_space: int = DEFAULT_FREE_SPACE,
+) -> tuple[int, int]:
     """Run every bot in its own thread; returns (bots that succeeded, bots in all)."""
     lock = threading.Lock()
 
@@ -421,11 +455,15 @@ def simulate(server: str, bots: Iterable[tuple[str, str]], presses: int, interva
         with lock:
             say(text)
 
-    simulated = [SimulatedBot(server.rstrip("/"), product_id, token, say=locked_say, free_space=free_space)
-                 for product_id, token in bots]
+    simulated = [
+        SimulatedBot(server.rstrip("/"), product_id, token, say=locked_say, free_space=free_space)
+        for product_id, token in bots
+    ]
     results: list[bool] = []
-    threads = [threading.Thread(target=lambda b=bot: results.append(run_bot(b, presses, interval)), daemon=True)
-               for bot in simulated]
+    threads = [
+        threading.Thread(target=lambda b=bot: results.append(run_bot(b, presses, interval)), daemon=True)
+        for bot in simulated
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

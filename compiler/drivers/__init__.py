@@ -1,4 +1,5 @@
 """Toolchain drivers: one small argv builder per toolchain action."""
+
 from compiler.drivers.arduino_builder import ArduinoBuilderDriver
 from compiler.drivers.arduino_cli import ArduinoCliDriver
 from compiler.drivers.base import CompileJob, Driver

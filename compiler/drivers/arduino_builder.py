@@ -1,4 +1,5 @@
 """Debian's arduino-builder: real Arduino compiles for the AVR boards installed from the distribution."""
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,16 @@ class ArduinoBuilderDriver(Driver):
         argv += ["-tools", str(BUILDER_SHARE_DIR)]
         for library in job.libraries:
             argv += ["-libraries", library]
-        argv += ["-fqbn", job.fqbn, "-build-path", job.build_dir, "-build-cache", job.cache_dir,
-                 "-warnings", job.warnings]
+        argv += [
+            "-fqbn",
+            job.fqbn,
+            "-build-path",
+            job.build_dir,
+            "-build-cache",
+            job.cache_dir,
+            "-warnings",
+            job.warnings,
+        ]
         for key, value in job.build_properties.items():
             argv += ["-prefs", f"{key}={value}"]
         argv.append(f"{job.sketch_dir}/{job.sketch_name}.ino")

@@ -21,6 +21,7 @@ What the driver relies on is read from arduino-cli 1.1.1's source, not assumed:
   (``/usr/bin``), so detection checks that it can import ``serial`` whenever an installed platform's recipes call
   ``python3`` (Debian: python3-serial).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from compiler.drivers.base import (CompileJob, Driver, board_id, boards_sorted, fqbn_parts, read_properties)
+from compiler.drivers.base import CompileJob, Driver, board_id, boards_sorted, fqbn_parts, read_properties
 from compiler.errors import ToolchainNotFound
 from compiler.models import Board, ToolchainInfo
 from compiler.sandbox import SANDBOX_PATH, Mount, run_unconfined_query
@@ -79,8 +80,9 @@ class ArduinoCliDriver(Driver):
         path = self._path()
         try:
             version = _json_query(self.version_argv())
-            self._directories = {role: Path(_json_query(self.config_get_argv(f"directories.{role}")))
-                                 for role in ("data", "user")}
+            self._directories = {
+                role: Path(_json_query(self.config_get_argv(f"directories.{role}"))) for role in ("data", "user")
+            }
             platforms = _json_query(self.core_list_argv()).get("platforms") or []
             listing = _json_query(self.board_listall_argv()).get("boards") or []
         except (OSError, subprocess.SubprocessError, ValueError, AttributeError) as exc:
@@ -92,14 +94,30 @@ class ArduinoCliDriver(Driver):
         self._require_recipe_python()
         self._version = str(version.get("VersionString") or version.get("version") or "unknown")
         mcus = self._board_mcus()
-        boards = boards_sorted([Board(fqbn=b["fqbn"], name=b.get("name", b["fqbn"]), mcu=mcus.get(b["fqbn"], ""))
-                                for b in listing if "fqbn" in b])
+        boards = boards_sorted(
+            [
+                Board(fqbn=b["fqbn"], name=b.get("name", b["fqbn"]), mcu=mcus.get(b["fqbn"], ""))
+                for b in listing
+                if "fqbn" in b
+            ]
+        )
         return ToolchainInfo(name=self.name, version=self._version, path=path, boards=boards)
 
     def compile_argv(self, job: CompileJob) -> list[str]:
         """``arduino-cli compile`` for one sketch folder (no ``--build-path``: see the module notes)."""
-        argv = [self._executable_for(job), "compile", "--no-color", "--fqbn", job.fqbn,
-                "--output-dir", job.output_dir, "--warnings", job.warnings, "--jobs", str(job.jobs)]
+        argv = [
+            self._executable_for(job),
+            "compile",
+            "--no-color",
+            "--fqbn",
+            job.fqbn,
+            "--output-dir",
+            job.output_dir,
+            "--warnings",
+            job.warnings,
+            "--jobs",
+            str(job.jobs),
+        ]
         for library in job.libraries:
             argv += ["--library", library]
         for key, value in job.build_properties.items():
@@ -111,8 +129,11 @@ class ArduinoCliDriver(Driver):
         """arduino-cli version and the installed version of the board's platform."""
         parts = fqbn_parts(fqbn)
         platform_id = f"{parts['vendor']}:{parts['arch']}" if parts else board_id(fqbn)
-        return {"toolchain": self.name, "toolchain_version": self._version,
-                "platform_version": self._platform_versions.get(platform_id, "unknown")}
+        return {
+            "toolchain": self.name,
+            "toolchain_version": self._version,
+            "platform_version": self._platform_versions.get(platform_id, "unknown"),
+        }
 
     def sandbox_mounts(self) -> list[Mount]:
         """The executable's folder, the cores (data) and the sketchbook (user), all read-only."""
@@ -123,11 +144,15 @@ class ArduinoCliDriver(Driver):
 
     def sandbox_env(self, job: CompileJob) -> dict[str, str]:
         """The folders as mounted, the private build cache, the shared core cache (read-only) and the parallelism."""
-        env = {"ARDUINO_BUILD_CACHE_PATH": job.build_dir, "ARDUINO_BUILD_CACHE_EXTRA_PATHS": job.cache_dir,
-               "ARDUINO_DIRECTORIES_DOWNLOADS": f"{job.build_dir}/downloads", "GOMAXPROCS": str(job.jobs),
-               # without a build path every 10th compile counts itself in inventory.yaml and purges old caches
-               # (service_compile.go maybePurgeBuildCache); the data folder is read-only and the cache private
-               "ARDUINO_BUILD_CACHE_COMPILATIONS_BEFORE_PURGE": "0"}
+        env = {
+            "ARDUINO_BUILD_CACHE_PATH": job.build_dir,
+            "ARDUINO_BUILD_CACHE_EXTRA_PATHS": job.cache_dir,
+            "ARDUINO_DIRECTORIES_DOWNLOADS": f"{job.build_dir}/downloads",
+            "GOMAXPROCS": str(job.jobs),
+            # without a build path every 10th compile counts itself in inventory.yaml and purges old caches
+            # (service_compile.go maybePurgeBuildCache); the data folder is read-only and the cache private
+            "ARDUINO_BUILD_CACHE_COMPILATIONS_BEFORE_PURGE": "0",
+        }
         visible = {"data": SANDBOX_DATA_DIR, "user": SANDBOX_USER_DIR}
         for role, folder in self._directories.items():
             env[f"ARDUINO_DIRECTORIES_{role.upper()}"] = visible[role] if job.sandboxed else str(folder)
@@ -167,15 +192,25 @@ class ArduinoCliDriver(Driver):
 
     def _require_recipe_python(self) -> None:
         """Fail detection with the fix when a platform's recipes call python3 and the sandbox's has no pyserial."""
-        users = [pid for pid, folder in self._platform_folders().items()
-                 if (folder / "platform.txt").is_file() and "python3 " in (folder / "platform.txt").read_text()]
+        users = [
+            pid
+            for pid, folder in self._platform_folders().items()
+            if (folder / "platform.txt").is_file() and "python3 " in (folder / "platform.txt").read_text()
+        ]
         if not users:
             return
-        check = subprocess.run(["python3", "-c", "import serial"], capture_output=True, text=True, timeout=60,
-                               env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"})
+        check = subprocess.run(
+            ["python3", "-c", "import serial"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"},
+        )
         if check.returncode != 0:
-            raise ToolchainNotFound(f"the recipes of {', '.join(users)} run python3 with esptool, which needs "
-                                    "pyserial, and the system python3 has none: apt-get install python3-serial")
+            raise ToolchainNotFound(
+                f"the recipes of {', '.join(users)} run python3 with esptool, which needs "
+                "pyserial, and the system python3 has none: apt-get install python3-serial"
+            )
 
     def _board_mcus(self) -> dict[str, str]:
         """``build.mcu`` of every board of every installed platform, read from its boards.txt."""
@@ -215,7 +250,9 @@ def _require_readable_inventory(data_dir: Path) -> None:
     """arduino-cli exits when it cannot read or create <data>/inventory.yaml; the sandbox cannot create it."""
     inventory = data_dir / INVENTORY
     if not inventory.is_file():
-        raise ToolchainNotFound(f"arduino-cli has not created {inventory}: run any arduino-cli command once as a "
-                                f"user who may write to {data_dir}")
+        raise ToolchainNotFound(
+            f"arduino-cli has not created {inventory}: run any arduino-cli command once as a "
+            f"user who may write to {data_dir}"
+        )
     if not inventory.stat().st_mode & 0o004:
         raise ToolchainNotFound(f"{inventory} is not readable by the sandbox user: chmod a+r {inventory}")

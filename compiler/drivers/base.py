@@ -1,4 +1,5 @@
 """The small interface every toolchain driver implements, plus helpers they share."""
+
 from __future__ import annotations
 
 import re
@@ -127,7 +128,7 @@ def first_option_setting(properties: dict[str, str], board: str, setting: str) -
     prefix = f"{board}.menu."
     for key, value in properties.items():
         if key.startswith(prefix) and key.endswith(f".{setting}"):
-            menu, option = key[len(prefix):-len(setting) - 1].split(".", 1)
+            menu, option = key[len(prefix) : -len(setting) - 1].split(".", 1)
             return menu, option, value
     return None
 

@@ -31,11 +31,30 @@ REDIS_DATABASE = 9
 BOT_PASSWORD = "12345"
 INSTRUCTOR = ("teacher", "correct horse")
 CLASS_NAME = "robotics-1"
-BOTS = ("bot_login", "bot_type", "bot_verify", "bot_upload", "bot_tabs", "bot_import", "bot_history", "bot_class",
-        "bot_layout", "bot_live", "bot_flood", "bot_overflow")
+BOTS = (
+    "bot_login",
+    "bot_type",
+    "bot_verify",
+    "bot_upload",
+    "bot_tabs",
+    "bot_import",
+    "bot_history",
+    "bot_class",
+    "bot_layout",
+    "bot_live",
+    "bot_flood",
+    "bot_overflow",
+)
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 DESKTOP = {"width": 1280, "height": 720}
 # Compiles take a few seconds (the core is cached after the first); a cold one on a busy 2-core machine takes longer.
 BUILD_TIMEOUT_MS = 180_000
@@ -155,8 +174,9 @@ def terminal_text(page: Page) -> str:
 
 def wait_for_terminal(page: Page, pattern: str, timeout: float = BUILD_TIMEOUT_MS) -> None:
     """Wait until the terminal's text matches the regular expression ``pattern``."""
-    page.wait_for_function("(pattern) => new RegExp(pattern).test(window.webide.terminalText())", arg=pattern,
-                           timeout=timeout)
+    page.wait_for_function(
+        "(pattern) => new RegExp(pattern).test(window.webide.terminalText())", arg=pattern, timeout=timeout
+    )
 
 
 def wait_for_build_end(page: Page) -> str:
@@ -210,8 +230,9 @@ class SimulatedAvrBot(SimulatedBot):
 
 def pull_firmware_like_the_bot(service: BrowserService, product_id: str) -> None:
     """Heartbeat, press the simulated bot's button and let it download, verify, reboot into and report its target."""
-    bot = SimulatedAvrBot(service.base_url, product_id, service.device_tokens[product_id],
-                          say=lambda text: logger.info("%s", text))
+    bot = SimulatedAvrBot(
+        service.base_url, product_id, service.device_tokens[product_id], say=lambda text: logger.info("%s", text)
+    )
     reply = bot.heartbeat()
     assert reply.status == 200, (reply.status, reply.body[:500])
     outcome = bot.press_button()

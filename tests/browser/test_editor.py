@@ -51,8 +51,7 @@ def test_a_bot_logs_in_with_its_product_id_and_lands_on_its_editor(page: Page) -
     assert "void setup()" in editor_text(page)
 
 
-def test_typed_code_is_autosaved_and_still_there_after_a_reload(page: Page,
-                                                                browser_service: BrowserService) -> None:
+def test_typed_code_is_autosaved_and_still_there_after_a_reload(page: Page, browser_service: BrowserService) -> None:
     open_editor_as_bot(page, "bot_type")
     first_revision = page.evaluate("() => window.webide.revision()")
     page.locator(".cm-content").click()
@@ -128,14 +127,18 @@ def fix_the_error_with_the_keyboard(page: Page) -> None:
 
 
 def test_upload_waits_for_the_button_then_follows_the_bot_through_the_flash(
-        page: Page, browser_service: BrowserService) -> None:
+    page: Page, browser_service: BrowserService
+) -> None:
     open_editor_as_bot(page, "bot_upload")
     page.locator(".cm-content").click()
     page.keyboard.press("Control+U")
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const status = document.querySelector('#build-status');
         return status.dataset.kind === 'error' || status.textContent.includes('press the button on your bot');
-    }""", timeout=BUILD_TIMEOUT_MS)
+    }""",
+        timeout=BUILD_TIMEOUT_MS,
+    )
     assert page.locator("#build-status").get_attribute("data-kind") != "error", terminal_text(page)
     wait_for_terminal(page, "Upload ready: press the button on your bot")
     text = terminal_text(page)
@@ -149,8 +152,12 @@ def test_upload_waits_for_the_button_then_follows_the_bot_through_the_flash(
     pull_firmware_like_the_bot(browser_service, "bot_upload")
     wait_for_terminal(page, "Bot is running the new firmware")
     text = terminal_text(page)
-    steps = [text.index("press the button on your bot"), text.index("downloading the new firmware"),
-             text.index("rebooting into the new firmware"), text.index("Bot is running the new firmware")]
+    steps = [
+        text.index("press the button on your bot"),
+        text.index("downloading the new firmware"),
+        text.index("rebooting into the new firmware"),
+        text.index("Bot is running the new firmware"),
+    ]
     assert steps == sorted(steps), text
     assert text.count("press the button on your bot") == 1, text
     assert "heartbeat" not in text, text  # the bot's heartbeats belong to the device monitor
@@ -162,7 +169,8 @@ def test_upload_waits_for_the_button_then_follows_the_bot_through_the_flash(
 
 
 def test_a_dropped_connection_reconnects_and_replays_the_missed_output(
-        page: Page, context: BrowserContext, browser_service: BrowserService) -> None:
+    page: Page, context: BrowserContext, browser_service: BrowserService
+) -> None:
     open_editor_as_bot(page, "bot_live")
     api = ApiClient(browser_service.base_url, product_id="bot_live", password=BOT_PASSWORD)
     context.set_offline(True)

@@ -67,11 +67,18 @@ def test_the_editor_fits_the_screen_without_horizontal_scrolling(page: Page, siz
     open_editor_as_bot(page, "bot_layout")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
-    for selector in ("#btn-verify", "#btn-upload", "#btn-save", "#btn-device", ".cm-editor", "#terminal",
-                     "#save-status"):
+    for selector in (
+        "#btn-verify",
+        "#btn-upload",
+        "#btn-save",
+        "#btn-device",
+        ".cm-editor",
+        "#terminal",
+        "#save-status",
+    ):
         box = page.locator(selector).bounding_box()
         assert box is not None and box["width"] > 0, selector
-        assert 0 <= box["x"] and box["x"] + box["width"] <= size["width"] + 0.5, (selector, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"] + 0.5, (selector, box)
     expect(page.locator(".cm-editor")).to_be_in_viewport()
     expect(page.locator("#terminal")).to_be_in_viewport()
     screenshot(page, f"layout-{size['width']}x{size['height']}")

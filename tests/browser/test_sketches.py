@@ -43,7 +43,8 @@ def saved_revision_after(page: Page, before: int) -> int:
 
 
 def test_a_stale_tab_gets_the_conflict_and_both_choices_end_with_what_the_server_has(
-        context: BrowserContext, browser_service: BrowserService) -> None:
+    context: BrowserContext, browser_service: BrowserService
+) -> None:
     first, second = context.new_page(), context.new_page()
     open_editor_as_bot(first, "bot_tabs")
     second.goto("/")
@@ -96,8 +97,10 @@ IMPORTED = {
 
 def test_importing_a_zip_opens_its_files_as_tabs(page: Page, browser_service: BrowserService) -> None:
     open_editor_as_bot(page, "bot_import")
-    page.set_input_files("#import-input", files=[{"name": "robot.zip", "mimeType": "application/zip",
-                                                   "buffer": sketch_archive("robot", IMPORTED)}])
+    page.set_input_files(
+        "#import-input",
+        files=[{"name": "robot.zip", "mimeType": "application/zip", "buffer": sketch_archive("robot", IMPORTED)}],
+    )
     expect(page.locator("#page-message")).to_have_text(re.compile(r"Imported robot\.zip as revision #\d+"))
     tabs = page.locator("#tabs [role=tab]")
     expect(tabs).to_have_text(["bot_import.ino", "motor.cpp", "motor.h"])
@@ -107,9 +110,11 @@ def test_importing_a_zip_opens_its_files_as_tabs(page: Page, browser_service: Br
     expect(page.locator('#tabs [data-file="motor.h"]')).to_have_attribute("aria-selected", "true")
     expect(page.locator(".cm-content")).to_contain_text("void motorBegin();")
     wait_until_saved(page)
-    assert server_files(browser_service, "bot_import") == {"bot_import.ino": IMPORTED["robot.ino"],
-                                                           "motor.h": IMPORTED["motor.h"],
-                                                           "motor.cpp": IMPORTED["motor.cpp"]}
+    assert server_files(browser_service, "bot_import") == {
+        "bot_import.ino": IMPORTED["robot.ino"],
+        "motor.h": IMPORTED["motor.h"],
+        "motor.cpp": IMPORTED["motor.cpp"],
+    }
 
 
 def save_with_ctrl_s(page: Page) -> int:

@@ -8,8 +8,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ..live import ApiClient
-from .conftest import (BOT_PASSWORD, BrowserService, SimulatedAvrBot, open_editor_as_bot, terminal_text,
-                       wait_for_build_end, wait_for_editor, wait_for_terminal_settled)
+from .conftest import (
+    BOT_PASSWORD,
+    BrowserService,
+    SimulatedAvrBot,
+    open_editor_as_bot,
+    terminal_text,
+    wait_for_build_end,
+    wait_for_editor,
+    wait_for_terminal_settled,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,10 +39,12 @@ def shown_lines(page: Page) -> list[str]:
 
 
 def test_a_3000_line_build_shows_exactly_the_stored_log_also_after_a_reload(
-        page: Page, browser_service: BrowserService) -> None:
+    page: Page, browser_service: BrowserService
+) -> None:
     open_editor_as_bot(page, "bot_flood")
-    bot = SimulatedAvrBot(browser_service.base_url, "bot_flood", browser_service.device_tokens["bot_flood"],
-                          say=lambda _: None)
+    bot = SimulatedAvrBot(
+        browser_service.base_url, "bot_flood", browser_service.device_tokens["bot_flood"], say=lambda _: None
+    )
     verify_in_page(page, "bot_flood", flood_sketch(1000))
     page.wait_for_function("() => window.webide.terminalText().includes('terminal line 100')", timeout=120_000)
     for _ in range(5):  # the bot reports in while the compiler prints
@@ -62,7 +72,8 @@ def test_a_3000_line_build_shows_exactly_the_stored_log_also_after_a_reload(
 
 
 def test_a_build_longer_than_the_scrollback_offers_the_full_stored_log(
-        page: Page, browser_service: BrowserService) -> None:
+    page: Page, browser_service: BrowserService
+) -> None:
     open_editor_as_bot(page, "bot_overflow")
     verify_in_page(page, "bot_overflow", flood_sketch(2000))
     assert wait_for_build_end(page) == "ok", terminal_text(page)[-2000:]

@@ -1,4 +1,5 @@
 """Shared fixtures for the compiler library tests: real toolchains, real bubblewrap sandbox."""
+
 from __future__ import annotations
 
 import json
@@ -71,7 +72,9 @@ def make_compiler(shared_tmp: Path) -> Callable[..., Compiler]:
 
     def factory(**overrides: object) -> Compiler:
         settings: dict[str, object] = {
-            "work_root": shared_tmp / "work", "cache_root": shared_tmp / "cache", "toolchain": "arduino-builder",
+            "work_root": shared_tmp / "work",
+            "cache_root": shared_tmp / "cache",
+            "toolchain": "arduino-builder",
         }
         settings.update(overrides)
         return Compiler(CompilerConfig(**settings))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ with stand-in compilers) installed two ways — default folders under ``HOME``, 
 one is on PATH (``pytest -m real_arduino_cli``; elsewhere those cases are skipped with the reason). All builds run
 in the real bubblewrap sandbox.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,10 +56,13 @@ class Toolchain:
         return self.make(toolchain="arduino-cli", arduino_cli=self.executable, **extra, **overrides)
 
 
-@pytest.fixture(params=["stand-in-home", "stand-in-env",
-                        pytest.param("real", marks=pytest.mark.real_arduino_cli)])
-def toolchain(request: pytest.FixtureRequest, make_compiler: Callable[..., Compiler], shared_tmp: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Toolchain:
+@pytest.fixture(params=["stand-in-home", "stand-in-env", pytest.param("real", marks=pytest.mark.real_arduino_cli)])
+def toolchain(
+    request: pytest.FixtureRequest,
+    make_compiler: Callable[..., Compiler],
+    shared_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Toolchain:
     if request.param == "real":
         return Toolchain(shutil.which("arduino-cli") or "arduino-cli", REAL_AGENT, make_compiler)
     for variable in [v for v in os.environ if v.startswith("ARDUINO_")]:
@@ -87,8 +91,9 @@ def test_blink_produces_the_images_and_size_lines(toolchain: Toolchain, fqbn: st
     lines: list[str] = []
     result = built(compiler.build(*sketch(main=BLINK), fqbn, on_line=lines.append))
     assert set(result.artifacts) >= ARTIFACTS
-    assert {path.name for path in result.artifacts.values()} >= {f"Blink.ino.{suffix}" for suffix in (
-        "bin", "elf", "partitions.bin", "bootloader.bin", "merged.bin")}
+    assert {path.name for path in result.artifacts.values()} >= {
+        f"Blink.ino.{suffix}" for suffix in ("bin", "elf", "partitions.bin", "bootloader.bin", "merged.bin")
+    }
     assert any(line.startswith("Sketch uses ") and "bytes" in line for line in lines)
     assert any(line.startswith("Global variables use ") for line in lines)
     assert 0 < result.sizes["flash_bytes"] <= result.sizes["flash_max"]
@@ -116,8 +121,9 @@ def test_the_image_check_accepts_the_app_image_for_the_boards_chip(toolchain: To
 @pytest.mark.parametrize("fqbn", sorted(BOARDS))
 def test_the_agent_wraps_setup_and_loop(toolchain: Toolchain, fqbn: str) -> None:
     result = built(toolchain.compiler(with_agent=True).build(*sketch(main=BLINK), fqbn))
-    symbols = subprocess.run(["nm", "-C", str(result.artifacts["elf"])], capture_output=True, text=True,
-                             check=True).stdout
+    symbols = subprocess.run(
+        ["nm", "-C", str(result.artifacts["elf"])], capture_output=True, text=True, check=True
+    ).stdout
     defined = {line.split(" ", 2)[2] for line in symbols.splitlines() if line[:1] != " " and line.count(" ") >= 2}
     assert {"__wrap__Z5setupv", "__wrap__Z4loopv", "setup()", "loop()"} <= defined
     assert "webide::onSketchSetup()" in defined, "src/platform/ of the agent is compiled (recursive src/)"

@@ -1,4 +1,5 @@
 """Real compiles with Debian's arduino-builder + gcc-avr inside the real bubblewrap sandbox."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,7 +48,7 @@ def test_success_reports_sizes_artifacts_and_streams_output(avr: Compiler) -> No
 
 def test_syntax_error_in_ino_points_at_file_line_column(avr: Compiler) -> None:
     main = "void setup() {\n}\n\nvoid loop() {\n  int a = 1\n  a++;\n}\n"
-    result, lines = build(avr, sketch(main=main))
+    result, _lines = build(avr, sketch(main=main))
     assert result.status == "compile_error"
     errors = [d for d in result.diagnostics if d.severity == "error"]
     assert [(d.file, d.line, d.column) for d in errors] == [("Blink.ino", 6, 3)]
@@ -58,11 +59,9 @@ def test_syntax_error_in_ino_points_at_file_line_column(avr: Compiler) -> None:
 
 def test_error_in_cpp_tab_is_reported_against_the_tab(avr: Compiler) -> None:
     tab = '#include "Helper.h"\n\nint helper() {\n  return undefined_name;\n}\n'
-    result, _ = build(avr, sketch(main='#include "Helper.h"\n' + BLINK, Helper__h="int helper();\n",
-                                  Helper__cpp=tab))
+    result, _ = build(avr, sketch(main='#include "Helper.h"\n' + BLINK, Helper__h="int helper();\n", Helper__cpp=tab))
     assert result.status == "compile_error"
-    assert [(d.file, d.line, d.column) for d in result.diagnostics if d.severity == "error"] == [
-        ("Helper.cpp", 4, 10)]
+    assert [(d.file, d.line, d.column) for d in result.diagnostics if d.severity == "error"] == [("Helper.cpp", 4, 10)]
 
 
 def test_link_error_is_a_diagnostic(avr: Compiler) -> None:
@@ -76,17 +75,19 @@ def test_link_error_is_a_diagnostic(avr: Compiler) -> None:
 
 def test_multi_file_sketch_links(avr: Compiler) -> None:
     main = '#include "Led.h"\nvoid setup() { led_init(); }\nvoid loop() { led_toggle(); extra(); }\n'
-    files = sketch(main=main, Led__h="void led_init();\nvoid led_toggle();\n",
-                   Led__cpp='#include <Arduino.h>\n#include "Led.h"\nvoid led_init() { pinMode(13, OUTPUT); }\n'
-                            "void led_toggle() { digitalWrite(13, !digitalRead(13)); }\n",
-                   Extra__ino="void extra() { delay(1); }\n")
+    files = sketch(
+        main=main,
+        Led__h="void led_init();\nvoid led_toggle();\n",
+        Led__cpp='#include <Arduino.h>\n#include "Led.h"\nvoid led_init() { pinMode(13, OUTPUT); }\n'
+        "void led_toggle() { digitalWrite(13, !digitalRead(13)); }\n",
+        Extra__ino="void extra() { delay(1); }\n",
+    )
     result, _ = build(avr, files)
     assert result.status == "success", result.log
     assert result.sizes["flash_bytes"] > 0
 
 
-def test_reading_server_files_fails_without_leaking(make_compiler: Callable[..., Compiler],
-                                                    shared_tmp: Path) -> None:
+def test_reading_server_files_fails_without_leaking(make_compiler: Callable[..., Compiler], shared_tmp: Path) -> None:
     data_dir = shared_tmp / "server-data"
     data_dir.mkdir()
     secret = data_dir / "secret.h"
@@ -95,8 +96,10 @@ def test_reading_server_files_fails_without_leaking(make_compiler: Callable[...,
     compiler = make_compiler(work_root=data_dir / "work", cache_root=data_dir / "cache")
     os.environ["WEBIDE_TEST_SECRET"] = "ENV-SECRET-91c2"
     try:
-        outputs = {include: build(compiler, sketch(main=f'#include "{include}"\n' + BLINK))
-                   for include in (str(secret), "/etc/shadow", "/proc/self/environ", "../../../server-data/secret.h")}
+        outputs = {
+            include: build(compiler, sketch(main=f'#include "{include}"\n' + BLINK))
+            for include in (str(secret), "/etc/shadow", "/proc/self/environ", "../../../server-data/secret.h")
+        }
     finally:
         del os.environ["WEBIDE_TEST_SECRET"]
     for include, (result, lines) in outputs.items():
@@ -126,7 +129,7 @@ def test_wall_time_limit_on_a_real_build(make_compiler: Callable[..., Compiler])
 
 
 def test_cancellation_kills_the_toolchain(avr: Compiler) -> None:
-    result, lines = build(avr, sketch(), should_cancel=lambda: True)
+    result, _lines = build(avr, sketch(), should_cancel=lambda: True)
     assert result.status == "cancelled" and result.message == "Cancelled"
     assert not result.artifacts
     assert avr.build_cache.total_bytes() == 0, "a cancelled build is never cached"
@@ -235,8 +238,9 @@ def test_toolchains_and_boards_come_from_the_installed_platform(avr: Compiler) -
     assert usable, message
 
 
-def test_parsing_output_counts_against_the_wall_time_limit(make_compiler: Callable[..., Compiler],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parsing_output_counts_against_the_wall_time_limit(
+    make_compiler: Callable[..., Compiler], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert build(make_compiler(), sketch())[0].status == "success"  # warm the core cache: the next build is quick
     parse = DiagnosticParser.feed
 

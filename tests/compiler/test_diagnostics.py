@@ -1,10 +1,10 @@
 """Parsing of gcc/ld text output and of the size report; path scrubbing."""
+
 from __future__ import annotations
 
 import pytest
 
-from compiler.diagnostics import (MAX_CONTEXT_ENTRIES, DiagnosticParser, PathScrubber, parse_diagnostics,
-                                  parse_sizes)
+from compiler.diagnostics import MAX_CONTEXT_ENTRIES, DiagnosticParser, PathScrubber, parse_diagnostics, parse_sizes
 from compiler.text import MAX_LINE_BYTES
 
 GCC_OUTPUT = """Blink.ino: In function 'void loop()':
@@ -21,7 +21,9 @@ Tab.cpp:7:3: fatal error: missing.h: No such file or directory
 def test_compiler_messages_with_scope_and_include_context() -> None:
     diagnostics = parse_diagnostics(GCC_OUTPUT)
     assert [(d.file, d.line, d.column, d.severity) for d in diagnostics] == [
-        ("Blink.ino", 5, 22, "error"), ("Tab.h", 3, 1, "warning"), ("Tab.h", 2, 5, "note"),
+        ("Blink.ino", 5, 22, "error"),
+        ("Tab.h", 3, 1, "warning"),
+        ("Tab.h", 2, 5, "note"),
         ("Tab.cpp", 7, 3, "error"),
     ]
     assert diagnostics[0].context == ["Blink.ino: In function 'void loop()'"]
@@ -30,20 +32,28 @@ def test_compiler_messages_with_scope_and_include_context() -> None:
 
 
 def test_assembler_messages_become_diagnostics() -> None:
-    diagnostics = parse_diagnostics("r.S: Assembler messages:\nr.S:1: Error: file not found: /etc/passwd\n"
-                                    "r.S:2: Warning: end of file not at end of a line\n")
+    diagnostics = parse_diagnostics(
+        "r.S: Assembler messages:\nr.S:1: Error: file not found: /etc/passwd\n"
+        "r.S:2: Warning: end of file not at end of a line\n"
+    )
     assert [(d.file, d.line, d.severity, d.message) for d in diagnostics] == [
-        ("r.S", 1, "error", "file not found: /etc/passwd"), ("r.S", 2, "warning", "end of file not at end of a line")]
+        ("r.S", 1, "error", "file not found: /etc/passwd"),
+        ("r.S", 2, "warning", "end of file not at end of a line"),
+    ]
 
 
 def test_linker_errors_become_diagnostics() -> None:
-    output = ("/tmp/cc1.ltrans0.ltrans.o: In function `main':\n"
-              "Blink.ino:3: undefined reference to `foo()'\n"
-              "<artificial>:(.text+0x4): multiple definition of `bar'\n"
-              "collect2: error: ld returned 1 exit status\n")
+    output = (
+        "/tmp/cc1.ltrans0.ltrans.o: In function `main':\n"
+        "Blink.ino:3: undefined reference to `foo()'\n"
+        "<artificial>:(.text+0x4): multiple definition of `bar'\n"
+        "collect2: error: ld returned 1 exit status\n"
+    )
     diagnostics = parse_diagnostics(output)
     assert [(d.file, d.line, d.message) for d in diagnostics] == [
-        ("Blink.ino", 3, "undefined reference to `foo()'"), ("", None, "multiple definition of `bar'")]
+        ("Blink.ino", 3, "undefined reference to `foo()'"),
+        ("", None, "multiple definition of `bar'"),
+    ]
     assert all(d.severity == "error" for d in diagnostics)
 
 
@@ -51,9 +61,16 @@ def test_size_report() -> None:
     sizes = parse_sizes(
         "Sketch uses 874 bytes (2%) of program storage space. Maximum is 32256 bytes.\n"
         "Global variables use 9 bytes (0%) of dynamic memory, leaving 2039 bytes for local variables. "
-        "Maximum is 2048 bytes.\n")
-    assert sizes == {"flash_bytes": 874, "flash_max": 32256, "flash_percent": 2.7,
-                     "ram_bytes": 9, "ram_max": 2048, "ram_percent": 0.4}
+        "Maximum is 2048 bytes.\n"
+    )
+    assert sizes == {
+        "flash_bytes": 874,
+        "flash_max": 32256,
+        "flash_percent": 2.7,
+        "ram_bytes": 9,
+        "ram_max": 2048,
+        "ram_percent": 0.4,
+    }
     assert parse_sizes("exit status 1") is None
 
 
@@ -80,7 +97,8 @@ HOSTILE_LINES = [
 def test_hostile_line_shapes_are_not_diagnostics(line: str) -> None:
     parser = DiagnosticParser().feed_text(line + "\nBlink.ino:3: undefined reference to `foo()'\n")
     assert [(d.file, d.line, d.message) for d in parser.diagnostics] == [
-        ("Blink.ino", 3, "undefined reference to `foo()'")]
+        ("Blink.ino", 3, "undefined reference to `foo()'")
+    ]
     assert parser.sizes is None
 
 
@@ -106,12 +124,15 @@ def test_include_context_is_bounded() -> None:
     parser = DiagnosticParser().feed_text("\n".join([*chain, "Deep.h:1:2: error: too deep"]))
     (diagnostic,) = parser.diagnostics
     assert diagnostic.context == ["included from A0.h:1:0"] + [
-        f"included from A{i}.h:1" for i in range(1, MAX_CONTEXT_ENTRIES)]
+        f"included from A{i}.h:1" for i in range(1, MAX_CONTEXT_ENTRIES)
+    ]
 
 
 def test_an_echoed_source_line_quoting_a_linker_message_is_not_a_linker_error() -> None:
-    output = ("Blink.ino:1:2: warning: #warning : undefined reference to `setup'\n"
-              " #warning : undefined reference to `setup'\n  ^\n")
+    output = (
+        "Blink.ino:1:2: warning: #warning : undefined reference to `setup'\n"
+        " #warning : undefined reference to `setup'\n  ^\n"
+    )
     assert [d.severity for d in parse_diagnostics(output)] == ["warning"]
 
 

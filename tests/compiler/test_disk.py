@@ -1,4 +1,5 @@
 """Disk safety of the compiler: the free-space reserve and the sweep of folders left by lost builds."""
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,14 @@ def folders(root: Path, pattern: str = "build-*") -> list[Path]:
 def start(script: str, *args: Path, talk: bool = False) -> subprocess.Popen[str]:
     """Run ``script`` in a child Python process of its own session, with pipes to talk to it if asked."""
     pipe = subprocess.PIPE if talk else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-c", script, *map(str, args)], cwd=ROOT, text=True, stdin=pipe,
-                            stdout=pipe, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=ROOT,
+        text=True,
+        stdin=pipe,
+        stdout=pipe,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -69,7 +76,8 @@ def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
 
 
 def test_builds_are_refused_below_the_free_space_reserve_but_cached_ones_are_served(
-        make_compiler: Callable[..., Compiler], shared_tmp: Path) -> None:
+    make_compiler: Callable[..., Compiler], shared_tmp: Path
+) -> None:
     first = make_compiler().build(*sketch(), UNO)
     assert first.status == "success"
     starved = make_compiler(min_free_bytes=shutil.disk_usage(shared_tmp).free + 10 * GIB)
@@ -84,8 +92,9 @@ def test_builds_are_refused_below_the_free_space_reserve_but_cached_ones_are_ser
 
 
 @pytest.mark.slow
-def test_folders_of_a_killed_build_are_swept_and_live_ones_kept(make_compiler: Callable[..., Compiler],
-                                                                shared_tmp: Path) -> None:
+def test_folders_of_a_killed_build_are_swept_and_live_ones_kept(
+    make_compiler: Callable[..., Compiler], shared_tmp: Path
+) -> None:
     work, cache = shared_tmp / "work", shared_tmp / "cache"
     live = start(LIVE_LEASE, work, talk=True)
     killed = start(KILLED_BUILD, work, cache)

@@ -8,6 +8,7 @@ cached). The rows cover what the sandbox already stopped (host files, /proc, /de
 build-steering files) so they stay stopped, and what it did not (disk filling, regex-hostile output, terminal
 escape injection).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -35,8 +36,10 @@ QUADRATIC_WARNING = "#warning " + ":(" * 8000 + "\n"
 LINKER_SHAPED_WARNING = "#warning " + ":(" * 1900 + ": undefined reference to ‘setup’\n"
 MACRO_BOMB = "#define X0 x x\n" + "".join(f"#define X{i} X{i - 1} X{i - 1}\n" for i in range(1, 48)) + "int y = X47;\n"
 ESCAPES_IN_ERROR = '#error "\x1b[2J\x1b[H\x1b[32mUpload complete!\x1b]8;;http://evil.example/\x07link\x1b]8;;\x07"\n'
-ESCAPES_IN_FILE_NAME = ('#line 7 "\x1b[2Jevil\x1b]8;;http://evil.example/\x07.ino"\nint broken = ;\n'
-                        '#warning "\x1b[32mUpload complete!\u009b2J"\n')
+ESCAPES_IN_FILE_NAME = (
+    '#line 7 "\x1b[2Jevil\x1b]8;;http://evil.example/\x07.ino"\nint broken = ;\n'
+    '#warning "\x1b[32mUpload complete!\u009b2J"\n'
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def _escapes_in_error_are_text(result: BuildResult, lines: list[str]) -> None:
 
 def _escapes_in_file_names_are_text(result: BuildResult, lines: list[str]) -> None:
     assert [(d.file, d.line, d.severity) for d in result.diagnostics] == [
-        ("evil.ino", 8, "warning"), ("evil.ino", 7, "error")]
+        ("evil.ino", 8, "warning"),
+        ("evil.ino", 7, "error"),
+    ]
     assert result.diagnostics[0].message == '#warning "Upload complete!" [-Wcpp]'
 
 
@@ -81,54 +86,120 @@ def _nothing_was_built(result: BuildResult, lines: list[str]) -> None:
 
 HOSTILE = [
     # -- output that used to stall a worker outside every limit
-    Hostile("warning flood shaped for the old linker pattern",
-            {"Blink.ino": '#include "W.h"\n' * 130 + BLINK, "W.h": QUADRATIC_WARNING},
-            "success", check=_quadratic_warnings_are_all_reported),
-    Hostile("long lines quoting linker errors",
-            {"Blink.ino": '#include "L.h"\n' * 20 + BLINK, "L.h": LINKER_SHAPED_WARNING},
-            "success", check=_linker_shaped_lines_stay_warnings),
+    Hostile(
+        "warning flood shaped for the old linker pattern",
+        {"Blink.ino": '#include "W.h"\n' * 130 + BLINK, "W.h": QUADRATIC_WARNING},
+        "success",
+        check=_quadratic_warnings_are_all_reported,
+    ),
+    Hostile(
+        "long lines quoting linker errors",
+        {"Blink.ino": '#include "L.h"\n' * 20 + BLINK, "L.h": LINKER_SHAPED_WARNING},
+        "success",
+        check=_linker_shaped_lines_stay_warnings,
+    ),
     # -- disk filling
-    Hostile("assembler files reserving 400 MB each",
-            {"Blink.ino": BLINK, **{f"fill{i}.S": ".skip 400000000\n" for i in range(3)}},
-            "limit_exceeded", "Stopped: disk limit exceeded (512 MiB)", check=_nothing_was_built),
+    Hostile(
+        "assembler files reserving 400 MB each",
+        {"Blink.ino": BLINK, **{f"fill{i}.S": ".skip 400000000\n" for i in range(3)}},
+        "limit_exceeded",
+        "Stopped: disk limit exceeded (512 MiB)",
+        check=_nothing_was_built,
+    ),
     # -- terminal escape injection
-    Hostile("escape sequences in #error text", {"Blink.ino": ESCAPES_IN_ERROR + BLINK},
-            "compile_error", "Compilation failed: 1 error", shows=('#error "Upload complete!link"',),
-            check=_escapes_in_error_are_text),
-    Hostile("escape sequences in a #line file name", {"Blink.ino": BLINK, "Evil.cpp": ESCAPES_IN_FILE_NAME},
-            "compile_error", "Compilation failed: 1 error", shows=("evil.ino:7:",),
-            check=_escapes_in_file_names_are_text),
+    Hostile(
+        "escape sequences in #error text",
+        {"Blink.ino": ESCAPES_IN_ERROR + BLINK},
+        "compile_error",
+        "Compilation failed: 1 error",
+        shows=('#error "Upload complete!link"',),
+        check=_escapes_in_error_are_text,
+    ),
+    Hostile(
+        "escape sequences in a #line file name",
+        {"Blink.ino": BLINK, "Evil.cpp": ESCAPES_IN_FILE_NAME},
+        "compile_error",
+        "Compilation failed: 1 error",
+        shows=("evil.ino:7:",),
+        check=_escapes_in_file_names_are_text,
+    ),
     # -- host files (stopped by the sandbox: none of them is mounted)
-    Hostile("#include of /etc/passwd", {"Blink.ino": '#include "/etc/passwd"\n' + BLINK},
-            "compile_error", shows=("/etc/passwd: No such file or directory",)),
-    Hostile("#include of a server file by absolute path", {"Blink.ino": '#include "{secret}"\n' + BLINK},
-            "compile_error", shows=("No such file or directory",)),
-    Hostile("#include climbing out of the sketch folder",
-            {"Blink.ino": '#include "../../../../data/secret.h"\n' + BLINK},
-            "compile_error", shows=("No such file or directory",)),
-    Hostile(".incbin of /etc/passwd", {"Blink.ino": BLINK, "steal.S": '.incbin "/etc/passwd"\n'},
-            "compile_error", "Compilation failed: 1 error", shows=("file not found: /etc/passwd",)),
-    Hostile(".incbin of a server file", {"Blink.ino": BLINK, "steal.S": '.incbin "{secret}"\n'},
-            "compile_error", "Compilation failed: 1 error", shows=("file not found",)),
-    Hostile("#include of /proc/self/environ", {"Blink.ino": '#include "/proc/self/environ"\n' + BLINK},
-            ("success", "compile_error")),
-    Hostile(".incbin of /proc/1/environ", {"Blink.ino": BLINK, "steal.S": '.incbin "/proc/1/environ"\n'},
-            ("success", "compile_error")),
+    Hostile(
+        "#include of /etc/passwd",
+        {"Blink.ino": '#include "/etc/passwd"\n' + BLINK},
+        "compile_error",
+        shows=("/etc/passwd: No such file or directory",),
+    ),
+    Hostile(
+        "#include of a server file by absolute path",
+        {"Blink.ino": '#include "{secret}"\n' + BLINK},
+        "compile_error",
+        shows=("No such file or directory",),
+    ),
+    Hostile(
+        "#include climbing out of the sketch folder",
+        {"Blink.ino": '#include "../../../../data/secret.h"\n' + BLINK},
+        "compile_error",
+        shows=("No such file or directory",),
+    ),
+    Hostile(
+        ".incbin of /etc/passwd",
+        {"Blink.ino": BLINK, "steal.S": '.incbin "/etc/passwd"\n'},
+        "compile_error",
+        "Compilation failed: 1 error",
+        shows=("file not found: /etc/passwd",),
+    ),
+    Hostile(
+        ".incbin of a server file",
+        {"Blink.ino": BLINK, "steal.S": '.incbin "{secret}"\n'},
+        "compile_error",
+        "Compilation failed: 1 error",
+        shows=("file not found",),
+    ),
+    Hostile(
+        "#include of /proc/self/environ",
+        {"Blink.ino": '#include "/proc/self/environ"\n' + BLINK},
+        ("success", "compile_error"),
+    ),
+    Hostile(
+        ".incbin of /proc/1/environ",
+        {"Blink.ino": BLINK, "steal.S": '.incbin "/proc/1/environ"\n'},
+        ("success", "compile_error"),
+    ),
     # -- endless or exploding inputs (stopped by the limits)
-    Hostile("#include of /dev/zero", {"Blink.ino": '#include "/dev/zero"\n' + BLINK},
-            "limit_exceeded", "Stopped: memory limit"),
-    Hostile(".incbin of /dev/zero and /dev/urandom",
-            {"Blink.ino": BLINK, "zero.S": '.incbin "/dev/zero"\n', "random.S": '.incbin "/dev/urandom"\n'},
-            "success"),
-    Hostile("macro explosion", {"Blink.ino": MACRO_BOMB + BLINK}, "limit_exceeded",
-            limits={"wall_seconds": 10, "cpu_seconds": 10}),
-    Hostile("template recursion", {"Blink.ino": "template<int N> struct R { enum { v = R<N + 1>::v }; };\n"
-                                                "int z = R<0>::v;\n" + BLINK},
-            "compile_error", shows=("template instantiation depth",)),
+    Hostile(
+        "#include of /dev/zero",
+        {"Blink.ino": '#include "/dev/zero"\n' + BLINK},
+        "limit_exceeded",
+        "Stopped: memory limit",
+    ),
+    Hostile(
+        ".incbin of /dev/zero and /dev/urandom",
+        {"Blink.ino": BLINK, "zero.S": '.incbin "/dev/zero"\n', "random.S": '.incbin "/dev/urandom"\n'},
+        "success",
+    ),
+    Hostile(
+        "macro explosion",
+        {"Blink.ino": MACRO_BOMB + BLINK},
+        "limit_exceeded",
+        limits={"wall_seconds": 10, "cpu_seconds": 10},
+    ),
+    Hostile(
+        "template recursion",
+        {"Blink.ino": "template<int N> struct R { enum { v = R<N + 1>::v }; };\nint z = R<0>::v;\n" + BLINK},
+        "compile_error",
+        shows=("template instantiation depth",),
+    ),
     # -- build-steering files (refused before anything runs)
-    *(Hostile(f"build-steering file {name}", {"Blink.ino": BLINK, name: "-fplugin=/tmp/evil.so\n"}, "refused",
-              f"File {name!r} is not allowed in a sketch")
-      for name in ("build_opt.h", "platform.local.txt", "boards.local.txt", "partitions.csv")),
+    *(
+        Hostile(
+            f"build-steering file {name}",
+            {"Blink.ino": BLINK, name: "-fplugin=/tmp/evil.so\n"},
+            "refused",
+            f"File {name!r} is not allowed in a sketch",
+        )
+        for name in ("build_opt.h", "platform.local.txt", "boards.local.txt", "partitions.csv")
+    ),
 ]
 
 
@@ -150,8 +221,9 @@ def test_hostile_sketch(case: Hostile, server_root: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("WEBIDE_TEST_SECRET", ENV_SECRET)
     limits = Limits(**{"wall_seconds": 60, "cpu_seconds": 60, **case.limits})  # type: ignore[arg-type]
     data = server_root / "data"
-    compiler = Compiler(CompilerConfig(work_root=data / "work", cache_root=data / "cache", toolchain="arduino-builder",
-                                       limits=limits))
+    compiler = Compiler(
+        CompilerConfig(work_root=data / "work", cache_root=data / "cache", toolchain="arduino-builder", limits=limits)
+    )
     secret_path = str(data / "secret.h")
     files = [SketchFile(name, text.replace("{secret}", secret_path)) for name, text in case.files.items()]
     if case.status == "refused":

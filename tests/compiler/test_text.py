@@ -1,4 +1,5 @@
 """Untrusted output made safe: terminal control sequences removed, lines capped with a visible marker."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,21 +9,24 @@ from compiler.text import MAX_LINE_BYTES, cap_line, safe_line, strip_control_seq
 ESC, BEL, ST = "\x1b", "\x07", "\x1b\\"
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    (f"{ESC}[2J{ESC}[H{ESC}[32mUpload complete!{ESC}[0m", "Upload complete!"),  # clear, home, colour
-    (f"a{ESC}[1;31;4mb{ESC}[?25lc{ESC}[3 qd", "abcd"),  # parameters, private mode, intermediate byte
-    (f"{ESC}]0;owned title{BEL}text", "text"),  # OSC ended by BEL
-    (f"{ESC}]8;;http://evil.example/{ST}click{ESC}]8;;{ST}", "click"),  # OSC 8 hyperlink ended by ST
-    (f"{ESC}P+q544e{ST}after", "after"),  # DCS
-    (f"{ESC}_apc{ST}{ESC}^pm{ST}{ESC}Xsos{ST}x", "x"),  # APC, PM, SOS
-    ("\x9b2J\x9d0;t\x9c\x90q\x9cz", "z"),  # 8-bit CSI, OSC, DCS with 8-bit ST
-    (f"{ESC}c{ESC}7{ESC}8{ESC}#8{ESC}(0{ESC}=y", "y"),  # reset, save/restore, fill screen, charsets, keypad
-    ("fake\rreal", "fakereal"),  # carriage return would let a line overwrite itself
-    ("a\x00b\x07c\x08d\x7fe\x85f", "abcdef"),  # NUL, BEL, backspace, DEL, C1 NEL
-    (f"{ESC}]8;;http://never-terminated", ""),  # an unterminated string swallows the rest of the line
-    (f"trailing {ESC}", "trailing "),
-    ("tab\tstays, 'quotes’ and ünïcode ✓ stay", "tab\tstays, 'quotes’ and ünïcode ✓ stay"),
-])
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (f"{ESC}[2J{ESC}[H{ESC}[32mUpload complete!{ESC}[0m", "Upload complete!"),  # clear, home, colour
+        (f"a{ESC}[1;31;4mb{ESC}[?25lc{ESC}[3 qd", "abcd"),  # parameters, private mode, intermediate byte
+        (f"{ESC}]0;owned title{BEL}text", "text"),  # OSC ended by BEL
+        (f"{ESC}]8;;http://evil.example/{ST}click{ESC}]8;;{ST}", "click"),  # OSC 8 hyperlink ended by ST
+        (f"{ESC}P+q544e{ST}after", "after"),  # DCS
+        (f"{ESC}_apc{ST}{ESC}^pm{ST}{ESC}Xsos{ST}x", "x"),  # APC, PM, SOS
+        ("\x9b2J\x9d0;t\x9c\x90q\x9cz", "z"),  # 8-bit CSI, OSC, DCS with 8-bit ST
+        (f"{ESC}c{ESC}7{ESC}8{ESC}#8{ESC}(0{ESC}=y", "y"),  # reset, save/restore, fill screen, charsets, keypad
+        ("fake\rreal", "fakereal"),  # carriage return would let a line overwrite itself
+        ("a\x00b\x07c\x08d\x7fe\x85f", "abcdef"),  # NUL, BEL, backspace, DEL, C1 NEL
+        (f"{ESC}]8;;http://never-terminated", ""),  # an unterminated string swallows the rest of the line
+        (f"trailing {ESC}", "trailing "),
+        ("tab\tstays, 'quotes’ and ünïcode ✓ stay", "tab\tstays, 'quotes’ and ünïcode ✓ stay"),
+    ],
+)
 def test_control_sequences_are_removed_and_text_kept(raw: str, shown: str) -> None:
     assert strip_control_sequences(raw) == shown
 

@@ -1,4 +1,5 @@
 """Sketch-folder rules: each bad input gets exactly one clear message."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,8 +33,7 @@ LIMITS = Limits(max_files=4, max_sketch_bytes=2000)
         ("Blink", [SketchFile("big.h", "x" * 2000)], "Sketch too large"),
     ],
 )
-def test_each_violation_gets_one_clear_message(sketch_name: str, extra_files: list[SketchFile],
-                                               expected: str) -> None:
+def test_each_violation_gets_one_clear_message(sketch_name: str, extra_files: list[SketchFile], expected: str) -> None:
     main = SketchFile(f"{sketch_name}.ino", GOOD_MAIN.content)
     problems = sketch_problems(sketch_name, [main, *extra_files], LIMITS)
     assert len(problems) == 1, problems

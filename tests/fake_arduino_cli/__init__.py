@@ -5,6 +5,7 @@ copy, so arduino-cli may write its inventory.yaml and the tests never touch the 
 ``assemble_agent`` builds the agent library a stand-in build links: the real WebideAgent library with its ESP32
 layer (src/platform/) replaced by a stand-in that the stand-in core can compile.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -4,6 +4,7 @@ The core is compiled with the system g++ (-Wall -Wextra -Werror, C++17, AddressS
 UndefinedBehaviorSanitizer) together with bootstrap_firmware/tests/agent_tests.cpp; every C++ TEST case
 runs as its own pytest test so a failure names the case.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,11 +33,23 @@ def core_sources() -> list[str]:
 def agent_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sanitizer-instrumented test program, built once for this module."""
     binary = tmp_path_factory.mktemp("agent_host") / "agent_tests"
-    result = run_tool([
-        "g++", "-std=c++17", *STRICT_WARNINGS, "-g", "-O1",
-        "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-        f"-I{AGENT_SRC}", f"-I{FIRMWARE_TESTS}", *core_sources(), str(TEST_SOURCE), "-o", str(binary),
-    ])
+    result = run_tool(
+        [
+            "g++",
+            "-std=c++17",
+            *STRICT_WARNINGS,
+            "-g",
+            "-O1",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            f"-I{AGENT_SRC}",
+            f"-I{FIRMWARE_TESTS}",
+            *core_sources(),
+            str(TEST_SOURCE),
+            "-o",
+            str(binary),
+        ]
+    )
     require_success(result)
     return binary
 
@@ -69,10 +82,19 @@ def test_core_builds_as_cxx11() -> None:
 def test_core_builds_with_an_embedded_gcc(tmp_path: Path) -> None:
     """avr-g++ (16-bit int, old GCC) catches host-only assumptions in the portable core."""
     for source in core_sources():
-        result = run_tool([
-            "avr-g++", "-std=gnu++11", "-Os", *STRICT_WARNINGS, "-mmcu=atmega328p",
-            "-c", source, "-o", str(tmp_path / (Path(source).stem + ".o")),
-        ])
+        result = run_tool(
+            [
+                "avr-g++",
+                "-std=gnu++11",
+                "-Os",
+                *STRICT_WARNINGS,
+                "-mmcu=atmega328p",
+                "-c",
+                source,
+                "-o",
+                str(tmp_path / (Path(source).stem + ".o")),
+            ]
+        )
         require_success(result)
 
 

@@ -8,6 +8,7 @@ Host g++: Arduino-ESP32 declares setup/loop as C++ functions, so the flags shipp
 extras/esp32_link_flags.txt name the mangled symbols; linking an ESP32-style main with the real wrapper
 source under exactly those flags must route both calls through the agent.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,16 +62,31 @@ def build_avr(root: Path, sketch: Path, libraries: Path, link_flags: str):
     """Runs Debian's arduino-builder for an Uno with the given extra linker flags."""
     build = root / "build"
     build.mkdir()
-    result = run_tool([
-        "arduino-builder", "-compile",
-        "-hardware", "/usr/share/arduino/hardware", "-hardware", "/usr/share/arduino-builder",
-        "-tools", "/usr/bin", "-libraries", str(libraries),
-        "-fqbn", "arduino:avr:uno", "-build-path", str(build),
-        "-prefs", f"compiler.cpp.extra_flags=-DDECIMAL_DIG=17 {AVR_NO_LTO}",
-        "-prefs", f"compiler.c.extra_flags={AVR_NO_LTO}",
-        "-prefs", f"compiler.c.elf.extra_flags={AVR_NO_LTO} {link_flags}".strip(),
-        str(sketch / "StudentSketch.ino"),
-    ])
+    result = run_tool(
+        [
+            "arduino-builder",
+            "-compile",
+            "-hardware",
+            "/usr/share/arduino/hardware",
+            "-hardware",
+            "/usr/share/arduino-builder",
+            "-tools",
+            "/usr/bin",
+            "-libraries",
+            str(libraries),
+            "-fqbn",
+            "arduino:avr:uno",
+            "-build-path",
+            str(build),
+            "-prefs",
+            f"compiler.cpp.extra_flags=-DDECIMAL_DIG=17 {AVR_NO_LTO}",
+            "-prefs",
+            f"compiler.c.extra_flags={AVR_NO_LTO}",
+            "-prefs",
+            f"compiler.c.elf.extra_flags={AVR_NO_LTO} {link_flags}".strip(),
+            str(sketch / "StudentSketch.ino"),
+        ]
+    )
     return result, build / "StudentSketch.ino.elf"
 
 
@@ -146,12 +162,23 @@ def test_cpp_setup_and_loop_are_mangled_as_the_esp32_flags_expect(tmp_path: Path
 
 def link_host_program(tmp_path: Path, flags: list[str]):
     program = tmp_path / "esp32_style"
-    result = run_tool([
-        "g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", f"-I{AGENT_SRC}",
-        str(HOST_LINK_DIR / "esp32_style_main.cpp"), str(HOST_LINK_DIR / "student_sketch.cpp"),
-        str(HOST_LINK_DIR / "host_hooks.cpp"), str(AGENT_SRC / "AgentLinkWrap.cpp"),
-        *flags, "-o", str(program),
-    ])
+    result = run_tool(
+        [
+            "g++",
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{AGENT_SRC}",
+            str(HOST_LINK_DIR / "esp32_style_main.cpp"),
+            str(HOST_LINK_DIR / "student_sketch.cpp"),
+            str(HOST_LINK_DIR / "host_hooks.cpp"),
+            str(AGENT_SRC / "AgentLinkWrap.cpp"),
+            *flags,
+            "-o",
+            str(program),
+        ]
+    )
     return result, program
 
 

@@ -1,4 +1,5 @@
 """Paths and a subprocess helper shared by the firmware tests."""
+
 from __future__ import annotations
 
 import subprocess

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Response
 from flask_login import current_user, login_required
@@ -93,16 +93,23 @@ def list_all_devices(query: DeviceSearch) -> dict:
 
 def activity_filter(query: ActivityQuery) -> ActivityFilter:
     viewer = require_staff(current_user)
-    return ActivityFilter(actor=query.actor, target=query.target, action=query.action, since=utc(query.since),
-                          until=utc(query.until), before_id=query.before, limit=query.limit,
-                          classroom_ids=activity_scope(viewer))
+    return ActivityFilter(
+        actor=query.actor,
+        target=query.target,
+        action=query.action,
+        since=utc(query.since),
+        until=utc(query.until),
+        before_id=query.before,
+        limit=query.limit,
+        classroom_ids=activity_scope(viewer),
+    )
 
 
 def utc(moment: datetime | None) -> datetime | None:
     """Times without a zone are UTC; stored times are compared in UTC."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @bp.get("/api/admin/activity")
@@ -111,8 +118,11 @@ def utc(moment: datetime | None) -> datetime | None:
 def activity(query: ActivityQuery) -> dict:
     """The audit log, newest first: admins see every entry, instructors those of their own classes."""
     entries = find_entries(activity_filter(query))
-    return {"success": True, "entries": entry_views(entries),
-            "next_before": entries[-1].id if len(entries) == query.limit else None}
+    return {
+        "success": True,
+        "entries": entry_views(entries),
+        "next_before": entries[-1].id if len(entries) == query.limit else None,
+    }
 
 
 @bp.get("/api/admin/activity.csv")

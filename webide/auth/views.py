@@ -124,8 +124,12 @@ def csrf_token() -> dict:
 @documented("auth", WhoAmI, errors=(401,))
 def whoami() -> dict:
     """Who is logged in."""
-    return {"success": True, "kind": current_user.kind, "name": current_user.display_name,
-            "role": getattr(current_user, "role", "device")}
+    return {
+        "success": True,
+        "kind": current_user.kind,
+        "name": current_user.display_name,
+        "role": getattr(current_user, "role", "device"),
+    }
 
 
 @bp.post("/api/auth/password")

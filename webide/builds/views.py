@@ -61,8 +61,14 @@ def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
         record(acting(), "build.upload", device, update_id=build.id, revision=head.number)
     db.session.commit()
     dispatch([build])
-    return {"success": True, "update_id": build.id, "status": build.status, "progress": build.progress,
-            "message": build.message, "revision": head.number}, 202
+    return {
+        "success": True,
+        "update_id": build.id,
+        "status": build.status,
+        "progress": build.progress,
+        "message": build.message,
+        "revision": head.number,
+    }, 202
 
 
 @bp.get("/ota-update-progress/<update_id>")
@@ -73,8 +79,13 @@ def progress(update_id: str) -> tuple[dict, int]:
     try:
         build = visible_build(update_id)
     except NotFound:
-        return {"success": False, "status": "not_found", "progress": 0, "message": "No such update",
-                "error": "not found"}, 404
+        return {
+            "success": False,
+            "status": "not_found",
+            "progress": 0,
+            "message": "No such update",
+            "error": "not found",
+        }, 404
     return build_progress(build), 200
 
 
@@ -103,8 +114,13 @@ def cancel(update_id: str) -> dict:
 def history(product_id: str) -> dict:
     """The bot's last 50 builds, newest first (without their logs)."""
     device = accessible_device(current_user, product_id)
-    builds = db.session.scalars(select(Build).where(Build.device_id == device.id)
-                                .options(selectinload(Build.artifact)).order_by(Build.created_at.desc()).limit(50))
+    builds = db.session.scalars(
+        select(Build)
+        .where(Build.device_id == device.id)
+        .options(selectinload(Build.artifact))
+        .order_by(Build.created_at.desc())
+        .limit(50)
+    )
     return {"success": True, "builds": [build_detail(build, with_log=False) for build in builds]}
 
 

@@ -133,16 +133,28 @@ def roster_import(class_name: str, query: RosterOptions) -> dict:
     if query.preview:
         rows = check_roster(text, fqbn, classroom, settings.max_roster_rows)
         valid = sum(1 for row in rows if not row.errors)
-        return {"success": True, "preview": True, "valid": valid, "invalid": len(rows) - valid,
-                "rows": [roster_row_view(row) for row in rows], "created": []}
+        return {
+            "success": True,
+            "preview": True,
+            "valid": valid,
+            "invalid": len(rows) - valid,
+            "rows": [roster_row_view(row) for row in rows],
+            "created": [],
+        }
     created = import_roster(text, fqbn, classroom, settings.max_roster_rows)
     for bot in created:
-        record(acting(), "device.create", bot.product_id, classroom_id=classroom.id, target_kind="device",
-               via="roster")
+        record(acting(), "device.create", bot.product_id, classroom_id=classroom.id, target_kind="device", via="roster")
     db.session.commit()
-    return {"success": True, "preview": False, "valid": len(created), "invalid": 0, "rows": [],
-            "created": [{"product_id": b.product_id, "device_token": b.device_token, "password": b.password}
-                        for b in created]}
+    return {
+        "success": True,
+        "preview": False,
+        "valid": len(created),
+        "invalid": 0,
+        "rows": [],
+        "created": [
+            {"product_id": b.product_id, "device_token": b.device_token, "password": b.password} for b in created
+        ],
+    }
 
 
 @bp.get("/api/classes/<class_name>/roster.csv")
@@ -166,12 +178,16 @@ def push(class_name: str, json: ClassPush) -> tuple[dict, int]:
     files = files_of(json.files)
     main = main_sketch_file(files, json.main)
     builds = push_sketch(classroom, files, main, json.deploy, current_user.display_name)
-    record(acting(), "class.push", classroom, deploy=json.deploy, files=[f["name"] for f in files],
-           bots=len(builds))
+    record(acting(), "class.push", classroom, deploy=json.deploy, files=[f["name"] for f in files], bots=len(builds))
     db.session.commit()
     dispatch(builds)
-    return {"success": True, "builds": [{"product_id": build.device.product_id, "update_id": build.id,
-                                         "revision": build.revision} for build in builds]}, 202
+    return {
+        "success": True,
+        "builds": [
+            {"product_id": build.device.product_id, "update_id": build.id, "revision": build.revision}
+            for build in builds
+        ],
+    }, 202
 
 
 @bp.get("/api/dashboard")

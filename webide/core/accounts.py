@@ -56,8 +56,11 @@ def authenticate(kind: str, identifier: str, password: str, client_address: str 
         gate.record_failure(keys)
         raise Unauthorized("Wrong product ID or password" if kind == "device" else "Wrong username or password")
     if not principal.is_active:
-        raise Unauthorized("This bot is blocked; ask your instructor" if kind == "device"
-                           else "This account is blocked; ask an administrator")
+        raise Unauthorized(
+            "This bot is blocked; ask your instructor"
+            if kind == "device"
+            else "This account is blocked; ask an administrator"
+        )
     gate.record_success(keys["account"])
     return principal
 
@@ -74,8 +77,13 @@ def log_in(kind: str, identifier: str, password: str, address: str | None) -> Pr
         raise
     except ApiError as error:
         known = find_principal(kind, identifier)
-        record(Actor("anonymous", "", address), "login.failed", known if known is not None else identifier,
-               target_kind=kind if known is None else None, reason=error.message)
+        record(
+            Actor("anonymous", "", address),
+            "login.failed",
+            known if known is not None else identifier,
+            target_kind=kind if known is None else None,
+            reason=error.message,
+        )
         raise
     record(Actor.of(principal, address), "login.ok", principal)
     return principal

@@ -44,8 +44,9 @@ class ImportLimits:
         return self.max_files * 4 + 16
 
 
-def read_upload(filename: str, data: bytes, main_name: str, current: list[dict[str, str]],
-                limits: ImportLimits) -> list[dict[str, str]]:
+def read_upload(
+    filename: str, data: bytes, main_name: str, current: list[dict[str, str]], limits: ImportLimits
+) -> list[dict[str, str]]:
     """The sketch's files after importing an upload: a .zip replaces the sketch, a single source file is merged.
 
     A single file named like the main file replaces it; any other name is added as a tab (or replaces the tab with
@@ -70,7 +71,7 @@ def merge_single_file(name: str, content: str, current: list[dict[str, str]]) ->
         if existing["name"] == name:
             existing["content"] = content
             return merged
-    return merged + [{"name": name, "content": content}]
+    return [*merged, {"name": name, "content": content}]
 
 
 def decode_text(name: str, data: bytes) -> str:
@@ -78,8 +79,9 @@ def decode_text(name: str, data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BadRequest(f"File {name!r} is not UTF-8 text (invalid byte at offset {error.start}); "
-                         f"save it as UTF-8 and try again") from None
+        raise BadRequest(
+            f"File {name!r} is not UTF-8 text (invalid byte at offset {error.start}); save it as UTF-8 and try again"
+        ) from None
     return text.removeprefix(UTF8_BOM)
 
 
@@ -158,8 +160,9 @@ def check_entry_type(info: zipfile.ZipInfo) -> None:
         raise BadRequest(f"Archive entry {info.filename!r} is encrypted; upload an archive without a password")
     for part in info.filename.rstrip("/").split("/"):
         if part.startswith("."):
-            raise BadRequest(f"Archive entry {info.filename!r} is a hidden file or folder; sketch files must not "
-                             f"start with a dot")
+            raise BadRequest(
+                f"Archive entry {info.filename!r} is a hidden file or folder; sketch files must not start with a dot"
+            )
 
 
 def strip_top_folder(names: list[str]) -> tuple[str, list[str]]:
@@ -189,12 +192,17 @@ def check_declared_sizes(entries: list[zipfile.ZipInfo], limits: ImportLimits) -
     total = 0
     for info in entries:
         if info.file_size > limits.max_bytes:
-            raise TooLarge(f"Archive entry {info.filename!r} is {info.file_size} bytes; the sketch limit is "
-                           f"{limits.max_bytes} bytes")
-        if (info.file_size > RATIO_CHECK_FROM_BYTES
-                and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)):
-            raise BadRequest(f"Archive entry {info.filename!r} is compressed more than {MAX_COMPRESSION_RATIO}:1, "
-                             f"which source code never is; refusing it as a possible zip bomb")
+            raise TooLarge(
+                f"Archive entry {info.filename!r} is {info.file_size} bytes; the sketch limit is "
+                f"{limits.max_bytes} bytes"
+            )
+        if info.file_size > RATIO_CHECK_FROM_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise BadRequest(
+                f"Archive entry {info.filename!r} is compressed more than {MAX_COMPRESSION_RATIO}:1, "
+                f"which source code never is; refusing it as a possible zip bomb"
+            )
         total += info.file_size
     if total > limits.max_bytes:
         raise TooLarge(f"The archive unpacks to {total} bytes; the sketch limit is {limits.max_bytes} bytes")
@@ -210,13 +218,16 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ImportLi
             while chunk := stream.read(READ_CHUNK):
                 received += len(chunk)
                 if received > allowed:
-                    raise TooLarge(f"Archive entry {info.filename!r} unpacks to more than it declares; refusing it "
-                                   f"as a possible zip bomb")
+                    raise TooLarge(
+                        f"Archive entry {info.filename!r} unpacks to more than it declares; refusing it "
+                        f"as a possible zip bomb"
+                    )
                 chunks.append(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
         log.info("Refused archive entry %s: %s", info.filename, error)
-        raise BadRequest(f"Archive entry {info.filename!r} is damaged or uses an unsupported compression "
-                         f"({error})") from None
+        raise BadRequest(
+            f"Archive entry {info.filename!r} is damaged or uses an unsupported compression ({error})"
+        ) from None
     return b"".join(chunks)
 
 
@@ -233,15 +244,16 @@ def pick_main_file(names: list[str], main_name: str, hints: list[str]) -> str | 
         return inos[0]
     if not inos:
         raise BadRequest("The archive contains no .ino file; a sketch needs a main .ino file")
-    raise BadRequest(f"The archive has several .ino files ({', '.join(sorted(inos))}) and none is named after its "
-                     f"folder; rename the main one to {main_name!r}")
+    raise BadRequest(
+        f"The archive has several .ino files ({', '.join(sorted(inos))}) and none is named after its "
+        f"folder; rename the main one to {main_name!r}"
+    )
 
 
 def sketch_zip(folder: str, files: list[dict[str, str]], saved_at: datetime) -> bytes:
     """A ZIP with ``folder/<file>`` entries: the layout the Arduino IDE opens as a sketch."""
     buffer = io.BytesIO()
-    stamp = (max(saved_at.year, 1980), saved_at.month, saved_at.day, saved_at.hour, saved_at.minute,
-             saved_at.second)
+    stamp = (max(saved_at.year, 1980), saved_at.month, saved_at.day, saved_at.hour, saved_at.minute, saved_at.second)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for sketch_file in files:
             entry = zipfile.ZipInfo(f"{folder}/{sketch_file['name']}", date_time=stamp)

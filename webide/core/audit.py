@@ -24,8 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_NAME = 64
 MAX_PAGE = 500
-CSV_COLUMNS = ("time", "actor_kind", "actor", "action", "target_kind", "target", "class", "client_address",
-               "details")
+CSV_COLUMNS = ("time", "actor_kind", "actor", "action", "target_kind", "target", "class", "client_address", "details")
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,14 @@ class Actor:
 SYSTEM = Actor("system", "")
 
 
-def record(actor: Actor, action: str, target: User | Device | Classroom | str | None = None,
-           classroom_id: int | None = None, target_kind: str | None = None, **details: Any) -> AuditEntry:
+def record(
+    actor: Actor,
+    action: str,
+    target: User | Device | Classroom | str | None = None,
+    classroom_id: int | None = None,
+    target_kind: str | None = None,
+    **details: Any,
+) -> AuditEntry:
     """Add one entry to the caller's transaction; a bot target scopes the entry to its class unless told otherwise."""
     kind, name = describe(target)
     kind = target_kind or kind
@@ -56,9 +61,17 @@ def record(actor: Actor, action: str, target: User | Device | Classroom | str | 
             classroom_id = target.classroom_id
         elif isinstance(target, Classroom):
             classroom_id = target.id
-    entry = AuditEntry(created_at=utcnow(), actor_kind=actor.kind, actor_name=actor.name[:MAX_NAME], action=action,
-                       target_kind=kind, target_name=name[:MAX_NAME], classroom_id=classroom_id,
-                       client_address=(actor.address or None) and actor.address[:64], details=details)
+    entry = AuditEntry(
+        created_at=utcnow(),
+        actor_kind=actor.kind,
+        actor_name=actor.name[:MAX_NAME],
+        action=action,
+        target_kind=kind,
+        target_name=name[:MAX_NAME],
+        classroom_id=classroom_id,
+        client_address=(actor.address or None) and actor.address[:64],
+        details=details,
+    )
     db.session.add(entry)
     return entry
 
@@ -125,17 +138,39 @@ def class_names(entries: Sequence[AuditEntry]) -> dict[int, str]:
 def entry_views(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     """Entries as the API shows them (two queries whatever their number)."""
     names = class_names(entries)
-    return [{"id": e.id, "time": iso(e.created_at), "actor_kind": e.actor_kind, "actor": e.actor_name,
-             "action": e.action, "target_kind": e.target_kind, "target": e.target_name,
-             "class_name": names.get(e.classroom_id) if e.classroom_id is not None else None,
-             "client_address": e.client_address, "details": e.details or {}} for e in entries]
+    return [
+        {
+            "id": e.id,
+            "time": iso(e.created_at),
+            "actor_kind": e.actor_kind,
+            "actor": e.actor_name,
+            "action": e.action,
+            "target_kind": e.target_kind,
+            "target": e.target_name,
+            "class_name": names.get(e.classroom_id) if e.classroom_id is not None else None,
+            "client_address": e.client_address,
+            "details": e.details or {},
+        }
+        for e in entries
+    ]
 
 
 def entries_csv(entries: Sequence[AuditEntry]) -> str:
     """The entries as CSV; cells a spreadsheet would run as formulas are quoted (see ``csvfiles.safe_cell``)."""
-    rows = [(v["time"], v["actor_kind"], v["actor"], v["action"], v["target_kind"], v["target"], v["class_name"],
-             v["client_address"], json.dumps(v["details"], sort_keys=True) if v["details"] else "")
-            for v in entry_views(entries)]
+    rows = [
+        (
+            v["time"],
+            v["actor_kind"],
+            v["actor"],
+            v["action"],
+            v["target_kind"],
+            v["target"],
+            v["class_name"],
+            v["client_address"],
+            json.dumps(v["details"], sort_keys=True) if v["details"] else "",
+        )
+        for v in entry_views(entries)
+    ]
     return csv_text(CSV_COLUMNS, rows)
 
 

@@ -19,8 +19,11 @@ from .sketches import check_buildable, head_revision, main_file, save_sketch
 def visible_classroom(principal: Principal, name: str) -> Classroom:
     """The class if the caller owns it (or is an admin); 404 otherwise, as for bots."""
     classroom = db.session.scalar(select(Classroom).where(Classroom.name == name))
-    if classroom is None or not isinstance(principal, User) or not (
-            principal.is_admin or classroom.instructor_id == principal.id):
+    if (
+        classroom is None
+        or not isinstance(principal, User)
+        or not (principal.is_admin or classroom.instructor_id == principal.id)
+    ):
         raise NotFound(f"No class named {name!r}")
     return classroom
 
@@ -37,13 +40,33 @@ def visible_classrooms(principal: Principal) -> list[Classroom]:
 def class_summaries(classrooms: list[Classroom]) -> list[dict[str, Any]]:
     """Classes as lists show them, empty ones included; two queries whatever their number."""
     ids = [classroom.id for classroom in classrooms]
-    counts = dict(db.session.execute(select(Device.classroom_id, func.count()).where(Device.classroom_id.in_(ids))
-                                     .group_by(Device.classroom_id)).all()) if ids else {}
-    owners = {user.id: user.username for user in db.session.scalars(
-        select(User).where(User.id.in_({c.instructor_id for c in classrooms if c.instructor_id is not None})))}
-    return [{"name": c.name, "instructor": owners.get(c.instructor_id) if c.instructor_id else None,
-             "bots": counts.get(c.id, 0), "archived": bool(c.archived), "created_at": iso(c.created_at)}
-            for c in classrooms]
+    counts = (
+        dict(
+            db.session.execute(
+                select(Device.classroom_id, func.count())
+                .where(Device.classroom_id.in_(ids))
+                .group_by(Device.classroom_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    owners = {
+        user.id: user.username
+        for user in db.session.scalars(
+            select(User).where(User.id.in_({c.instructor_id for c in classrooms if c.instructor_id is not None}))
+        )
+    }
+    return [
+        {
+            "name": c.name,
+            "instructor": owners.get(c.instructor_id) if c.instructor_id else None,
+            "bots": counts.get(c.id, 0),
+            "archived": bool(c.archived),
+            "created_at": iso(c.created_at),
+        }
+        for c in classrooms
+    ]
 
 
 def instructor_named(username: str) -> User:
@@ -107,18 +130,19 @@ def main_sketch_file(files: list[dict[str, str]], main: str | None) -> str:
             raise BadRequest(f"main file {main!r} is not one of the .ino files")
         return main
     if len(sketches) != 1:
-        raise BadRequest("Name the main .ino file with the field main (there are several)" if sketches
-                         else "The sketch needs a main .ino file")
+        raise BadRequest(
+            "Name the main .ino file with the field main (there are several)"
+            if sketches
+            else "The sketch needs a main .ino file"
+        )
     return sketches[0]
 
 
 def files_for(device: Device, files: list[dict[str, str]], main: str) -> list[dict[str, str]]:
-    return [{"name": main_file(device) if f["name"] == main else f["name"], "content": f["content"]}
-            for f in files]
+    return [{"name": main_file(device) if f["name"] == main else f["name"], "content": f["content"]} for f in files]
 
 
-def push_sketch(classroom: Classroom, files: list[dict[str, str]], main: str, deploy: bool,
-                author: str) -> list[Build]:
+def push_sketch(classroom: Classroom, files: list[dict[str, str]], main: str, deploy: bool, author: str) -> list[Build]:
     """Save the sketch as a new revision of every bot in the class and record its build, in one transaction.
 
     Every bot is checked before anything is changed, so a sketch that one bot cannot build changes no bot; the
@@ -135,7 +159,8 @@ def push_sketch(classroom: Classroom, files: list[dict[str, str]], main: str, de
     builds = []
     for device in devices:
         head = head_revision(device)
-        revision = save_sketch(device, files_for(device, files, main), head.number, "push", author,
-                               f"Pushed to class {classroom.name}")
+        revision = save_sketch(
+            device, files_for(device, files, main), head.number, "push", author, f"Pushed to class {classroom.name}"
+        )
         builds.append(queue_build(device, revision.number, device.fqbn, deploy, author))
     return builds

@@ -32,8 +32,9 @@ def decode_upload(content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise BadRequest(f"The file is not UTF-8 text (byte {error.start + 1} is not valid); save it as "
-                         f"\"CSV UTF-8\" and try again") from None
+        raise BadRequest(
+            f'The file is not UTF-8 text (byte {error.start + 1} is not valid); save it as "CSV UTF-8" and try again'
+        ) from None
 
 
 def read_rows(text: str, max_rows: int) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -44,8 +45,11 @@ def read_rows(text: str, max_rows: int) -> tuple[list[str], list[tuple[int, dict
     try:
         header = [name.strip() for name in reader.fieldnames or []]
         reader.fieldnames = header
-        rows = [(reader.line_num, row) for row in reader if any((value or "").strip() for value in row.values()
-                                                               if isinstance(value, str))]
+        rows = [
+            (reader.line_num, row)
+            for row in reader
+            if any((value or "").strip() for value in row.values() if isinstance(value, str))
+        ]
     except csv.Error as error:
         raise BadRequest(f"line {reader.line_num}: not valid CSV ({error})") from None
     if len(rows) > max_rows:

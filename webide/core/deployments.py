@@ -35,8 +35,14 @@ def deploy_artifact(device: Device, artifact: Artifact, build_id: str | None) ->
     """Make ``artifact`` the bot's target; the bot pulls it at its next button press."""
     device.build_counter += 1
     device.target_artifact = artifact
-    deployment = Deployment(device_id=device.id, artifact_id=artifact.id, build_id=build_id,
-                            number=device.build_counter, state=WAITING, progress=0)
+    deployment = Deployment(
+        device_id=device.id,
+        artifact_id=artifact.id,
+        build_id=build_id,
+        number=device.build_counter,
+        state=WAITING,
+        progress=0,
+    )
     db.session.add(deployment)
     db.session.flush()
     announce_flash(device.product_id, flash_snapshot(deployment))
@@ -58,13 +64,17 @@ def newest_deployments(device_ids: list[int]) -> dict[int, Deployment]:
     """{bot id: newest deployment} for many bots in one query."""
     if not device_ids:
         return {}
-    rows = db.session.scalars(select(Deployment).where(Deployment.device_id.in_(device_ids),
-                                                       Deployment.id == newest_deployment_id(Deployment.device_id)))
+    rows = db.session.scalars(
+        select(Deployment).where(
+            Deployment.device_id.in_(device_ids), Deployment.id == newest_deployment_id(Deployment.device_id)
+        )
+    )
     return {row.device_id: row for row in rows}
 
 
-def set_flash_state(device: Device, deployment: Deployment, state: str, progress: int | None = None,
-                    message: str = "") -> None:
+def set_flash_state(
+    device: Device, deployment: Deployment, state: str, progress: int | None = None, message: str = ""
+) -> None:
     """Record a transition (a repeated identical state is not re-announced)."""
     progress = deployment.progress if progress is None else max(0, min(100, progress))
     if (deployment.state, deployment.progress, deployment.message) == (state, progress, message[:300]):
@@ -75,14 +85,25 @@ def set_flash_state(device: Device, deployment: Deployment, state: str, progress
 
 
 def flash_snapshot(deployment: Deployment) -> dict[str, Any]:
-    return {"state": deployment.state, "progress": deployment.progress, "message": deployment.message or "",
-            "build_number": deployment.number, "build_id": deployment.build_id}
+    return {
+        "state": deployment.state,
+        "progress": deployment.progress,
+        "message": deployment.message or "",
+        "build_number": deployment.number,
+        "build_id": deployment.build_id,
+    }
 
 
 def announce_flash(product_id: str, snapshot: dict[str, Any]) -> None:
     """The flash state and its sentence for the terminal, sent once the change is committed."""
-    announce(product_id, "flash", state=snapshot["state"], progress=snapshot["progress"], message=snapshot["message"],
-            build_number=snapshot["build_number"])
+    announce(
+        product_id,
+        "flash",
+        state=snapshot["state"],
+        progress=snapshot["progress"],
+        message=snapshot["message"],
+        build_number=snapshot["build_number"],
+    )
     line = STATE_LINES[snapshot["state"]].format(progress=snapshot["progress"], message=snapshot["message"])
     announce(product_id, "line", update_id=snapshot["build_id"], stream="flash", text=line)
 
@@ -92,8 +113,14 @@ DEVICE_STATUSES = ("STARTED", "IN_PROGRESS", "SUCCESS", "FAILED")
 ROLLBACK_WORDS = "rolled back"
 
 
-def record_running_image(device: Device, md5: str | None, sha256: str | None, on_target: bool,
-                         uptime_s: int | None = None, says_rolled_back: bool = False) -> None:
+def record_running_image(
+    device: Device,
+    md5: str | None,
+    sha256: str | None,
+    on_target: bool,
+    uptime_s: int | None = None,
+    says_rolled_back: bool = False,
+) -> None:
     """Remember which image the bot reports running and move its deployment on.
 
     Reporting the target's hash confirms the deployment (``running``). Reporting another image after the server saw
@@ -152,8 +179,12 @@ def apply_status_report(device: Device, status: str, progress: int | None, messa
         return None
     rolled_back = status == "FAILED" and ROLLBACK_WORDS in message.lower()
     if rolled_back or (status == "FAILED" and deployment.state != RUNNING):
-        set_flash_state(device, deployment, ROLLED_BACK if rolled_back else FAILED,
-                        message=message or "the bot reported a failed update")
+        set_flash_state(
+            device,
+            deployment,
+            ROLLED_BACK if rolled_back else FAILED,
+            message=message or "the bot reported a failed update",
+        )
     elif deployment.state in (RUNNING, REBOOTING):
         return deployment  # a late progress report: the download already finished
     elif status == "SUCCESS":

@@ -95,8 +95,13 @@ def room_for(product_id: str) -> str:
 
 def keys_for(product_id: str) -> dict[str, str]:
     base = f"webide:events:{product_id}"
-    return {"seq": f"{base}:seq", "log": base, "builds": f"{base}:builds", "newest": f"{base}:newest",
-            "bytes": f"{base}:bytes"}
+    return {
+        "seq": f"{base}:seq",
+        "log": base,
+        "builds": f"{base}:builds",
+        "newest": f"{base}:newest",
+        "bytes": f"{base}:bytes",
+    }
 
 
 @dataclass
@@ -114,17 +119,26 @@ class Replay:
         return bool(self.events) and self.events[-1]["seq"] < self.head
 
     def ack(self, product_id: str) -> dict[str, Any]:
-        return {"success": True, "product_id": product_id, "after": self.after, "head": self.head,
-                "events": self.events, "more": self.more, "reset": self.reset, "now": self.now,
-                "replayed": len(self.events)}
+        return {
+            "success": True,
+            "product_id": product_id,
+            "after": self.after,
+            "head": self.head,
+            "events": self.events,
+            "more": self.more,
+            "reset": self.reset,
+            "now": self.now,
+            "replayed": len(self.events),
+        }
 
 
 class EventLog:
     def __init__(self, redis_url: str, namespace: str):
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=1)
         # Publishing happens inside requests (a bot's download, its heartbeat): a hung Redis may cost it little.
-        self.publisher = redis.Redis.from_url(redis_url, socket_timeout=PUBLISH_TIMEOUT_S,
-                                              socket_connect_timeout=PUBLISH_TIMEOUT_S)
+        self.publisher = redis.Redis.from_url(
+            redis_url, socket_timeout=PUBLISH_TIMEOUT_S, socket_connect_timeout=PUBLISH_TIMEOUT_S
+        )
         self.quiet_until = 0.0
         self.namespace = namespace
         self.host_id = uuid.uuid4().hex  # differs from every server's own id, so each server delivers the message
@@ -133,9 +147,17 @@ class EventLog:
 
     def message_frame(self, product_id: str) -> tuple[str, str]:
         """The Socket.IO queue message around an event: (text before the event, text after it)."""
-        envelope = {"method": "emit", "event": EVENT_NAME, "binary": False, "namespace": self.namespace,
-                    "room": room_for(product_id), "skip_sid": None, "callback": None, "host_id": self.host_id,
-                    "data": []}
+        envelope = {
+            "method": "emit",
+            "event": EVENT_NAME,
+            "binary": False,
+            "namespace": self.namespace,
+            "room": room_for(product_id),
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+            "data": [],
+        }
         text = json.dumps(envelope)
         return text[:-2], text[-2:]  # split "[]}" between the brackets
 
@@ -145,9 +167,20 @@ class EventLog:
         keys = keys_for(product_id)
         head, tail = self.message_frame(product_id)
         update_id = payload.get("update_id")
-        seq, ts = self.append(keys=[keys["seq"], keys["log"], keys["builds"], keys["newest"], keys["bytes"]],
-                              args=[json.dumps(body)[1:], KEEP_EVENTS, KEEP_SECONDS, CHANNEL, head, tail,
-                                    update_id if isinstance(update_id, str) else "", KEEP_BUILD_STARTS, KEEP_BYTES])
+        seq, ts = self.append(
+            keys=[keys["seq"], keys["log"], keys["builds"], keys["newest"], keys["bytes"]],
+            args=[
+                json.dumps(body)[1:],
+                KEEP_EVENTS,
+                KEEP_SECONDS,
+                CHANNEL,
+                head,
+                tail,
+                update_id if isinstance(update_id, str) else "",
+                KEEP_BUILD_STARTS,
+                KEEP_BYTES,
+            ],
+        )
         return {"seq": seq, "ts": ts, **body}
 
     def replay(self, product_id: str, since: int, page: int = REPLAY_PAGE) -> Replay:
@@ -155,10 +188,10 @@ class EventLog:
         the last few events when there was none; a ``since`` beyond the newest event means the log was started
         anew (Redis lost or expired it), and the answer says so with ``reset``."""
         keys = keys_for(product_id)
-        after, head, now, *raw = self.read_after(keys=[keys["seq"], keys["log"], keys["newest"]],
-                                                 args=[since, page, FRESH_PAGE_EVENTS])
-        return Replay(after=after, head=head, now=now, events=[json.loads(item) for item in raw],
-                      reset=since > head)
+        after, head, now, *raw = self.read_after(
+            keys=[keys["seq"], keys["log"], keys["newest"]], args=[since, page, FRESH_PAGE_EVENTS]
+        )
+        return Replay(after=after, head=head, now=now, events=[json.loads(item) for item in raw], reset=since > head)
 
     def since(self, product_id: str, seq: int) -> list[dict[str, Any]]:
         """Every stored event after ``seq``, in order (all pages)."""
@@ -187,8 +220,13 @@ def publish(product_id: str, event_type: str, **payload: Any) -> None:
         event_log.publish(product_id, event_type, **payload)
     except redis.exceptions.RedisError as error:
         event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
-        log.warning("Could not publish %s event for %s (events paused for %s s): %s", event_type, product_id,
-                    QUIET_AFTER_FAILURE_S, error)
+        log.warning(
+            "Could not publish %s event for %s (events paused for %s s): %s",
+            event_type,
+            product_id,
+            QUIET_AFTER_FAILURE_S,
+            error,
+        )
 
 
 def announce(product_id: str, event_type: str, **payload: Any) -> None:

@@ -26,13 +26,18 @@ class Example:
 
 CATALOGUE = (
     Example("Blink", "Blink", "Switches the on-board LED on and off once a second."),
-    Example("SerialHello", "Serial hello",
-            "Greets you on the serial monitor, counts seconds and echoes what you type."),
-    Example("WiFiScan", "Wi-Fi scan", "Lists the Wi-Fi networks around the bot with their signal strength.",
-            esp32_only=True),
+    Example(
+        "SerialHello", "Serial hello", "Greets you on the serial monitor, counts seconds and echoes what you type."
+    ),
+    Example(
+        "WiFiScan", "Wi-Fi scan", "Lists the Wi-Fi networks around the bot with their signal strength.", esp32_only=True
+    ),
     Example("Button", "Button", "The LED follows a push button; presses are debounced and counted."),
-    Example("PwmMotor", "PWM motor", "Ramps a DC motor's speed up and down with PWM, in both directions; "
-                                     "the motor driver lives in its own tab."),
+    Example(
+        "PwmMotor",
+        "PWM motor",
+        "Ramps a DC motor's speed up and down with PWM, in both directions; the motor driver lives in its own tab.",
+    ),
 )
 
 
@@ -54,7 +59,11 @@ def example_files(example_id: str, main_name: str | None = None) -> list[dict[st
     example = find_example(example_id)
     folder = EXAMPLES_DIR / example.id
     main = f"{example.id}.ino"
-    paths = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES),
-                   key=lambda p: (p.name != main, p.name))
-    return [{"name": (main_name or main) if p.name == main else p.name, "content": p.read_text(encoding="utf-8")}
-            for p in paths]
+    paths = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES),
+        key=lambda p: (p.name != main, p.name),
+    )
+    return [
+        {"name": (main_name or main) if p.name == main else p.name, "content": p.read_text(encoding="utf-8")}
+        for p in paths
+    ]

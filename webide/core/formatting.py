@@ -37,8 +37,9 @@ def find_clang_format(executable: str) -> str:
     """The clang-format executable's path, or 503 telling the operator what to install."""
     found = shutil.which(executable)
     if found is None:
-        raise ServiceUnavailable("Auto Format is not available: clang-format is not installed on the server "
-                                 "(Debian package clang-format)")
+        raise ServiceUnavailable(
+            "Auto Format is not available: clang-format is not installed on the server (Debian package clang-format)"
+        )
     return found
 
 
@@ -50,8 +51,14 @@ def clang_format_argv(executable: str) -> list[str]:
 def run_clang_format(executable: str, content: str) -> str:
     """Run clang-format on ``content`` with a timeout; failures become 503 with the tool's first message."""
     try:
-        completed = subprocess.run(clang_format_argv(executable), input=content.encode("utf-8", "surrogatepass"),
-                                   capture_output=True, timeout=FORMAT_TIMEOUT_S, cwd="/", check=False)
+        completed = subprocess.run(
+            clang_format_argv(executable),
+            input=content.encode("utf-8", "surrogatepass"),
+            capture_output=True,
+            timeout=FORMAT_TIMEOUT_S,
+            cwd="/",
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         log.warning("clang-format did not finish within %s s", FORMAT_TIMEOUT_S)
         raise ServiceUnavailable(f"Auto Format did not finish within {FORMAT_TIMEOUT_S} s") from None

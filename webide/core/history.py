@@ -13,8 +13,14 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import CppLexer, GasLexer, TextLexer
 
-LEXERS: dict[str, type[Lexer]] = {".ino": CppLexer, ".h": CppLexer, ".hpp": CppLexer, ".cpp": CppLexer,
-                                  ".c": CppLexer, ".S": GasLexer}
+LEXERS: dict[str, type[Lexer]] = {
+    ".ino": CppLexer,
+    ".h": CppLexer,
+    ".hpp": CppLexer,
+    ".cpp": CppLexer,
+    ".c": CppLexer,
+    ".S": GasLexer,
+}
 
 
 def lexer_for(name: str) -> Lexer:

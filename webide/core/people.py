@@ -21,12 +21,24 @@ def user_views(users: list[User]) -> list[dict[str, Any]]:
     owned: dict[int, list[str]] = defaultdict(list)
     ids = [user.id for user in users]
     if ids:
-        for owner, name in db.session.execute(select(Classroom.instructor_id, Classroom.name)
-                                              .where(Classroom.instructor_id.in_(ids)).order_by(Classroom.name)):
+        for owner, name in db.session.execute(
+            select(Classroom.instructor_id, Classroom.name)
+            .where(Classroom.instructor_id.in_(ids))
+            .order_by(Classroom.name)
+        ):
             if owner is not None:
                 owned[owner].append(name)
-    return [{"id": u.id, "username": u.username, "role": u.role, "blocked": bool(u.blocked),
-             "created_at": iso(u.created_at), "classes": owned[u.id]} for u in users]
+    return [
+        {
+            "id": u.id,
+            "username": u.username,
+            "role": u.role,
+            "blocked": bool(u.blocked),
+            "created_at": iso(u.created_at),
+            "classes": owned[u.id],
+        }
+        for u in users
+    ]
 
 
 MAX_ID = 2**63 - 1  # larger numbers in a URL would overflow the database's integer

@@ -31,7 +31,7 @@ def device_summaries(devices: Sequence[Device], settings: Settings) -> list[dict
     return [device_summary(device, settings, newest.get(device.id)) for device in devices]
 
 
-def device_summary(device: Device, settings: Settings, deployment: Deployment | None | bool = True) -> dict[str, Any]:
+def device_summary(device: Device, settings: Settings, deployment: Deployment | bool | None = True) -> dict[str, Any]:
     """One bot as the API shows it; ``deployment`` is its newest deployment when the caller already has it."""
     if deployment is True:
         deployment = newest_deployment(device)
@@ -45,20 +45,38 @@ def device_summary(device: Device, settings: Settings, deployment: Deployment | 
         "created_at": iso(device.created_at),
         "last_seen": iso(device.last_seen_at),
         "online": is_online(device, settings),
-        "running": ({"md5": device.running_md5, "sha256": device.running_sha256, "version": device.running_version}
-                    if device.running_md5 or device.running_sha256 else None),
-        "target": ({"md5": target.md5, "sha256": target.sha256, "size": target.size,
-                    "build_number": deployment.number if deployment else None} if target else None),
-        "flash": ({"state": deployment.state, "progress": deployment.progress, "message": deployment.message}
-                  if deployment else None),
+        "running": (
+            {"md5": device.running_md5, "sha256": device.running_sha256, "version": device.running_version}
+            if device.running_md5 or device.running_sha256
+            else None
+        ),
+        "target": (
+            {
+                "md5": target.md5,
+                "sha256": target.sha256,
+                "size": target.size,
+                "build_number": deployment.number if deployment else None,
+            }
+            if target
+            else None
+        ),
+        "flash": (
+            {"state": deployment.state, "progress": deployment.progress, "message": deployment.message}
+            if deployment
+            else None
+        ),
         "firmware_url": firmware_url(device, settings),
     }
 
 
 def build_progress(build: Build) -> dict[str, Any]:
     """The OTA documentation's progress shape."""
-    view: dict[str, Any] = {"success": True, "status": build.status, "progress": build.progress,
-                            "message": build.message}
+    view: dict[str, Any] = {
+        "success": True,
+        "status": build.status,
+        "progress": build.progress,
+        "message": build.message,
+    }
     if build.status == BuildStatus.ERROR.value:
         view["error"] = build.error or build.message
     return view
@@ -77,8 +95,11 @@ def build_detail(build: Build, with_log: bool = True) -> dict[str, Any]:
         "diagnostics": build.diagnostics,
         "sizes": build.sizes,
         "cache_hit": build.cache_hit,
-        "artifact": ({"sha256": build.artifact.sha256, "md5": build.artifact.md5, "size": build.artifact.size}
-                     if build.artifact else None),
+        "artifact": (
+            {"sha256": build.artifact.sha256, "md5": build.artifact.md5, "size": build.artifact.size}
+            if build.artifact
+            else None
+        ),
         "timings": {
             "queued_s": (started - created).total_seconds() if started and created else None,
             "build_s": (finished - started).total_seconds() if finished and started else None,

@@ -41,8 +41,13 @@ NVS_PARTITION_OFFSET = 0x9000
 NVS_PARTITION_SIZE = 0x5000
 NVS_PAGE_SIZE = 0x1000
 # ProvisioningSettings field -> the NVS key the agent's DeviceStore reads it from.
-NVS_KEYS = {"wifi_ssid": "ssid", "wifi_password": "pass", "server_url": "server", "product_id": "product",
-            "device_token": "token"}
+NVS_KEYS = {
+    "wifi_ssid": "ssid",
+    "wifi_password": "pass",
+    "server_url": "server",
+    "product_id": "product",
+    "device_token": "token",
+}
 MAX_SERVER_URL_BYTES = 128
 KIT_FILES = ("nvs.bin", "README.txt", "settings.json")
 
@@ -71,11 +76,15 @@ def check_server_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise BadRequest(f"The server URL {url!r} must start with http:// or https://; check WEBIDE_PUBLIC_URL")
     if is_loopback(urlsplit(url).hostname or ""):
-        raise BadRequest(f"The server URL {url!r} only reaches this computer itself, so a bot could never reach it; "
-                         f"set WEBIDE_PUBLIC_URL to the address bots use (e.g. http://192.168.1.10:5000)")
+        raise BadRequest(
+            f"The server URL {url!r} only reaches this computer itself, so a bot could never reach it; "
+            f"set WEBIDE_PUBLIC_URL to the address bots use (e.g. http://192.168.1.10:5000)"
+        )
     if len(url.encode()) > MAX_SERVER_URL_BYTES:
-        raise BadRequest(f"The server URL {url!r} is longer than the {MAX_SERVER_URL_BYTES} bytes the bot can "
-                         f"store; set WEBIDE_PUBLIC_URL to a shorter address")
+        raise BadRequest(
+            f"The server URL {url!r} is longer than the {MAX_SERVER_URL_BYTES} bytes the bot can "
+            f"store; set WEBIDE_PUBLIC_URL to a shorter address"
+        )
     return url
 
 
@@ -92,9 +101,12 @@ def is_loopback(host: str) -> bool:
 def check_reflash_allowed(principal: Principal, confirmed: bool) -> None:
     """A kit ends the bot's current device token: instructors and admins may issue one, a student must confirm."""
     if not isinstance(principal, User) and not confirmed:
-        raise Conflict("A first-flash kit replaces the bot's device token: the bot goes offline until it is flashed "
-                       "with the new kit. Ask your instructor, or confirm that you will re-flash it "
-                       "(confirm_reflash: true)", confirm_required=True)
+        raise Conflict(
+            "A first-flash kit replaces the bot's device token: the bot goes offline until it is flashed "
+            "with the new kit. Ask your instructor, or confirm that you will re-flash it "
+            "(confirm_reflash: true)",
+            confirm_required=True,
+        )
 
 
 def nvs_image(settings: ProvisioningSettings) -> bytes:
@@ -112,8 +124,7 @@ def nvs_image(settings: ProvisioningSettings) -> bytes:
 
 def settings_json(settings: ProvisioningSettings) -> str:
     """The same settings as JSON, for makers who type them into the bot's setup portal instead."""
-    return json.dumps({**asdict(settings), "nvs_namespace": NVS_NAMESPACE,
-                       "nvs_keys": dict(NVS_KEYS)}, indent=2) + "\n"
+    return json.dumps({**asdict(settings), "nvs_namespace": NVS_NAMESPACE, "nvs_keys": dict(NVS_KEYS)}, indent=2) + "\n"
 
 
 def readme_text(settings: ProvisioningSettings, static_firmware_url: str, link_flags: str) -> str:
@@ -122,7 +133,7 @@ def readme_text(settings: ProvisioningSettings, static_firmware_url: str, link_f
     network = settings.wifi_ssid
     password_line = "(an open network, no password)" if not settings.wifi_password else "(password in settings.json)"
     return f"""First flash of bot {pid}
-{'=' * (19 + len(pid))}
+{"=" * (19 + len(pid))}
 
 This kit holds the settings of bot {pid}: Wi-Fi network "{network}" {password_line}, server
 {settings.server_url}, and a NEW device token. Downloading it replaced the bot's device token: the previous
@@ -179,12 +190,13 @@ Holding the button for 3 seconds forgets the Wi-Fi network and opens the setup p
 """
 
 
-def kit_zip(settings: ProvisioningSettings, static_firmware_url: str, link_flags: str,
-            made_at: datetime) -> bytes:
+def kit_zip(settings: ProvisioningSettings, static_firmware_url: str, link_flags: str, made_at: datetime) -> bytes:
     """The ZIP with ``nvs.bin``, ``README.txt`` and ``settings.json``."""
-    contents = {"nvs.bin": nvs_image(settings),
-                "README.txt": readme_text(settings, static_firmware_url, link_flags).encode(),
-                "settings.json": settings_json(settings).encode()}
+    contents = {
+        "nvs.bin": nvs_image(settings),
+        "README.txt": readme_text(settings, static_firmware_url, link_flags).encode(),
+        "settings.json": settings_json(settings).encode(),
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in KIT_FILES:
@@ -213,12 +225,13 @@ def provisioning_kit(device: Device, settings: Settings) -> ProvisioningKit:
     """
     wifi = wifi_credentials(device, settings.data_dir)
     if wifi is None:
-        raise BadRequest(f"No Wi-Fi settings are stored for {device.product_id} yet (or its password can no longer "
-                         f"be decrypted): save the bot's Wi-Fi network first, then download the kit")
+        raise BadRequest(
+            f"No Wi-Fi settings are stored for {device.product_id} yet (or its password can no longer "
+            f"be decrypted): save the bot's Wi-Fi network first, then download the kit"
+        )
     url = check_server_url(server_url(settings))
     link_flags = agent_link_flags(settings)
-    provisioning = ProvisioningSettings(wifi.ssid, wifi.password, url, device.product_id,
-                                        reset_device_token(device))
+    provisioning = ProvisioningSettings(wifi.ssid, wifi.password, url, device.product_id, reset_device_token(device))
     content = kit_zip(provisioning, firmware_url(device, settings), link_flags, utcnow())
     log.info("First-flash kit issued for %s; its previous device token no longer works", device.product_id)
     return ProvisioningKit(f"{device.product_id}-provisioning.zip", content)

@@ -89,16 +89,17 @@ def existing_product_ids(product_ids: Sequence[str]) -> set[str]:
     lowered = sorted({product_id.lower() for product_id in product_ids})
     taken: set[str] = set()
     for start in range(0, len(lowered), 500):
-        chunk = lowered[start:start + 500]
-        taken.update(db.session.scalars(select(func.lower(Device.product_id))
-                                        .where(func.lower(Device.product_id).in_(chunk))))
+        chunk = lowered[start : start + 500]
+        taken.update(
+            db.session.scalars(select(func.lower(Device.product_id)).where(func.lower(Device.product_id).in_(chunk)))
+        )
     return taken
 
 
-def _add_device(product_id: str, password: str | None, name: str, fqbn: str,
-                classroom: Classroom | None) -> NewDevice:
-    device = Device(product_id=product_id, name=name, fqbn=fqbn, device_token_hash="", telemetry={},
-                    classroom=classroom)
+def _add_device(product_id: str, password: str | None, name: str, fqbn: str, classroom: Classroom | None) -> NewDevice:
+    device = Device(
+        product_id=product_id, name=name, fqbn=fqbn, device_token_hash="", telemetry={}, classroom=classroom
+    )
     generated = None if password else generated_password(device)
     device.password_hash = hash_password(password or generated)  # type: ignore[arg-type]
     token = new_token()
@@ -109,8 +110,9 @@ def _add_device(product_id: str, password: str | None, name: str, fqbn: str,
     return NewDevice(product_id=product_id, device_token=token, password=generated)
 
 
-def create_device(product_id: str, password: str | None, name: str, fqbn: str,
-                  class_name: str | Classroom | None) -> NewDevice:
+def create_device(
+    product_id: str, password: str | None, name: str, fqbn: str, class_name: str | Classroom | None
+) -> NewDevice:
     """A new bot with its starter sketch; a blank password is generated (and returned once)."""
     problems = device_problems(product_id, password, name, fqbn)
     if problems:
@@ -121,16 +123,18 @@ def create_device(product_id: str, password: str | None, name: str, fqbn: str,
     return _add_device(product_id, password, name, fqbn, classroom or None)
 
 
-def check_roster(text: str, fqbn: str, classroom: Classroom | None = None,
-                 max_rows: int = DEFAULT_MAX_ROSTER_ROWS) -> list[RosterRow]:
+def check_roster(
+    text: str, fqbn: str, classroom: Classroom | None = None, max_rows: int = DEFAULT_MAX_ROSTER_ROWS
+) -> list[RosterRow]:
     """Every row of a CSV roster with its problems, changing nothing (an import preview).
 
     With ``classroom`` every bot goes to that class, and a row naming another class is an error.
     """
     header, rows = read_rows(text, max_rows)
     if "product_id" not in header:
-        raise BadRequest(f"the roster needs a header row with the columns {', '.join(ROSTER_COLUMNS)} "
-                         f"(product_id is required)")
+        raise BadRequest(
+            f"the roster needs a header row with the columns {', '.join(ROSTER_COLUMNS)} (product_id is required)"
+        )
     if not rows:
         raise BadRequest("the roster has no rows")
     checked = [roster_row(line, row) for line, row in rows]
@@ -140,8 +144,7 @@ def check_roster(text: str, fqbn: str, classroom: Classroom | None = None,
         row.errors.extend(device_problems(row.product_id, row.password, row.name, fqbn))
         key = row.product_id.lower()
         if key in first_line:
-            row.errors.append(f"product ID {row.product_id!r} appears twice in the roster (also row "
-                              f"{first_line[key]})")
+            row.errors.append(f"product ID {row.product_id!r} appears twice in the roster (also row {first_line[key]})")
         first_line.setdefault(key, row.line)
         if key in taken:
             row.errors.append(f"bot {row.product_id!r} already exists")
@@ -160,27 +163,49 @@ def roster_row(line: int, row: dict[str, str]) -> RosterRow:
         value = row.get(column)
         return value.strip() if isinstance(value, str) else ""
 
-    return RosterRow(line=line, product_id=cell("product_id"), password=cell("password") or None,
-                     name=cell("name"), class_name=cell("class") or None)
+    return RosterRow(
+        line=line,
+        product_id=cell("product_id"),
+        password=cell("password") or None,
+        name=cell("name"),
+        class_name=cell("class") or None,
+    )
 
 
-def import_roster(text: str, fqbn: str, classroom: Classroom | None = None,
-                  max_rows: int = DEFAULT_MAX_ROSTER_ROWS) -> list[NewDevice]:
+def import_roster(
+    text: str, fqbn: str, classroom: Classroom | None = None, max_rows: int = DEFAULT_MAX_ROSTER_ROWS
+) -> list[NewDevice]:
     """Create every bot of a CSV roster, or none: any bad row raises, naming each bad row (the caller rolls back)."""
     rows = check_roster(text, fqbn, classroom, max_rows)
     bad = [row for row in rows if row.errors]
     if bad:
         details = "; ".join(f"row {row.line}: {', '.join(row.errors)}" for row in bad[:MAX_REPORTED_ROW_ERRORS])
-        raise BadRequest(f"{len(bad)} of {len(rows)} rows have errors, nothing was imported: {details}",
-                         rows=[roster_row_view(row) for row in bad[:MAX_REPORTED_ROW_ERRORS]])
-    return [_add_device(row.product_id, row.password, row.name, fqbn,
-                        classroom or (get_or_create_class(row.class_name) if row.class_name else None))
-            for row in rows]
+        raise BadRequest(
+            f"{len(bad)} of {len(rows)} rows have errors, nothing was imported: {details}",
+            rows=[roster_row_view(row) for row in bad[:MAX_REPORTED_ROW_ERRORS]],
+        )
+    return [
+        _add_device(
+            row.product_id,
+            row.password,
+            row.name,
+            fqbn,
+            classroom or (get_or_create_class(row.class_name) if row.class_name else None),
+        )
+        for row in rows
+    ]
 
 
 def roster_row_view(row: RosterRow) -> dict[str, object]:
-    return {"line": row.line, "product_id": row.product_id, "name": row.name, "class_name": row.class_name,
-            "password_given": row.password is not None, "ok": not row.errors, "errors": row.errors}
+    return {
+        "line": row.line,
+        "product_id": row.product_id,
+        "name": row.name,
+        "class_name": row.class_name,
+        "password_given": row.password is not None,
+        "ok": not row.errors,
+        "errors": row.errors,
+    }
 
 
 def reset_device_token(device: Device) -> str:

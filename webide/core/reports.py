@@ -78,8 +78,11 @@ def parse_heartbeat(body: dict[str, Any]) -> Heartbeat:
     if not isinstance(rolled_back, bool):
         raise BadRequest("Field rolled_back must be true or false")
     return Heartbeat(
-        image=ReportedImage(md5=md5.lower() if md5 else None, sha256=sha256.lower() if sha256 else None,
-                            version=optional_str(body, "fw", 64)),
+        image=ReportedImage(
+            md5=md5.lower() if md5 else None,
+            sha256=sha256.lower() if sha256 else None,
+            version=optional_str(body, "fw", 64),
+        ),
         heap=optional_int(body, "heap", 0, MAX_COUNTER),
         uptime=optional_int(body, "uptime", 0, MAX_COUNTER),
         rssi=optional_int(body, "rssi", -200, 50),
@@ -99,8 +102,14 @@ def record_heartbeat(device: Device, heartbeat: Heartbeat, settings: Settings) -
     target = device.target_artifact
     on_target = target is not None and image_is(target, heartbeat.image, settings)
     if heartbeat.image.known:
-        record_running_image(device, heartbeat.image.md5, heartbeat.image.sha256, on_target,
-                             uptime_s=heartbeat.uptime, says_rolled_back=heartbeat.rolled_back)
+        record_running_image(
+            device,
+            heartbeat.image.md5,
+            heartbeat.image.sha256,
+            on_target,
+            uptime_s=heartbeat.uptime,
+            says_rolled_back=heartbeat.rolled_back,
+        )
     elif target is not None:
         on_target = image_is(target, ReportedImage(device.running_md5, device.running_sha256), settings)
     announce_heartbeat(device, heartbeat)
@@ -109,10 +118,12 @@ def record_heartbeat(device: Device, heartbeat: Heartbeat, settings: Settings) -
 
 def announce_heartbeat(device: Device, heartbeat: Heartbeat) -> None:
     announce(device.product_id, "device", online=True, last_seen=iso(device.last_seen_at))
-    parts = [f"fw={heartbeat.image.version}" if heartbeat.image.version else None,
-             f"md5={heartbeat.image.md5}" if heartbeat.image.md5 else None,
-             *(f"{name}={value}" for name, value in heartbeat.telemetry().items() if name != "sensors"),
-             *(f"{name}={value}" for name, value in heartbeat.sensors.items())]
+    parts = [
+        f"fw={heartbeat.image.version}" if heartbeat.image.version else None,
+        f"md5={heartbeat.image.md5}" if heartbeat.image.md5 else None,
+        *(f"{name}={value}" for name, value in heartbeat.telemetry().items() if name != "sensors"),
+        *(f"{name}={value}" for name, value in heartbeat.sensors.items()),
+    ]
     announce(device.product_id, "line", stream="device", text="heartbeat " + " ".join(p for p in parts if p))
 
 
@@ -127,12 +138,18 @@ def parse_status_report(body: dict[str, Any]) -> StatusReport:
     status = optional_str(body, "status", 16)
     if status is None or status.upper() not in DEVICE_STATUSES:
         raise BadRequest(f"Field status must be one of {', '.join(DEVICE_STATUSES)}")
-    return StatusReport(status=status.upper(), progress=optional_int(body, "progress", 0, 100),
-                        message=(optional_str(body, "message", 300) or "").strip())
+    return StatusReport(
+        status=status.upper(),
+        progress=optional_int(body, "progress", 0, 100),
+        message=(optional_str(body, "message", 300) or "").strip(),
+    )
 
 
 def record_status_report(device: Device, report: StatusReport) -> dict[str, Any]:
     """Apply the agent's report to the current deployment and tell it where the flash stands now."""
     deployment = apply_status_report(device, report.status, report.progress, report.message)
-    return {"success": True, "state": deployment.state if deployment else None,
-            "progress": deployment.progress if deployment else None}
+    return {
+        "success": True,
+        "state": deployment.state if deployment else None,
+        "progress": deployment.progress if deployment else None,
+    }

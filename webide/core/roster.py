@@ -44,9 +44,21 @@ def class_devices(classroom: Classroom) -> list[Device]:
 
 def roster_csv(devices: Sequence[Device]) -> str:
     """The roster as CSV (no passwords: only their hashes are stored); formula-like cells are quoted."""
-    return csv_text(ROSTER_EXPORT_COLUMNS, [
-        (d.product_id, d.name, d.class_name or "", d.fqbn, "yes" if d.blocked else "no", iso(d.created_at),
-         iso(d.last_seen_at) or "") for d in devices])
+    return csv_text(
+        ROSTER_EXPORT_COLUMNS,
+        [
+            (
+                d.product_id,
+                d.name,
+                d.class_name or "",
+                d.fqbn,
+                "yes" if d.blocked else "no",
+                iso(d.created_at),
+                iso(d.last_seen_at) or "",
+            )
+            for d in devices
+        ],
+    )
 
 
 def search_devices(text: str | None, limit: int = MAX_LISTED) -> list[Device]:
@@ -54,20 +66,35 @@ def search_devices(text: str | None, limit: int = MAX_LISTED) -> list[Device]:
     query = with_summary_rows(select(Device).outerjoin(Classroom).order_by(Device.product_id)).limit(limit)
     if text:
         pattern = "%" + text[:MAX_SEARCH].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(Device.product_id.ilike(pattern, escape="\\"), Device.name.ilike(pattern, escape="\\"),
-                                Classroom.name.ilike(pattern, escape="\\")))
+        query = query.where(
+            or_(
+                Device.product_id.ilike(pattern, escape="\\"),
+                Device.name.ilike(pattern, escape="\\"),
+                Classroom.name.ilike(pattern, escape="\\"),
+            )
+        )
     return list(db.session.scalars(query))
 
 
 def device_status(device: Device, settings: Settings) -> dict[str, Any]:
     """The bot's summary plus what its latest heartbeat said (heap, uptime, RSSI, address, sensor readings)."""
     telemetry = dict(device.telemetry or {})
-    return {**device_summary(device, settings), "telemetry": {
-        "heap": telemetry.get("heap"), "uptime": telemetry.get("uptime"), "rssi": telemetry.get("rssi"),
-        "ip": telemetry.get("ip"), "mac": telemetry.get("mac"), "sensors": telemetry.get("sensors") or {}}}
+    return {
+        **device_summary(device, settings),
+        "telemetry": {
+            "heap": telemetry.get("heap"),
+            "uptime": telemetry.get("uptime"),
+            "rssi": telemetry.get("rssi"),
+            "ip": telemetry.get("ip"),
+            "mac": telemetry.get("mac"),
+            "sensors": telemetry.get("sensors") or {},
+        },
+    }
 
 
 def dashboard_rows(devices: Sequence[Device], settings: Settings) -> list[dict[str, Any]]:
     """Every bot with presence, firmware (running vs target) and OTA state; a constant number of queries."""
-    return [{**summary, "telemetry": {k: v for k, v in (device.telemetry or {}).items() if k != "sensors"}}
-            for device, summary in zip(devices, device_summaries(devices, settings), strict=True)]
+    return [
+        {**summary, "telemetry": {k: v for k, v in (device.telemetry or {}).items() if k != "sensors"}}
+        for device, summary in zip(devices, device_summaries(devices, settings), strict=True)
+    ]

@@ -35,8 +35,10 @@ def check_display_name(name: str, what: str = "name", max_length: int = MAX_DISP
 
 def check_class_name(name: str) -> str:
     if not CLASS_NAME_RE.fullmatch(name) or name != name.strip():
-        raise BadRequest(f"invalid class name {name[:80]!r}: use 1 to 64 letters, digits, spaces and _.()- "
-                         f"(starting with a letter or digit)")
+        raise BadRequest(
+            f"invalid class name {name[:80]!r}: use 1 to 64 letters, digits, spaces and _.()- "
+            f"(starting with a letter or digit)"
+        )
     return name
 
 
@@ -47,8 +49,13 @@ def required_str(body: dict[str, Any], name: str, max_length: int = 256, pattern
     return checked_str(name, value, max_length, pattern)
 
 
-def optional_str(body: dict[str, Any], name: str, max_length: int = 256, pattern: re.Pattern[str] | None = None,
-                 default: str | None = None) -> str | None:
+def optional_str(
+    body: dict[str, Any],
+    name: str,
+    max_length: int = 256,
+    pattern: re.Pattern[str] | None = None,
+    default: str | None = None,
+) -> str | None:
     value = body.get(name)
     if value is None:
         return default

@@ -22,8 +22,15 @@ from .toolchain import check_board, get_compiler
 MAX_FILE_NAME = 64
 MAX_FILE_TEXT = 10 * 1024 * 1024
 # kind -> how the history list labels it
-REVISION_KINDS = {"create": "Created", "save": "Saved", "autosave": "Autosave", "build": "Compiled",
-                  "restore": "Restored", "import": "Imported", "push": "Handed out"}
+REVISION_KINDS = {
+    "create": "Created",
+    "save": "Saved",
+    "autosave": "Autosave",
+    "build": "Compiled",
+    "restore": "Restored",
+    "import": "Imported",
+    "push": "Handed out",
+}
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +66,12 @@ def main_file(device: Device) -> str:
 
 def head_revision(device: Device) -> SketchRevision:
     """The current sketch (every bot gets its starter sketch when it is created)."""
-    head = db.session.scalar(select(SketchRevision).where(SketchRevision.device_id == device.id)
-                             .order_by(SketchRevision.number.desc()).limit(1))
+    head = db.session.scalar(
+        select(SketchRevision)
+        .where(SketchRevision.device_id == device.id)
+        .order_by(SketchRevision.number.desc())
+        .limit(1)
+    )
     if head is None:
         raise NotFound(f"{device.product_id} has no sketch")
     return head
@@ -79,18 +90,21 @@ def revision(device: Device, number: int) -> SketchRevision:
     """Revision ``number`` of the bot's sketch, or 404 (it may never have existed or have been pruned)."""
     if not 1 <= number <= MAX_REVISION:
         raise NotFound(f"No revision {number}")
-    found = db.session.scalar(select(SketchRevision).where(SketchRevision.device_id == device.id,
-                                                           SketchRevision.number == number))
+    found = db.session.scalar(
+        select(SketchRevision).where(SketchRevision.device_id == device.id, SketchRevision.number == number)
+    )
     if found is None:
         raise NotFound(f"No revision {number}")
     return found
 
 
-def add_revision(device: Device, files: list[dict[str, str]], number: int, kind: str, author: str,
-                 message: str) -> SketchRevision:
+def add_revision(
+    device: Device, files: list[dict[str, str]], number: int, kind: str, author: str, message: str
+) -> SketchRevision:
     """Insert revision ``number``; the (device, number) unique key turns a lost race into a 409."""
-    row = SketchRevision(device_id=device.id, number=number, files=files, kind=kind, author=author,
-                         message=message[:200])
+    row = SketchRevision(
+        device_id=device.id, number=number, files=files, kind=kind, author=author, message=message[:200]
+    )
     db.session.add(row)
     try:
         db.session.flush()
@@ -100,8 +114,9 @@ def add_revision(device: Device, files: list[dict[str, str]], number: int, kind:
     return row
 
 
-def save_sketch(device: Device, files: list[dict[str, str]], base_revision: int, kind: str, author: str,
-                message: str = "") -> SketchRevision:
+def save_sketch(
+    device: Device, files: list[dict[str, str]], base_revision: int, kind: str, author: str, message: str = ""
+) -> SketchRevision:
     """Save a new revision on top of ``base_revision``; a stale base is a conflict, never a silent overwrite."""
     head = head_revision(device)
     if base_revision != head.number:
@@ -120,14 +135,20 @@ def prune_autosaves(device: Device, keep: int) -> int:
     Autosaves come every few seconds while someone types; without pruning the history fills with them and hides
     the snapshots people care about (explicit saves, builds, restores, imports).
     """
-    autosaves = select(SketchRevision.number).where(SketchRevision.device_id == device.id,
-                                                    SketchRevision.kind == "autosave")
+    autosaves = select(SketchRevision.number).where(
+        SketchRevision.device_id == device.id, SketchRevision.kind == "autosave"
+    )
     kept = autosaves.order_by(SketchRevision.number.desc()).limit(keep)
     built = select(Build.revision).where(Build.device_id == device.id)
-    result = db.session.execute(delete(SketchRevision).where(
-        SketchRevision.device_id == device.id, SketchRevision.kind == "autosave",
-        SketchRevision.number.not_in(kept.scalar_subquery()), SketchRevision.number.not_in(built.scalar_subquery()),
-        SketchRevision.number != head_revision(device).number))
+    result = db.session.execute(
+        delete(SketchRevision).where(
+            SketchRevision.device_id == device.id,
+            SketchRevision.kind == "autosave",
+            SketchRevision.number.not_in(kept.scalar_subquery()),
+            SketchRevision.number.not_in(built.scalar_subquery()),
+            SketchRevision.number != head_revision(device).number,
+        )
+    )
     pruned = cast(CursorResult[Any], result).rowcount  # a DELETE always answers with a cursor result
     if pruned:
         log.info("Pruned %s old autosaves of %s", pruned, device.product_id)
@@ -151,8 +172,13 @@ def revision_history(device: Device, before: int | None, limit: int) -> list[Ske
 
 def revision_summary(row: SketchRevision) -> dict[str, Any]:
     """A revision as the history list shows it."""
-    return {"revision": row.number, "created_at": iso(row.created_at), "message": row.message, "author": row.author,
-            "kind": row.kind}
+    return {
+        "revision": row.number,
+        "created_at": iso(row.created_at),
+        "message": row.message,
+        "author": row.author,
+        "kind": row.kind,
+    }
 
 
 def sketch_files(row: SketchRevision) -> list[SketchFile]:
@@ -173,8 +199,13 @@ def files_of(files: Iterable[NamedText]) -> list[dict[str, str]]:
 def sketch_view(device: Device) -> dict[str, Any]:
     """The current sketch as the API shows it (also the `current` of a 409, so the client can resolve it)."""
     head = head_revision(device)
-    return {"files": head.files, "revision": head.number, "fqbn": device.fqbn, "sketch_name": sketch_name(device),
-            "saved_at": iso(head.created_at)}
+    return {
+        "files": head.files,
+        "revision": head.number,
+        "fqbn": device.fqbn,
+        "sketch_name": sketch_name(device),
+        "saved_at": iso(head.created_at),
+    }
 
 
 def check_sketch(device: Device, files: list[dict[str, str]], settings: Settings) -> None:

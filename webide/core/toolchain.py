@@ -89,8 +89,10 @@ def check_board(fqbn: str, settings: Settings) -> str:
     board = get_compiler(settings).board(fqbn)
     if board is None:
         installed = [board.fqbn for board in available_boards(settings)]
-        raise BadRequest(f"No installed toolchain can build {fqbn!r}. Installed boards: "
-                         f"{', '.join(installed) or 'none'}", installed=installed)
+        raise BadRequest(
+            f"No installed toolchain can build {fqbn!r}. Installed boards: {', '.join(installed) or 'none'}",
+            installed=installed,
+        )
     return board.fqbn if fqbn.count(":") < board.fqbn.count(":") else fqbn
 
 

@@ -60,8 +60,10 @@ def check_wifi_password(password: object) -> str:
     if not isinstance(password, str):
         raise BadRequest("Field password must be a string")
     if password and not MIN_PASSPHRASE <= len(password) <= MAX_PASSPHRASE:
-        raise BadRequest(f"The Wi-Fi password must be {MIN_PASSPHRASE} to {MAX_PASSPHRASE} characters long, or "
-                         f"empty for an open network")
+        raise BadRequest(
+            f"The Wi-Fi password must be {MIN_PASSPHRASE} to {MAX_PASSPHRASE} characters long, or "
+            f"empty for an open network"
+        )
     if any(ord(c) < 32 or ord(c) == 127 for c in password):
         raise BadRequest("The Wi-Fi password must not contain control characters")
     return password
@@ -93,7 +95,10 @@ def wifi_credentials(device: Device, data_dir: Path) -> WifiCredentials | None:
     try:
         password = cipher(data_dir).decrypt(device.wifi_password_encrypted.encode()).decode()
     except InvalidToken:
-        log.error("The Wi-Fi password of %s cannot be decrypted with %s; enter it again",
-                  device.product_id, data_dir / KEY_FILE)
+        log.error(
+            "The Wi-Fi password of %s cannot be decrypted with %s; enter it again",
+            device.product_id,
+            data_dir / KEY_FILE,
+        )
         return None
     return WifiCredentials(device.wifi_ssid, password)

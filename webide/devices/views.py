@@ -39,8 +39,10 @@ from . import bp
 
 ERRORS = (400, 401, 404)
 STAFF_ERRORS = (400, 401, 403, 404, 409)
-TOKEN_WARNING = ("The bot's previous device token stopped working: the bot stays offline until it is provisioned "
-                 "again with this token")
+TOKEN_WARNING = (
+    "The bot's previous device token stopped working: the bot stays offline until it is provisioned "
+    "again with this token"
+)
 
 
 def managed_device(product_id: str) -> Device:
@@ -129,12 +131,18 @@ def register_device(json: DeviceRegister) -> tuple[dict, int]:
     require_staff(current_user)
     classroom = visible_classroom(current_user, json.class_name)
     check_open(classroom, "adding bots")
-    created = create_device(json.product_id, json.password, json.name, json.fqbn or current_settings().default_fqbn,
-                            classroom)
+    created = create_device(
+        json.product_id, json.password, json.name, json.fqbn or current_settings().default_fqbn, classroom
+    )
     record(acting(), "device.create", created.product_id, classroom_id=classroom.id, target_kind="device")
     db.session.commit()
-    return {"success": True, "product_id": created.product_id, "device_token": created.device_token,
-            "password": created.password, "class_name": classroom.name}, 201
+    return {
+        "success": True,
+        "product_id": created.product_id,
+        "device_token": created.device_token,
+        "password": created.password,
+        "class_name": classroom.name,
+    }, 201
 
 
 @bp.delete("/api/devices/<product_id>")
@@ -203,8 +211,14 @@ def move_to_class(product_id: str, json: DeviceMove) -> dict:
     device = managed_device(product_id)
     target = visible_classroom(current_user, json.class_name)
     source = move_device(device, target)
-    record(acting(), "device.move", device, classroom_id=target.id, from_class=source.name if source else None,
-           to_class=target.name)
+    record(
+        acting(),
+        "device.move",
+        device,
+        classroom_id=target.id,
+        from_class=source.name if source else None,
+        to_class=target.name,
+    )
     if source is not None and source.id != target.id:
         record(acting(), "device.move", device, classroom_id=source.id, from_class=source.name, to_class=target.name)
     db.session.commit()

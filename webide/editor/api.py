@@ -138,11 +138,22 @@ def import_sketch(product_id: str) -> dict:
     base = form_revision("base_revision")
     head = head_revision(device)
     settings = current_settings()
-    files = read_upload(upload.filename or "", upload.read(), main_file(device), head.files,
-                        ImportLimits(settings.sketch_max_files, settings.sketch_max_bytes))
+    files = read_upload(
+        upload.filename or "",
+        upload.read(),
+        main_file(device),
+        head.files,
+        ImportLimits(settings.sketch_max_files, settings.sketch_max_bytes),
+    )
     check_sketch(device, files, settings)
-    saved = save_sketch(device, files, head.number if base is None else base, "import", current_user.display_name,
-                        f"Imported {upload.filename}")
+    saved = save_sketch(
+        device,
+        files,
+        head.number if base is None else base,
+        "import",
+        current_user.display_name,
+        f"Imported {upload.filename}",
+    )
     db.session.commit()
     return {"success": True, "revision": saved.number, "files": saved.files}
 
@@ -154,8 +165,10 @@ def format_file(product_id: str, json: FormatRequest) -> dict:
     """Auto Format one tab's text with clang-format; the result is returned, nothing is saved."""
     accessible_device(current_user, product_id)
     settings = current_settings()
-    return {"success": True,
-            "content": format_source(json.name, json.content, settings.clang_format, settings.sketch_max_bytes)}
+    return {
+        "success": True,
+        "content": format_source(json.name, json.content, settings.clang_format, settings.sketch_max_bytes),
+    }
 
 
 @bp.get("/api/examples")

@@ -26,8 +26,13 @@ from . import bp
 
 def shared_rules() -> dict:
     """Names and rules the page must apply exactly as the server does, sent with the page instead of copied."""
-    return {"fileNamePattern": FILE_NAME_PATTERN.pattern, "allowedExtensions": list(ALLOWED_EXTENSIONS),
-            "forbiddenNames": FORBIDDEN_BUILD_INPUTS, "flashStates": STATE_LINES, "revisionKinds": REVISION_KINDS}
+    return {
+        "fileNamePattern": FILE_NAME_PATTERN.pattern,
+        "allowedExtensions": list(ALLOWED_EXTENSIONS),
+        "forbiddenNames": FORBIDDEN_BUILD_INPUTS,
+        "flashStates": STATE_LINES,
+        "revisionKinds": REVISION_KINDS,
+    }
 
 
 def render_editor(device: Device) -> str:

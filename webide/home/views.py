@@ -24,6 +24,7 @@ def index() -> str:
     devices = db.session.scalars(with_summary_rows(current_user.visible_devices())).all()
     bots = device_summaries(devices, current_settings())
     bots.sort(key=lambda bot: (bot["class_name"] or "", bot["product_id"]))
-    groups = [{"name": name, "devices": list(members)}
-              for name, members in groupby(bots, key=lambda bot: bot["class_name"])]
+    groups = [
+        {"name": name, "devices": list(members)} for name, members in groupby(bots, key=lambda bot: bot["class_name"])
+    ]
     return render_template("home/dashboard.html", groups=groups)

@@ -61,16 +61,32 @@ class DeviceState:
 
     def confirmed(self) -> bool:
         """The bot is known to run its target and nothing is left to record about it."""
-        return (self.target is not None and self.flash_state in (None, RUNNING)
-                and (self.running_md5, self.running_sha256) == (self.target.md5, self.target.sha256))
+        return (
+            self.target is not None
+            and self.flash_state in (None, RUNNING)
+            and (self.running_md5, self.running_sha256) == (self.target.md5, self.target.sha256)
+        )
 
 
 def device_state_query() -> Select:
     newest_state = select(Deployment.state).where(Deployment.id == newest_deployment_id(Device.id)).scalar_subquery()
-    return (select(Device.id, Device.product_id, Device.device_token_hash, Device.blocked, Device.running_md5,
-                   Device.running_sha256, Artifact.id, Artifact.md5, Artifact.sha256, Artifact.size, newest_state)
-            .outerjoin(Artifact, Artifact.id == Device.target_artifact_id)
-            .where(Device.product_id == bindparam("product_id")))
+    return (
+        select(
+            Device.id,
+            Device.product_id,
+            Device.device_token_hash,
+            Device.blocked,
+            Device.running_md5,
+            Device.running_sha256,
+            Artifact.id,
+            Artifact.md5,
+            Artifact.sha256,
+            Artifact.size,
+            newest_state,
+        )
+        .outerjoin(Artifact, Artifact.id == Device.target_artifact_id)
+        .where(Device.product_id == bindparam("product_id"))
+    )
 
 
 # Built once: constructing the statement costs more than running it on the hot path.
@@ -112,8 +128,12 @@ def authenticate_device(product_id: str, allow_signed_url: bool = False) -> Devi
     if token is not None:
         valid = tokens_match(state.token_hash if state else _ABSENT_DIGEST, token) and state is not None
     elif allow_signed_url and "sig" in request.args:
-        valid = state is not None and signature_is_valid(state.product_id, state.target and state.target.sha256,
-                                                         request.args.get("expires", ""), request.args.get("sig", ""))
+        valid = state is not None and signature_is_valid(
+            state.product_id,
+            state.target and state.target.sha256,
+            request.args.get("expires", ""),
+            request.args.get("sig", ""),
+        )
     else:
         valid = False
     if not valid:

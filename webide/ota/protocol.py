@@ -109,13 +109,16 @@ def not_modified(etag: str) -> Response:
     return Response(status=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-def refuse_if_too_large(device: Device, deployment: Deployment | None, artifact: Artifact,
-                        free_space: str | None) -> None:
+def refuse_if_too_large(
+    device: Device, deployment: Deployment | None, artifact: Artifact, free_space: str | None
+) -> None:
     """The stock client gives up on a too-large image only after the headers; say why before sending a byte."""
     if free_space is None or not free_space.strip().isdigit() or artifact.size <= int(free_space):
         return
-    reason = (f"the firmware is {artifact.size} bytes but the bot has only {int(free_space)} bytes of free "
-              "sketch space; choose a partition scheme with a larger app partition")
+    reason = (
+        f"the firmware is {artifact.size} bytes but the bot has only {int(free_space)} bytes of free "
+        "sketch space; choose a partition scheme with a larger app partition"
+    )
     if deployment is not None and deployment.artifact_id == artifact.id:
         set_flash_state(device, deployment, FAILED, message=reason)
     raise InsufficientSpace(f"Firmware does not fit: {reason}")
@@ -165,8 +168,9 @@ def firmware_headers(device: Device, artifact: Artifact, etag: str) -> dict[str,
     }
 
 
-def accelerated_response(device: Device, deployment: Deployment | None, artifact: Artifact,
-                         headers: dict[str, str], prefix: str) -> Response:
+def accelerated_response(
+    device: Device, deployment: Deployment | None, artifact: Artifact, headers: dict[str, str], prefix: str
+) -> Response:
     """Hand the bytes to nginx (X-Accel-Redirect): it does ranges and sendfile; progress is not measured then."""
     if deployment is not None and deployment.artifact_id == artifact.id:
         record_download_progress(device, deployment, 0, finished=False)
@@ -175,26 +179,37 @@ def accelerated_response(device: Device, deployment: Deployment | None, artifact
     return Response(status=200, headers={**headers, "X-Accel-Redirect": location})
 
 
-def streamed_response(device: Device, deployment: Deployment | None, artifact: Artifact, headers: dict[str, str],
-                      byte_range: ByteRange | None, settings: Settings) -> Response:
+def streamed_response(
+    device: Device,
+    deployment: Deployment | None,
+    artifact: Artifact,
+    headers: dict[str, str],
+    byte_range: ByteRange | None,
+    settings: Settings,
+) -> Response:
     path = firmware_path(settings.artifacts_dir, artifact)
     if not path.is_file():
         log.error("Artifact %s of %s is missing from the store at %s", artifact.sha256, device.product_id, path)
         raise NotFound("The firmware file is missing on the server; upload again")
     whole = byte_range or ByteRange(0, artifact.size)
     tracked = deployment if deployment is not None and deployment.artifact_id == artifact.id else None
-    meter = DownloadMeter(current_app._get_current_object(),  # type: ignore[attr-defined]
-                          tracked.id if tracked else None, artifact.size, whole.start)
+    meter = DownloadMeter(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        tracked.id if tracked else None,
+        artifact.size,
+        whole.start,
+    )
     if tracked is not None and request.method != "HEAD":
         record_download_progress(device, tracked, meter.written_percent, finished=False)
     headers = {**headers, "Content-Length": str(whole.stop - whole.start)}
     if byte_range is not None:
         headers["Content-Range"] = byte_range.content_range(artifact.size)
-    return Response(file_chunks(path, whole, meter), status=206 if byte_range else 200, headers=headers,
-                    direct_passthrough=True)
+    return Response(
+        file_chunks(path, whole, meter), status=206 if byte_range else 200, headers=headers, direct_passthrough=True
+    )
 
 
-def file_chunks(path: Path, byte_range: ByteRange, meter: "DownloadMeter") -> Iterator[bytes]:
+def file_chunks(path: Path, byte_range: ByteRange, meter: DownloadMeter) -> Iterator[bytes]:
     with path.open("rb") as handle:
         handle.seek(byte_range.start)
         position = byte_range.start
@@ -208,9 +223,15 @@ def file_chunks(path: Path, byte_range: ByteRange, meter: "DownloadMeter") -> It
 
 
 def still_current_query() -> Select:
-    return (select(Device, Deployment).join(Deployment, Deployment.device_id == Device.id)
-            .where(Deployment.id == bindparam("deployment_id"), Deployment.id == newest_deployment_id(Device.id),
-                   Device.target_artifact_id == Deployment.artifact_id))
+    return (
+        select(Device, Deployment)
+        .join(Deployment, Deployment.device_id == Device.id)
+        .where(
+            Deployment.id == bindparam("deployment_id"),
+            Deployment.id == newest_deployment_id(Device.id),
+            Device.target_artifact_id == Deployment.artifact_id,
+        )
+    )
 
 
 # A download that began before the next Upload must move neither deployment: the old one's flash lines would tell
@@ -235,8 +256,10 @@ class DownloadMeter:
         percent = self.percent(position)
         if position >= self.size:
             self.write(100, finished=True)
-        elif (percent >= self.written_percent + PROGRESS_STEP
-              and time.monotonic() - self.written_at >= PROGRESS_MIN_INTERVAL_S):
+        elif (
+            percent >= self.written_percent + PROGRESS_STEP
+            and time.monotonic() - self.written_at >= PROGRESS_MIN_INTERVAL_S
+        ):
             self.write(percent, finished=False)
 
     def percent(self, position: int) -> int:
@@ -260,12 +283,25 @@ def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
     target = device.target_artifact
     current_version = reported.version or device.running_version
     if target is None:
-        return {"updateAvailable": False, "latestVersion": None, "currentVersion": current_version, "url": None,
-                "md5": None, "sha256": None, "size": None}
+        return {
+            "updateAvailable": False,
+            "latestVersion": None,
+            "currentVersion": current_version,
+            "url": None,
+            "md5": None,
+            "sha256": None,
+            "size": None,
+        }
     if not reported.known:
         on_target = image_is(target, ReportedImage(device.running_md5, device.running_sha256), settings)
     deployment = newest_deployment(device)
     url = f"{firmware_url(device, settings)}?{signed_query(device, target, settings.signed_url_ttl_s)}"
-    return {"updateAvailable": not on_target, "latestVersion": str(deployment.number) if deployment else None,
-            "currentVersion": current_version, "url": url, "md5": target.md5, "sha256": target.sha256,
-            "size": target.size}
+    return {
+        "updateAvailable": not on_target,
+        "latestVersion": str(deployment.number) if deployment else None,
+        "currentVersion": current_version,
+        "url": url,
+        "md5": target.md5,
+        "sha256": target.sha256,
+        "size": target.size,
+    }

@@ -27,4 +27,4 @@ def init_realtime(app: Flask, settings: Settings, serve: bool = True) -> None:
     socketio.on_namespace(OtaNamespace(NAMESPACE))
 
 
-__all__ = ["EventLog", "NAMESPACE", "init_realtime"]
+__all__ = ["NAMESPACE", "EventLog", "init_realtime"]

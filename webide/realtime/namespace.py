@@ -76,8 +76,17 @@ class OtaNamespace(Namespace):
         join_room(room_for(device.product_id))  # before reading the log: see the contract above
         event_log: EventLog | None = current_app.extensions.get("webide_events")
         if event_log is None:
-            return {"success": True, "product_id": device.product_id, "after": since, "head": since, "events": [],
-                    "more": False, "reset": False, "now": None, "replayed": 0}
+            return {
+                "success": True,
+                "product_id": device.product_id,
+                "after": since,
+                "head": since,
+                "events": [],
+                "more": False,
+                "reset": False,
+                "now": None,
+                "replayed": 0,
+            }
         return event_log.replay(device.product_id, since).ack(device.product_id)
 
 

@@ -38,13 +38,24 @@ def queue_build(device: Device, revision: int, fqbn: str, deploy: bool, requeste
     An archived class is read-only: its bots may Verify but not Upload.
     """
     if deploy and device.classroom is not None and device.classroom.archived:
-        raise Conflict(f"Class {device.classroom.name!r} is archived, so Upload is turned off; ask your instructor "
-                       f"to restore the class (Verify still works)")
+        raise Conflict(
+            f"Class {device.classroom.name!r} is archived, so Upload is turned off; ask your instructor "
+            f"to restore the class (Verify still works)"
+        )
     superseded = db.session.scalars(select(Build).where(Build.device_id == device.id, Build.status == PENDING))
     for old in superseded:
         end_build(old, ERROR, "Superseded by a newer request", error="superseded")
-    build = Build(device=device, classroom_id=device.classroom_id, revision=revision, fqbn=fqbn, deploy=deploy,
-                  requested_by=requested_by, status=PENDING, progress=0, message="Queued")
+    build = Build(
+        device=device,
+        classroom_id=device.classroom_id,
+        revision=revision,
+        fqbn=fqbn,
+        deploy=deploy,
+        requested_by=requested_by,
+        status=PENDING,
+        progress=0,
+        message="Queued",
+    )
     db.session.add(build)
     db.session.flush()
     announce_progress(build)
@@ -80,8 +91,9 @@ def expire_stale_builds() -> int:
     cutoff = utcnow() - timedelta(seconds=current_settings().build_stale_s)
     stale = db.session.scalars(select(Build).where(Build.status == IN_PROGRESS, Build.heartbeat_at < cutoff)).all()
     for build in stale:
-        end_build(build, ERROR, "The build worker stopped unexpectedly; press Verify or Upload again",
-                  error="worker lost")
+        end_build(
+            build, ERROR, "The build worker stopped unexpectedly; press Verify or Upload again", error="worker lost"
+        )
     return len(stale)
 
 

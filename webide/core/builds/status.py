@@ -25,5 +25,12 @@ def end_build(build: Build, status: str, message: str, error: str | None = None)
 
 def announce_progress(build: Build) -> None:
     """Tell the bot's room where the build stands, once the change is committed."""
-    announce(build.device.product_id, "progress", update_id=build.id, status=build.status, progress=build.progress,
-             message=build.message, deploy=build.deploy)
+    announce(
+        build.device.product_id,
+        "progress",
+        update_id=build.id,
+        status=build.status,
+        progress=build.progress,
+        message=build.message,
+        deploy=build.deploy,
+    )

@@ -28,8 +28,14 @@ log = logging.getLogger(__name__)
 
 MAX_STORED_LOG = 1024 * 1024
 HEARTBEAT_EVERY_S = 2.0
-STORED_ARTIFACTS = {"app_bin": APP_IMAGE, "elf": "firmware.elf", "hex": "firmware.hex",
-                    "partitions_bin": "partitions.bin", "bootloader_bin": "bootloader.bin", "merged_bin": "merged.bin"}
+STORED_ARTIFACTS = {
+    "app_bin": APP_IMAGE,
+    "elf": "firmware.elf",
+    "hex": "firmware.hex",
+    "partitions_bin": "partitions.bin",
+    "bootloader_bin": "bootloader.bin",
+    "merged_bin": "merged.bin",
+}
 
 
 def try_start(build: Build, slots: redis.Redis) -> bool:
@@ -47,8 +53,11 @@ def try_start(build: Build, slots: redis.Redis) -> bool:
             return False
         if (db.session.scalar(running) or 0) >= config.builds_global_limit:
             return False
-        if build.classroom_id is not None and (db.session.scalar(
-                running.where(Build.classroom_id == build.classroom_id)) or 0) >= config.builds_per_class_limit:
+        if (
+            build.classroom_id is not None
+            and (db.session.scalar(running.where(Build.classroom_id == build.classroom_id)) or 0)
+            >= config.builds_per_class_limit
+        ):
             return False
         build.status, build.progress, build.message = IN_PROGRESS, 5, "Compiling…"
         build.started_at = build.heartbeat_at = utcnow()
@@ -84,8 +93,9 @@ def run_started_build(build: Build) -> None:
     monitor = BuildMonitor(build)
     try:
         files = sketch_files(revision(build.device, build.revision))
-        result = get_compiler(current_settings()).build(sketch_name(build.device), files, build.fqbn,
-                                                        on_line=monitor.on_line, should_cancel=monitor.should_cancel)
+        result = get_compiler(current_settings()).build(
+            sketch_name(build.device), files, build.fqbn, on_line=monitor.on_line, should_cancel=monitor.should_cancel
+        )
     except CompilerError as error:
         end_build(build, ERROR, str(error), error=str(error))
     except Exception:
@@ -120,8 +130,12 @@ def publish_result(build: Build, result: BuildResult) -> None:
         return
     build.artifact = publish_artifact(current_settings().artifacts_dir, build.fqbn, files)
     if build.deploy and not updates_over_the_air(result.mcu):
-        end_build(build, COMPLETE, f"{size_summary(result)}. This board cannot update over the air: download the "
-                                   f"compiled firmware from /api/builds/{build.id}/firmware and flash it over USB")
+        end_build(
+            build,
+            COMPLETE,
+            f"{size_summary(result)}. This board cannot update over the air: download the "
+            f"compiled firmware from /api/builds/{build.id}/firmware and flash it over USB",
+        )
         return
     if build.deploy:
         deploy_artifact(build.device, build.artifact, build.id)
@@ -133,10 +147,17 @@ def size_summary(result: BuildResult) -> str:
     sizes = result.sizes or {}
     if "flash_bytes" not in sizes:
         return "Done compiling" + (" (from cache)" if result.cache_hit else "")
-    return (f"Sketch uses {sizes['flash_bytes']} bytes ({sizes.get('flash_percent', '?')}%) of program storage space"
-            + (" (from cache)" if result.cache_hit else ""))
+    return f"Sketch uses {sizes['flash_bytes']} bytes ({sizes.get('flash_percent', '?')}%) of program storage space" + (
+        " (from cache)" if result.cache_hit else ""
+    )
 
 
 def result_event(build: Build) -> dict[str, Any]:
-    return {"update_id": build.id, "status": build.status, "message": build.message,
-            "diagnostics": build.diagnostics, "sizes": build.sizes, "deploy": build.deploy}
+    return {
+        "update_id": build.id,
+        "status": build.status,
+        "message": build.message,
+        "diagnostics": build.diagnostics,
+        "sizes": build.sizes,
+        "deploy": build.deploy,
+    }

@@ -41,9 +41,11 @@ def hex_or_none(value: str | None, pattern: re.Pattern[str]) -> str | None:
 def reported_image(values: Mapping[str, str], prefix: str = "x-ESP32-") -> ReportedImage:
     """The running image from HTTPUpdate's headers (or query parameters without the prefix)."""
     version = values.get(f"{prefix}version")
-    return ReportedImage(md5=hex_or_none(values.get(f"{prefix}sketch-md5" if prefix else "md5"), MD5_RE),
-                         sha256=hex_or_none(values.get(f"{prefix}sketch-sha256" if prefix else "sha256"), SHA256_RE),
-                         version=version[:64] if version else None)
+    return ReportedImage(
+        md5=hex_or_none(values.get(f"{prefix}sketch-md5" if prefix else "md5"), MD5_RE),
+        sha256=hex_or_none(values.get(f"{prefix}sketch-sha256" if prefix else "sha256"), SHA256_RE),
+        version=version[:64] if version else None,
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -76,8 +78,7 @@ def image_is(image: ImageDigests, reported: ReportedImage, settings: Settings) -
         return True
     if reported.sha256 is None:
         return False
-    return reported.sha256 in (image.sha256, embedded_sha256(firmware_path(settings.artifacts_dir, image),
-                                                             image.size))
+    return reported.sha256 in (image.sha256, embedded_sha256(firmware_path(settings.artifacts_dir, image), image.size))
 
 
 def observe(device: Device, reported: ReportedImage, settings: Settings) -> bool:

@@ -51,8 +51,9 @@ def check_app_image(fqbn: str, path: Path, mcu: str) -> None:
         raise ImageRejected(f"esptool cannot parse it: {error}") from None
     expected_chip = CHIP_DEFS[chip].IMAGE_CHIP_ID
     if image.chip_id != expected_chip:
-        raise ImageRejected(f"it is built for chip id {image.chip_id}, but {fqbn} ({chip}) needs chip id "
-                            f"{expected_chip}")
+        raise ImageRejected(
+            f"it is built for chip id {image.chip_id}, but {fqbn} ({chip}) needs chip id {expected_chip}"
+        )
     if image.checksum != image.calculate_checksum():
         raise ImageRejected("segment checksum does not match")
     if not image.append_digest or image.stored_digest != image.calc_digest:

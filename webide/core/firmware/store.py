@@ -82,6 +82,9 @@ def publish_artifact(root: Path, fqbn: str, files: dict[str, Path]) -> Artifact:
     store_files(root, sha256, files)
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # Identical builds on two workers record one row: the second insert does nothing instead of failing.
-    db.session.execute(insert(Artifact).values(sha256=sha256, md5=md5, size=size, fqbn=fqbn, created_at=utcnow())
-                       .on_conflict_do_nothing(index_elements=["sha256"]))
+    db.session.execute(
+        insert(Artifact)
+        .values(sha256=sha256, md5=md5, size=size, fqbn=fqbn, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
     return db.session.scalars(select(Artifact).where(Artifact.sha256 == sha256)).one()

@@ -8,6 +8,7 @@ Like the real esptool 4.x (esptool/loader.py) it imports pyserial first, even fo
 SHA-256; the ELF's SHA-256 at the offset, like esptool's --elf-sha256-offset);
 ``--chip C merge_bin -o OUT --fill-flash-size S ... ADDR FILE ...``: the files laid out at their offsets.
 """
+
 import argparse
 import hashlib
 import struct
@@ -44,12 +45,12 @@ def elf_sections(data):
             name, kind, _, _, offset, size = struct.unpack_from("<IIIIII", data, base)
         headers.append((name, kind, offset, size))
     strtab = headers[shstrndx]
-    names = data[strtab[2]:strtab[2] + strtab[3]]
+    names = data[strtab[2] : strtab[2] + strtab[3]]
     sections = {}
     for name, kind, offset, size in headers:
-        label = names[name:names.index(b"\0", name)].decode()
+        label = names[name : names.index(b"\0", name)].decode()
         if kind == 1:  # SHT_PROGBITS
-            sections[label] = data[offset:offset + size]
+            sections[label] = data[offset : offset + size]
     return sections
 
 
@@ -62,15 +63,26 @@ def elf2image(args):
     sections = elf_sections(elf) or {".rodata": elf}
     # esp_app_desc_t opens the first segment (image offset 0x20); its app_elf_sha256 field lands at 0xb0.
     elf_sha256 = hashlib.sha256(elf).digest() if args.elf_sha256_offset == "0xb0" else b""
-    desc = struct.pack("<II8s32s32s16s16s32s32s", APP_DESC_MAGIC, 0, b"", b"1", b"arduino-lib-builder",
-                       b"00:00:00", b"Jan  1 2024", b"v5.1.4-stand-in", elf_sha256)
+    desc = struct.pack(
+        "<II8s32s32s16s16s32s32s",
+        APP_DESC_MAGIC,
+        0,
+        b"",
+        b"1",
+        b"arduino-lib-builder",
+        b"00:00:00",
+        b"Jan  1 2024",
+        b"v5.1.4-stand-in",
+        elf_sha256,
+    )
     drom_address, irom_address, dram_address = ADDRESSES.get(args.chip, ADDRESSES["esp32"])
-    segments = [(drom_address, pad4(desc + sections.get(".rodata", b""))),
-                (irom_address, pad4(sections.get(".text", b"\0\0\0\0"))),
-                (dram_address, pad4(sections.get(".data", b"\0\0\0\0")))]
+    segments = [
+        (drom_address, pad4(desc + sections.get(".rodata", b""))),
+        (irom_address, pad4(sections.get(".text", b"\0\0\0\0"))),
+        (dram_address, pad4(sections.get(".data", b"\0\0\0\0"))),
+    ]
     size_freq = FLASH_SIZES[args.flash_size] | FLASH_FREQS[args.flash_freq]
-    image = bytearray(struct.pack("<BBBBI", 0xE9, len(segments), FLASH_MODES[args.flash_mode], size_freq,
-                                  irom_address))
+    image = bytearray(struct.pack("<BBBBI", 0xE9, len(segments), FLASH_MODES[args.flash_mode], size_freq, irom_address))
     image += struct.pack("<B3sHBHH4sB", 0xEE, b"\0\0\0", CHIP_IDS[args.chip], 0, 0, 0xFFFF, b"", 1)
     checksum = 0xEF
     for address, data in segments:
@@ -91,7 +103,7 @@ def merge_bin(args):
         blob = open(path, "rb").read()
         offset = int(address, 0)
         merged += b"\xff" * (offset - len(merged))
-        merged[offset:offset + len(blob)] = blob
+        merged[offset : offset + len(blob)] = blob
     merged += b"\xff" * (size - len(merged))
     open(args.output, "wb").write(bytes(merged))
 
