@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from webide.core.registry import create_device, create_user, get_or_create_class
 from webide.extensions import db
 from webide.simulator import SimulatedBot
 
-from ..conftest import AVR_FQBN, ROOT, LiveService, live_processes, scratch_app
+from ..conftest import AVR_FQBN, ESP32_FQBN, ROOT, LiveService, live_processes, scratch_app
+from ..fake_arduino_cli import FAKE_ARDUINO_CLI, assemble_agent, install_platform
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ BOTS = (
     "bot_flood",
     "bot_overflow",
 )
+ESP32_BOTS = {"bot_upload"}  # the bots whose Upload is pulled over the air
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -78,14 +81,30 @@ def browser_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) ->
     """One gunicorn + Celery worker for every browser test, on its own Redis database and data folder."""
     folder, settings, app = scratch_app(tmp_path_factory, redis_url, REDIS_DATABASE, "browser")
     with app.app_context():
-        tokens = {bot: create_device(bot, BOT_PASSWORD, "", AVR_FQBN, CLASS_NAME).device_token for bot in BOTS}
+        tokens = {
+            bot: create_device(
+                bot, BOT_PASSWORD, "", ESP32_FQBN if bot in ESP32_BOTS else AVR_FQBN, CLASS_NAME
+            ).device_token
+            for bot in BOTS
+        }
         teacher = create_user(*INSTRUCTOR, "instructor")
         get_or_create_class(CLASS_NAME, teacher)
         db.session.commit()
-    with live_processes(settings, folder) as live:
+    # ESP32 bots build with the arduino-cli stand-in (the ESP32 core cannot be installed here), AVR bots with
+    # Debian's toolchain: only an ESP32 bot's Upload becomes an over-the-air target.
+    toolchain = Path(tempfile.mkdtemp(prefix="esp32-toolchain-"))  # pytest's own folders are private (0700)
+    toolchain.chmod(0o711)
+    esp32 = {
+        "WEBIDE_TOOLCHAIN": "auto",
+        "WEBIDE_ARDUINO_CLI": str(FAKE_ARDUINO_CLI),
+        "WEBIDE_AGENT_LIBRARY": str(assemble_agent(toolchain / "WebideAgent")),
+        "ARDUINO_DIRECTORIES_DATA": str(install_platform(toolchain / "arduino-data")),
+    }
+    with live_processes(settings, folder, **esp32) as live:
         yield BrowserService(live, tokens)
     with app.app_context():
         db.engine.dispose()
+    shutil.rmtree(toolchain, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -216,21 +235,9 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-class SimulatedAvrBot(SimulatedBot):
-    """The device simulator's bot for an AVR board: the same pull, reports and heartbeats, without the check for the
-    ESP32 image magic byte (the test bots build AVR images, which the server serves the same way)."""
-
-    def verify(self, image: bytes, expected_md5: str) -> str | None:
-        if not image:
-            return "Empty image"
-        if hashlib.md5(image).hexdigest() != expected_md5.lower():
-            return "Wrong MD5"
-        return None
-
-
 def pull_firmware_like_the_bot(service: BrowserService, product_id: str) -> None:
     """Heartbeat, press the simulated bot's button and let it download, verify, reboot into and report its target."""
-    bot = SimulatedAvrBot(
+    bot = SimulatedBot(
         service.base_url, product_id, service.device_tokens[product_id], say=lambda text: logger.info("%s", text)
     )
     reply = bot.heartbeat()
