@@ -6,11 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ..extensions import current_settings, db
+from ..extensions import current_secret_key, current_settings, db
 from ..models import ApiToken, Device, User, as_utc, utcnow
 from .errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from .rules import MAX_PASSWORD, MIN_PASSWORD
 from .security import (
+    DeviceCookies,
+    LoginAttempt,
+    LoginLimits,
     LoginThrottler,
     ThrottlePolicy,
     hash_password,
@@ -25,10 +28,20 @@ LOGIN_KINDS = ("device", "user")
 
 def throttler() -> LoginThrottler:
     settings = current_settings()
-    return LoginThrottler(
-        ThrottlePolicy(settings.login_free_attempts, settings.login_max_lockout_s),
-        ThrottlePolicy(settings.login_ip_free_attempts, settings.login_max_lockout_s),
-    )
+    return LoginThrottler(LoginLimits(
+        per_client=ThrottlePolicy(settings.login_free_attempts, settings.login_max_lockout_s),
+        unknown_clients=ThrottlePolicy(settings.login_unknown_free_attempts, settings.login_max_lockout_s),
+        accounts_per_address=ThrottlePolicy(settings.login_ip_free_attempts, settings.login_max_lockout_s),
+    ))
+
+
+def device_cookies() -> DeviceCookies:
+    return DeviceCookies(current_secret_key())
+
+
+def account_name(kind: str, identifier: str) -> str:
+    """The account a login names, as throttling and device cookies know it (names are case-insensitive)."""
+    return f"{kind}:{identifier.lower()}"
 
 
 def find_principal(kind: str, identifier: str) -> Principal | None:
@@ -37,26 +50,34 @@ def find_principal(kind: str, identifier: str) -> Principal | None:
     return db.session.scalar(select(User).where(User.username == identifier))
 
 
-def authenticate(kind: str, identifier: str, password: str, client_address: str | None) -> Principal:
-    """Check a login, throttled per account and per client address; raise on failure.
+def authenticate(kind: str, identifier: str, password: str, client_address: str | None,
+                 device_cookie: str | None = None) -> Principal:
+    """Check a login, throttled so that guessing is slowed but the owner is never locked out; raise on failure.
 
-    Unknown names and wrong passwords get the same answer and cost the same time. A failure is recorded in the
-    caller's transaction, which must be committed even though this raises.
+    ``device_cookie`` is the browser's device cookie (see :class:`DeviceCookies`): an entry for this account gives
+    the browser its own allowance. Unknown names and wrong passwords get the same answer and cost the same time.
+    A failure is recorded in the caller's transaction, which must be committed even though this raises.
     """
-    keys = {"account": f"{kind}:{identifier.lower()}", "address": client_address or "unknown"}
+    account = account_name(kind, identifier)
+    attempt = LoginAttempt(account, client_address or "unknown", device_cookies().nonce_for(device_cookie, account))
     gate = throttler()
-    wait = gate.retry_after(keys)
+    wait = gate.retry_after(attempt)
     if wait:
         raise TooManyRequests(f"Too many failed logins; try again in {wait} s", retry_after=wait)
     principal = find_principal(kind, identifier)
     valid = verify_password(principal.password_hash if principal else None, password)
     if principal is None or not valid:
-        gate.record_failure(keys)
+        gate.record_failure(attempt)
         raise Unauthorized("Wrong product ID or password" if kind == "device" else "Wrong username or password")
     if not principal.is_active:
         raise Unauthorized("This bot is blocked; ask your instructor")
-    gate.record_success(keys["account"])
+    gate.record_success(attempt)
     return principal
+
+
+def remember_device(device_cookie: str | None, kind: str, identifier: str) -> str:
+    """The device cookie to set after a successful login: this browser now has its own allowance for the account."""
+    return device_cookies().remember(device_cookie, account_name(kind, identifier))
 
 
 def issue_api_token(principal: Principal) -> str:
