@@ -15,6 +15,7 @@ from sqlalchemy import delete
 
 from ..extensions import db
 from ..models import LoginThrottle, as_utc, utcnow
+from .offload import run_cpu_bound
 
 _hasher = PasswordHasher()
 # Verified against when an account does not exist, so a wrong name costs the same time as a wrong password.
@@ -22,13 +23,26 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
-    """Argon2id hash of a password (or of a device password such as a classroom's short PIN)."""
-    return _hasher.hash(password)
+    """Argon2id hash of a password (or of a device password such as a classroom's short PIN).
+
+    Argon2 is slow on purpose (tenths of a second of CPU), so it runs in a worker process, off the web server's
+    event loop.
+    """
+    return run_cpu_bound(argon2_hash, password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; an absent hash costs the same time (and fails). Runs in a worker process."""
+    return run_cpu_bound(argon2_verify, stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+
+
+def argon2_hash(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def argon2_verify(stored_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
