@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
@@ -30,7 +30,12 @@ FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def explain_invalid_request(_request: Any, _response: Any, error: Exception | None, *_rest: Any) -> None:
-    """Turn a request that fails its model into the API's usual 400 naming each bad field."""
+    """Turn a request that fails its model into the API's usual 400 naming each bad field.
+
+    spectree reads the body with ``get_json(silent=True) or {}``, which would treat a body that is not valid JSON
+    (nested too deeply, a lone surrogate, NaN) as an empty object; such a body is a 400 saying why.
+    """
+    refuse_unreadable_json()
     if error is None:
         return
     if request.method not in ("GET", "DELETE") and not request.is_json and request.content_length:
@@ -38,6 +43,15 @@ def explain_invalid_request(_request: Any, _response: Any, error: Exception | No
     problems = [describe(problem) for problem in error.errors()[:MAX_ERROR_FIELDS]] \
         if isinstance(error, ValidationError) else [str(error)]
     raise BadRequest("; ".join(problems), problems=problems)
+
+
+def refuse_unreadable_json() -> None:
+    if not (request.is_json and request.content_length) or request.get_json(silent=True) is not None:
+        return
+    try:
+        current_app.json.loads(request.get_data(cache=True))
+    except ValueError as error:
+        raise BadRequest(f"The body is not valid JSON: {error}") from None
 
 
 def describe(problem: dict[str, Any]) -> str:
@@ -49,6 +63,8 @@ def describe(problem: dict[str, Any]) -> str:
         return f"Field {where} {reason}" if where else reason
     if kind == "missing":
         return f"Missing field: {where}"
+    if kind == "too_long" and isinstance(problem.get("input"), str):
+        kind = "string_too_long"  # a length limit on a constrained string reports the generic kind
     if kind in PHRASES:
         return f"Field {where} {PHRASES[kind].format(**limits)}"
     return f"Field {where}: {problem['msg']}"
