@@ -30,12 +30,7 @@ FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def explain_invalid_request(_request: Any, _response: Any, error: Exception | None, *_rest: Any) -> None:
-    """Turn a request that fails its model into the API's usual 400 naming each bad field.
-
-    spectree reads the body with ``get_json(silent=True) or {}``, which would treat a body that is not valid JSON
-    (nested too deeply, a lone surrogate, NaN) as an empty object; such a body is a 400 saying why.
-    """
-    refuse_unreadable_json()
+    """Turn a request that fails its model into the API's usual 400 naming each bad field."""
     if error is None:
         return
     if request.method not in ("GET", "DELETE") and not request.is_json and request.content_length:
@@ -46,6 +41,8 @@ def explain_invalid_request(_request: Any, _response: Any, error: Exception | No
 
 
 def refuse_unreadable_json() -> None:
+    """spectree reads the body with ``get_json(silent=True) or {}``, which would treat a body that is not valid JSON
+    (nested too deeply, a lone surrogate, NaN) as an empty object; such a body is a 400 saying why."""
     if not (request.is_json and request.content_length) or request.get_json(silent=True) is not None:
         return
     try:
@@ -141,13 +138,17 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         validated = validate(view)
-        if "json" not in inspect.signature(view).parameters:
+        parameters = inspect.signature(view).parameters
+        if ok is None and "json" not in parameters and "query" not in parameters:
+            return documented_only(view, validated)
+        if "json" not in parameters:
             return validated
 
         @functools.wraps(validated)
         def json_only(*args: Any, **kwargs: Any) -> Any:
             if "product_id" in kwargs:  # a bot the caller may not see is a 404 before its body is judged
                 accessible_device(current_user, kwargs["product_id"])
+            refuse_unreadable_json()
             if request.mimetype in FORM_MIMETYPES:  # spectree would hand the view no body at all
                 raise BadRequest("Expected a JSON body (Content-Type: application/json)")
             return validated(*args, **kwargs)
@@ -158,6 +159,18 @@ def documented(tag: str, ok: type | None = None, status: int = 200, errors: tupl
 
 
 bp = Blueprint("apidoc", __name__)
+
+
+def documented_only(view: Callable[..., Any], validated: Callable[..., Any]) -> Callable[..., Any]:
+    """The view itself, carrying spectree's description for the OpenAPI document: nothing to validate, and spectree
+    would read every response body into memory (a file sent by the server's file wrapper, such as a firmware
+    image under gunicorn, cannot be read that way at all: it was a 500)."""
+
+    @functools.wraps(validated)
+    def unvalidated(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    return unvalidated
 
 
 @bp.get("/api/openapi.json")

@@ -8,7 +8,8 @@ waits), so no async-library API is called here.
 
 The pool is created on first use, after the web server's async library has patched the standard library (gunicorn
 patches before it loads the app; ``multiprocessing.connection`` must not be imported earlier than that). Worker
-processes are started fresh ("spawn"), so they inherit no database connections or sockets. The number of calls
+processes are started fresh ("spawn"), so they inherit no database connections or sockets, and run at a lower CPU
+priority than the web server. The number of calls
 waiting at once is bounded: past it the caller gets 503 rather than an ever longer queue.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +29,7 @@ from .errors import ServiceUnavailable
 log = logging.getLogger(__name__)
 
 WORKER_PROCESSES = 2
+WORKER_NICENESS = 10  # the web server answering bots gets the CPU first
 MAX_WAITING = 64  # calls queued or running at once, per web process
 BUSY = "The server is busy; try again in a moment"
 
@@ -65,7 +68,8 @@ def run_cpu_bound(function: Callable[..., Result], *args: object) -> Result:
 def _running_pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(WORKER_PROCESSES, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(WORKER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=os.nice, initargs=(WORKER_NICENESS,))
     return _pool
 
 
