@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-SUITES = {"compile": "bench.compile_bench", "ota": "bench.ota_bench", "diagnostics": "bench.diagnostics_bench"}
+SUITES = {"compile": "bench.compile_bench", "ota": "bench.ota_bench", "diagnostics": "bench.diagnostics_bench",
+          "device": "bench.device_bench"}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

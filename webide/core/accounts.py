@@ -65,7 +65,11 @@ def authenticate(kind: str, identifier: str, password: str, client_address: str 
     if wait:
         raise TooManyRequests(f"Too many failed logins; try again in {wait} s", retry_after=wait)
     principal = find_principal(kind, identifier)
-    valid = verify_password(principal.password_hash if principal else None, password)
+    stored_hash = principal.password_hash if principal else None
+    # Nothing is written before this point: end the read so the database connection goes back to the pool while
+    # Argon2 runs in a worker process (twenty logins at once must not hold the connections bots need).
+    db.session.rollback()
+    valid = verify_password(stored_hash, password)
     if principal is None or not valid:
         gate.record_failure(attempt)
         raise Unauthorized("Wrong product ID or password" if kind == "device" else "Wrong username or password")

@@ -6,6 +6,10 @@ which the operating system schedules beside the web server, whatever the async m
 ordinary blocking I/O on a pipe, which eventlet and gevent turn into a cooperative wait (and threading simply
 waits), so no async-library API is called here.
 
+Arguments and results travel through a private temporary folder, never through the pool's pipes: under eventlet a
+large write to a full pipe blocks the whole process (the pipes are blocking file descriptors), and with a worker
+blocked writing its own large result back, both sides wait forever. Only file names go through the pipes.
+
 The pool is created on first use, after the web server's async library has patched the standard library (gunicorn
 patches before it loads the app; ``multiprocessing.connection`` must not be imported earlier than that). Worker
 processes are started fresh ("spawn"), so they inherit no database connections or sockets, and run at a lower CPU
@@ -18,11 +22,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from pathlib import Path
+from typing import TypeVar, cast
 
 from .errors import ServiceUnavailable
 
@@ -32,6 +39,7 @@ WORKER_PROCESSES = 2
 WORKER_NICENESS = 10  # the web server answering bots gets the CPU first
 MAX_WAITING = 64  # calls queued or running at once, per web process
 BUSY = "The server is busy; try again in a moment"
+INPUT, OUTPUT = "call.pickle", "outcome.pickle"
 
 Result = TypeVar("Result")
 
@@ -55,7 +63,10 @@ def run_cpu_bound(function: Callable[..., Result], *args: object) -> Result:
         _waiting += 1
         pool = _running_pool()
     try:
-        return pool.submit(function, *args).result()
+        with tempfile.TemporaryDirectory(prefix="webide-cpu-") as folder:
+            Path(folder, INPUT).write_bytes(pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL))
+            pool.submit(run_from_folder, folder).result()
+            failed, outcome = pickle.loads(Path(folder, OUTPUT).read_bytes())
     except BrokenProcessPool:
         log.warning("A CPU worker process died; starting a new pool")
         _discard_pool(pool)
@@ -63,6 +74,19 @@ def run_cpu_bound(function: Callable[..., Result], *args: object) -> Result:
     finally:
         with _lock:
             _waiting -= 1
+    if failed:
+        raise outcome
+    return cast(Result, outcome)
+
+
+def run_from_folder(folder: str) -> None:
+    """In a worker process: call what ``folder`` holds and store the result or the exception beside it."""
+    function, args = pickle.loads(Path(folder, INPUT).read_bytes())
+    try:
+        outcome: tuple[bool, object] = (False, function(*args))
+    except Exception as error:  # handed to the caller, who raises it
+        outcome = (True, error)
+    Path(folder, OUTPUT).write_bytes(pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL))
 
 
 def _running_pool() -> ProcessPoolExecutor:
