@@ -13,8 +13,9 @@ SUITES = {
     "ota": "bench.ota_bench:run",
     "flood": "bench.compile_bench:run_output_flood",
     "diagnostics": "bench.diagnostics_bench:run",
+    "device": "bench.device_bench:run",
 }
-EVERYTHING = ("compile", "ota", "diagnostics")
+EVERYTHING = ("compile", "ota", "diagnostics", "device")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -31,6 +31,7 @@ class BenchService:
     settings: Settings
     web: Child
     worker: Child
+    redis: Child | None = None  # the private redis-server (benchmarks may stop it)
 
 
 def scratch_dir() -> Path:
@@ -82,7 +83,7 @@ def bench_service(bots: int = 30, concurrency: int = 2, **env: str) -> Iterator[
         )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/login", folder / "service.log")
-        yield BenchService(f"http://127.0.0.1:{port}", settings, web, worker)
+        yield BenchService(f"http://127.0.0.1:{port}", settings, web, worker, redis_child)
     except BaseException:
         print((folder / "service.log").read_text()[-4000:], file=sys.stderr)
         raise

@@ -9,7 +9,6 @@ import pytest
 
 from webide.core.accounts import change_password, find_principal
 from webide.extensions import db
-from webide.models import LoginThrottle
 
 from .conftest import bearer, csrf_token
 
@@ -113,51 +112,6 @@ def test_a_bearer_request_never_falls_back_to_the_session_cookie(client, account
     accounts.browser_login(client, "bot_001", "12345")
     assert client.get("/api/devices").status_code == 200
     assert client.get("/api/devices", headers=bearer("forged")).status_code == 401
-
-
-def lockout_seconds(app, product_id: str) -> float:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        row = db.session.get(LoginThrottle, f"account:device:{product_id}")
-        return (row.locked_until - row.last_failure_at).total_seconds()
-
-
-def expire_lock(app, product_id: str) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        db.session.get(LoginThrottle, f"account:device:{product_id}").locked_until = None
-        db.session.commit()
-
-
-def test_failed_logins_lock_the_account_with_growing_delays(app, client, accounts, settings):
-    accounts.bot("bot_001", "12345")
-    for _ in range(settings.login_free_attempts):
-        assert client.post("/api/auth/login", json={"product_id": "bot_001", "password": "00000"}).status_code == 401
-    # Every further try is refused before the password is even checked, including the right one.
-    locked = client.post("/api/auth/login", json={"product_id": "bot_001", "password": "12345"})
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) >= 1
-    delays = [lockout_seconds(app, "bot_001")]
-    for _ in range(3):
-        expire_lock(app, "bot_001")
-        assert client.post("/api/auth/login", json={"product_id": "bot_001", "password": "11111"}).status_code == 401
-        delays.append(lockout_seconds(app, "bot_001"))
-    assert delays == [1, 2, 4, 8]
-    expire_lock(app, "bot_001")
-    assert client.post("/api/auth/login", json={"product_id": "bot_001", "password": "12345"}).status_code == 200
-    with app.app_context():
-        assert db.session.get(LoginThrottle, "account:device:bot_001") is None  # success resets the account count
-
-
-def test_lockout_is_per_account_and_per_address(client, accounts, settings):
-    accounts.bot("bot_001", "12345")
-    accounts.bot("bot_002", "12345")
-    for _ in range(settings.login_free_attempts + 1):
-        client.post("/api/auth/login", json={"product_id": "bot_001", "password": "00000"})
-    assert client.post("/api/auth/login", json={"product_id": "bot_002", "password": "12345"}).status_code == 200
-    # Spraying guesses across many accounts from one address runs into the address limit.
-    for n in range(settings.login_ip_free_attempts):
-        client.post("/api/auth/login", json={"product_id": f"spray_{n}", "password": "00000"})
-    response = client.post("/api/auth/login", json={"product_id": "bot_002", "password": "12345"})
-    assert response.status_code == 429
 
 
 def test_browser_forms_without_csrf_token_are_refused(client, accounts):

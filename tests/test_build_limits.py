@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from webide import create_app
 from webide.core.builds.queue import expire_stale_builds
 from webide.core.builds.worker import try_start
 from webide.core.registry import create_device
+from webide.core.toolchain import get_compiler
 from webide.database import migrate_database
 from webide.extensions import db
 from webide.models import Build, BuildStatus, Device, utcnow
@@ -92,6 +94,22 @@ def test_a_silent_running_build_is_marked_failed(limited_app):
     assert db.session.get(Build, stale.id).status == "error"
     assert "worker stopped" in db.session.get(Build, stale.id).message
     assert db.session.get(Build, alive.id).status == RUNNING
+
+
+def test_a_lost_build_has_its_orphaned_work_folder_swept(limited_app, settings):
+    compiler = get_compiler(settings)
+    folder, lease = compiler.work_folders.acquire()
+    (folder / "build").mkdir()
+    (folder / "build" / "sketch.o").write_bytes(b"\0" * 1024)
+    os.close(lease)  # the kernel drops the lease when a worker dies; closing it here is the same
+    add_build("a1", RUNNING, heartbeat_age_s=5)
+    assert expire_stale_builds() == 0 and folder.exists(), "no build was lost, so nothing is swept"
+    held, held_lease = compiler.work_folders.acquire()  # a build still running elsewhere keeps its folder
+    add_build("a2", RUNNING, heartbeat_age_s=31)
+    assert expire_stale_builds() == 1
+    assert not folder.exists()
+    assert held.exists()
+    compiler.work_folders.release(held, held_lease)
 
 
 @pytest.mark.slow

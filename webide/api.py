@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
@@ -46,6 +46,17 @@ def explain_invalid_request(_request: Any, _response: Any, error: Exception | No
     raise BadRequest("; ".join(problems), problems=problems)
 
 
+def refuse_unreadable_json() -> None:
+    """spectree reads the body with ``get_json(silent=True) or {}``, which would treat a body that is not valid JSON
+    (nested too deeply, a lone surrogate, NaN) as an empty object; such a body is a 400 saying why."""
+    if not (request.is_json and request.content_length) or request.get_json(silent=True) is not None:
+        return
+    try:
+        current_app.json.loads(request.get_data(cache=True))
+    except ValueError as error:
+        raise BadRequest(f"The body is not valid JSON: {error}") from None
+
+
 def describe(problem: dict[str, Any]) -> str:
     """One pydantic error in the API's words, naming the field the way a client wrote it (``files[0].name``)."""
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]).lstrip(".")
@@ -55,6 +66,8 @@ def describe(problem: dict[str, Any]) -> str:
         return f"Field {where} {reason}" if where else reason
     if kind == "missing":
         return f"Missing field: {where}"
+    if kind == "too_long" and isinstance(problem.get("input"), str):
+        kind = "string_too_long"  # a length limit on a constrained string reports the generic kind
     if kind in PHRASES:
         return f"Field {where} {PHRASES[kind].format(**limits)}"
     return f"Field {where}: {problem['msg']}"
@@ -133,8 +146,6 @@ def documented(
     security: list[dict[str, list[str]]] | None = None,
     other: dict[int, type | None] | None = None,
     parsed_body: type | None = None,
-    page: bool = False,
-    file: bool = False,
     access: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Validate a view's request (models taken from its ``json``/``query`` parameters) and its ``ok`` response.
@@ -142,8 +153,7 @@ def documented(
     ``errors`` are the statuses it can answer with ``{"success": false, "error"}``; ``other`` adds statuses with
     their own model (None: not JSON, e.g. a page, a redirect or a file). ``parsed_body`` documents a body that the
     view reads itself (the device path caps its size before parsing), so neither it nor the answer is validated here;
-    ``page`` marks an HTML page (documented, never validated); ``file`` a binary answer, which bypasses spectree
-    entirely so it is streamed, never buffered (spectree reads every response object it sees).
+    a view with neither a request model nor a JSON answer (a page, a file) is only documented, never wrapped.
     ``access`` ("staff": instructors and admins, "admin": admins) is enforced, like the visibility of a class named
     in the URL, before the request is validated, so a caller who may not use a route learns nothing from it.
     """
@@ -157,23 +167,25 @@ def documented(
         tags=[tag],
         security=USER if security is None else security,
         json=parsed_body,
-        skip_validation=parsed_body is not None or page,
+        skip_validation=parsed_body is not None,
     )
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         validated = validate(view)
-        if file:
-            validated = documented_only(view, validated)
-        if access is not None or "class_name" in inspect.signature(view).parameters:
+        parameters = inspect.signature(view).parameters
+        if ok is None and "json" not in parameters and "query" not in parameters:
+            validated = documented_only(view, validated)  # pages and files: streamed, never read by spectree
+        if access is not None or "class_name" in parameters:
             validated = gated(validated, access)
             validated.access = access  # type: ignore[attr-defined]
-        if "json" not in inspect.signature(view).parameters:
+        if "json" not in parameters:
             return validated
 
         @functools.wraps(validated)
         def json_only(*args: Any, **kwargs: Any) -> Any:
             if "product_id" in kwargs:  # a bot the caller may not see is a 404 before its body is judged
                 accessible_device(current_user, kwargs["product_id"])
+            refuse_unreadable_json()
             if request.mimetype in FORM_MIMETYPES:  # spectree would hand the view no body at all
                 raise BadRequest("Expected a JSON body (Content-Type: application/json)")
             return validated(*args, **kwargs)
@@ -181,17 +193,6 @@ def documented(
         return json_only
 
     return decorate
-
-
-def documented_only(view: Callable[..., Any], validated: Callable[..., Any]) -> Callable[..., Any]:
-    """Call ``view`` directly; spectree finds the operation's metadata through ``__wrapped__``."""
-
-    @functools.wraps(view)
-    def direct(*args: Any, **kwargs: Any) -> Any:
-        return view(*args, **kwargs)
-
-    direct.__wrapped__ = validated  # type: ignore[attr-defined]
-    return direct
 
 
 def with_html_pages(document: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +231,18 @@ def gated(view: Callable[..., Any], access: str | None) -> Callable[..., Any]:
 
 
 bp = Blueprint("apidoc", __name__)
+
+
+def documented_only(view: Callable[..., Any], validated: Callable[..., Any]) -> Callable[..., Any]:
+    """The view itself, carrying spectree's description for the OpenAPI document: nothing to validate, and spectree
+    would read every response body into memory (a file sent by the server's file wrapper, such as a firmware
+    image under gunicorn, cannot be read that way at all: it was a 500)."""
+
+    @functools.wraps(validated)
+    def unvalidated(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    return unvalidated
 
 
 @bp.get("/api/openapi.json")

@@ -34,8 +34,9 @@ class Settings:
     proxy_count: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     public_url: str = ""  # base URL devices use, e.g. http://192.168.1.10:5000 (default: from the request)
     # login throttling
-    login_free_attempts: int = 5
-    login_ip_free_attempts: int = 30
+    login_free_attempts: int = 5  # per account and address, or per account and device cookie
+    login_unknown_free_attempts: int = 10  # per account, all clients without a device cookie together
+    login_ip_free_attempts: int = 100  # distinct accounts failed from one address by clients without a device cookie
     login_max_lockout_s: int = 900
     api_token_ttl_s: int = 30 * 24 * 3600
     # compile service

@@ -170,7 +170,8 @@ class ApiToken(db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed-login bookkeeping per account name and per client address."""
+    """Failed-login counters (see `webide.core.security.LoginThrottler`): per account and address, per device
+    cookie, per account for unknown clients, per address."""
 
     __tablename__ = "login_throttle"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)

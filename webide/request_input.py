@@ -19,11 +19,36 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 def parse_json(text: str | bytes) -> Any:
-    """JSON as RFC 8259 defines it; ValueError (never RecursionError) for anything else."""
+    """JSON as RFC 8259 defines it, holding only valid Unicode; ValueError (never RecursionError) for anything else.
+
+    A ``\\ud800`` escape decodes to a lone surrogate, which no UTF-8 database, file or ZIP can store; refusing it
+    here keeps it out of every field of every endpoint.
+    """
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        value = json.loads(text, parse_constant=reject_constant)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
+    refuse_lone_surrogates(value)
+    return value
+
+
+def refuse_lone_surrogates(value: Any) -> None:
+    """ValueError if any string (key or value) in a parsed JSON document holds a lone surrogate."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "it contains text that is not valid Unicode (a lone surrogate such as \\ud800)"
+                ) from None
 
 
 def reject_constant(name: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, after_this_request, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
@@ -13,21 +13,24 @@ from ..core.accounts import (
     issue_api_token,
     log_in,
     refresh_api_token,
+    remember_device,
     revoke_api_token,
 )
 from ..core.audit import record
 from ..core.errors import ApiError, BadRequest, Unauthorized
-from ..extensions import csrf_exempt, db
+from ..extensions import csrf_exempt, current_settings, db
 from ..schemas import CsrfReply, Login, LoginReply, PasswordChange, Reply, WhoAmI
 from . import bp
 from .sessions import bearer_token
 
 MAX_SECRET = 256
+DEVICE_COOKIE = "webide_device"
+DEVICE_COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime browsers keep a cookie
 PAGE_ERRORS = {400: None, 401: None, 429: None}
 
 
 @bp.get("/login")
-@documented("pages", page=True, other={302: None}, security=PUBLIC)
+@documented("pages", other={302: None}, security=PUBLIC)
 def login_page() -> str | Response:
     """The login page (bots: product ID and password; people: username and password)."""
     if current_user.is_authenticated:
@@ -36,7 +39,7 @@ def login_page() -> str | Response:
 
 
 @bp.post("/login")
-@documented("pages", page=True, status=302, other=PAGE_ERRORS, security=PUBLIC)
+@documented("pages", status=302, other=PAGE_ERRORS, security=PUBLIC)
 def login_submit() -> str | Response | tuple[str, int]:
     """Log in from the form; sets the session cookie and goes to the start page."""
     mode = "user" if request.form.get("mode") == "user" else "device"
@@ -45,17 +48,18 @@ def login_submit() -> str | Response | tuple[str, int]:
     try:
         if not identifier or not password:
             raise BadRequest("Enter both fields")
-        principal = log_in(mode, identifier, password, request.remote_addr)
+        principal = log_in(mode, identifier, password, request.remote_addr, request.cookies.get(DEVICE_COOKIE))
     except ApiError as error:
         db.session.commit()  # the failed attempt counts
         return render_template("auth/login.html", mode=mode, error=error.message, identifier=identifier), error.status
     db.session.commit()
     login_user(principal)
+    remember_this_browser(mode, identifier)
     return redirect(url_for("home.index"))
 
 
 @bp.post("/logout")
-@documented("pages", page=True, status=302)
+@documented("pages", status=302)
 def logout() -> Response:
     """End the browser session."""
     logout_user()
@@ -63,12 +67,14 @@ def logout() -> Response:
 
 
 @bp.post("/api/auth/login")
-@csrf_exempt  # JSON-only (a cross-site form cannot send it) and it sets no cookie
+@csrf_exempt  # JSON-only (a cross-site form cannot send it); the only cookie it sets is the device cookie
 @documented("auth", LoginReply, errors=(400, 401, 429), security=PUBLIC)
 def api_login(json: Login) -> dict:
     """Get an API token: a bot logs in with product ID and password, a person with username and password.
 
-    Failed logins are throttled per account and per client address; a 429 says when to try again (Retry-After).
+    Failed logins are throttled per account and client address, and per account for clients without a device
+    cookie (set on success, it gives a client that logged in before its own allowance); a 429 says when to try
+    again (Retry-After).
     """
     if json.product_id is not None:
         kind, identifier = "device", json.product_id
@@ -77,11 +83,12 @@ def api_login(json: Login) -> dict:
     else:
         raise BadRequest("Missing field: product_id or username")
     try:
-        principal = log_in(kind, identifier, json.password, request.remote_addr)
+        principal = log_in(kind, identifier, json.password, request.remote_addr, request.cookies.get(DEVICE_COOKIE))
     finally:
         db.session.commit()  # a failed attempt counts
     token = issue_api_token(principal)
     db.session.commit()
+    remember_this_browser(kind, identifier)
     return {"success": True, "token": token, "kind": principal.kind}
 
 
@@ -138,7 +145,13 @@ def whoami() -> dict:
 def api_change_password(json: PasswordChange) -> dict:
     """Change the caller's password; every other session and API token ends."""
     try:
-        authenticate(current_user.kind, current_user.display_name, json.current_password, request.remote_addr)
+        authenticate(
+            current_user.kind,
+            current_user.display_name,
+            json.current_password,
+            request.remote_addr,
+            request.cookies.get(DEVICE_COOKIE),
+        )
     finally:
         db.session.commit()  # a failed attempt counts
     change_password(current_user, json.new_password)
@@ -147,3 +160,21 @@ def api_change_password(json: PasswordChange) -> dict:
     if bearer_token() is None:
         login_user(current_user._get_current_object())  # keep this browser signed in; every other session ends
     return {"success": True}
+
+
+def remember_this_browser(kind: str, identifier: str) -> None:
+    """Give the response the device cookie that names this account (OWASP's defence against lockout abuse)."""
+    cookie = remember_device(request.cookies.get(DEVICE_COOKIE), kind, identifier)
+
+    @after_this_request
+    def set_device_cookie(response: Response) -> Response:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            cookie,
+            max_age=DEVICE_COOKIE_MAX_AGE_S,
+            httponly=True,
+            samesite="Lax",
+            secure=current_settings().secure_cookies,
+            path="/",
+        )
+        return response

@@ -126,7 +126,7 @@ def history(product_id: str) -> dict:
 
 @bp.get("/api/builds/<update_id>/firmware")
 @login_required
-@documented("builds", other={200: None}, errors=ERRORS, file=True)
+@documented("builds", other={200: None}, errors=ERRORS)
 def download_firmware(update_id: str) -> Response:
     """The build's compiled firmware to flash over USB: ``.ino.hex`` for AVR boards, else ``.ino.bin``."""
     build = visible_build(update_id)

@@ -7,12 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ..extensions import current_settings, db
+from ..extensions import current_secret_key, current_settings, db
 from ..models import ApiToken, Device, User, as_utc, utcnow
 from .audit import Actor, record
 from .errors import ApiError, BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 from .rules import MAX_PASSWORD, MIN_PASSWORD
 from .security import (
+    DeviceCookies,
+    LoginAttempt,
+    LoginLimits,
     LoginThrottler,
     ThrottlePolicy,
     hash_password,
@@ -28,9 +31,21 @@ LOGIN_KINDS = ("device", "user")
 def throttler() -> LoginThrottler:
     settings = current_settings()
     return LoginThrottler(
-        ThrottlePolicy(settings.login_free_attempts, settings.login_max_lockout_s),
-        ThrottlePolicy(settings.login_ip_free_attempts, settings.login_max_lockout_s),
+        LoginLimits(
+            per_client=ThrottlePolicy(settings.login_free_attempts, settings.login_max_lockout_s),
+            unknown_clients=ThrottlePolicy(settings.login_unknown_free_attempts, settings.login_max_lockout_s),
+            accounts_per_address=ThrottlePolicy(settings.login_ip_free_attempts, settings.login_max_lockout_s),
+        )
     )
+
+
+def device_cookies() -> DeviceCookies:
+    return DeviceCookies(current_secret_key())
+
+
+def account_name(kind: str, identifier: str) -> str:
+    """The account a login names, as throttling and device cookies know it (names are case-insensitive)."""
+    return f"{kind}:{identifier.lower()}"
 
 
 def find_principal(kind: str, identifier: str) -> Principal | None:
@@ -39,21 +54,29 @@ def find_principal(kind: str, identifier: str) -> Principal | None:
     return db.session.scalar(select(User).where(User.username == identifier))
 
 
-def authenticate(kind: str, identifier: str, password: str, client_address: str | None) -> Principal:
-    """Check a login, throttled per account and per client address; raise on failure.
+def authenticate(
+    kind: str, identifier: str, password: str, client_address: str | None, device_cookie: str | None = None
+) -> Principal:
+    """Check a login, throttled so that guessing is slowed but the owner is never locked out; raise on failure.
 
-    Unknown names and wrong passwords get the same answer and cost the same time. A failure is recorded in the
-    caller's transaction, which must be committed even though this raises.
+    ``device_cookie`` is the browser's device cookie (see :class:`DeviceCookies`): an entry for this account gives
+    the browser its own allowance. Unknown names and wrong passwords get the same answer and cost the same time.
+    A failure is recorded in the caller's transaction, which must be committed even though this raises.
     """
-    keys = {"account": f"{kind}:{identifier.lower()}", "address": client_address or "unknown"}
+    account = account_name(kind, identifier)
+    attempt = LoginAttempt(account, client_address or "unknown", device_cookies().nonce_for(device_cookie, account))
     gate = throttler()
-    wait = gate.retry_after(keys)
+    wait = gate.retry_after(attempt)
     if wait:
         raise TooManyRequests(f"Too many failed logins; try again in {wait} s", retry_after=wait)
     principal = find_principal(kind, identifier)
-    valid = verify_password(principal.password_hash if principal else None, password)
+    stored_hash = principal.password_hash if principal else None
+    # Nothing is written before this point: end the read so the database connection goes back to the pool while
+    # Argon2 runs in a worker process (twenty logins at once must not hold the connections bots need).
+    db.session.rollback()
+    valid = verify_password(stored_hash, password)
     if principal is None or not valid:
-        gate.record_failure(keys)
+        gate.record_failure(attempt)
         raise Unauthorized("Wrong product ID or password" if kind == "device" else "Wrong username or password")
     if not principal.is_active:
         raise Unauthorized(
@@ -61,18 +84,24 @@ def authenticate(kind: str, identifier: str, password: str, client_address: str 
             if kind == "device"
             else "This account is blocked; ask an administrator"
         )
-    gate.record_success(keys["account"])
+    gate.record_success(attempt)
     return principal
 
 
-def log_in(kind: str, identifier: str, password: str, address: str | None) -> Principal:
+def log_in(
+    kind: str,
+    identifier: str,
+    password: str,
+    address: str | None,
+    device_cookie: str | None = None,
+) -> Principal:
     """:func:`authenticate`, with the outcome in the audit log (the caller commits either way).
 
     Attempts refused by the throttle (429) are not logged one by one: the password was not even checked, and a
     flood of them must not become a flood of rows.
     """
     try:
-        principal = authenticate(kind, identifier, password, address)
+        principal = authenticate(kind, identifier, password, address, device_cookie)
     except TooManyRequests:
         raise
     except ApiError as error:
@@ -87,6 +116,11 @@ def log_in(kind: str, identifier: str, password: str, address: str | None) -> Pr
         raise
     record(Actor.of(principal, address), "login.ok", principal)
     return principal
+
+
+def remember_device(device_cookie: str | None, kind: str, identifier: str) -> str:
+    """The device cookie to set after a successful login: this browser now has its own allowance for the account."""
+    return device_cookies().remember(device_cookie, account_name(kind, identifier))
 
 
 def issue_api_token(principal: Principal) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from .errors import BadRequest, TooLarge
+from .offload import run_cpu_bound
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,16 @@ def read_upload(
     """The sketch's files after importing an upload: a .zip replaces the sketch, a single source file is merged.
 
     A single file named like the main file replaces it; any other name is added as a tab (or replaces the tab with
-    that name) — Arduino builds extra .ino tabs too, concatenated after the main one.
+    that name) — Arduino builds extra .ino tabs too, concatenated after the main one. Decompressing runs in a
+    worker process, off the web server's event loop.
     """
+    return run_cpu_bound(files_of_upload, filename, data, main_name, current, limits)
+
+
+def files_of_upload(
+    filename: str, data: bytes, main_name: str, current: list[dict[str, str]], limits: ImportLimits
+) -> list[dict[str, str]]:
+    """:func:`read_upload`'s work, in the calling process."""
     if not filename:
         raise BadRequest("The upload has no file name")
     if filename.lower().endswith(".zip"):
@@ -251,7 +260,13 @@ def pick_main_file(names: list[str], main_name: str, hints: list[str]) -> str | 
 
 
 def sketch_zip(folder: str, files: list[dict[str, str]], saved_at: datetime) -> bytes:
-    """A ZIP with ``folder/<file>`` entries: the layout the Arduino IDE opens as a sketch."""
+    """A ZIP with ``folder/<file>`` entries: the layout the Arduino IDE opens as a sketch (compressed in a worker
+    process, off the web server's event loop)."""
+    return run_cpu_bound(build_sketch_zip, folder, files, saved_at)
+
+
+def build_sketch_zip(folder: str, files: list[dict[str, str]], saved_at: datetime) -> bytes:
+    """:func:`sketch_zip`'s work, in the calling process."""
     buffer = io.BytesIO()
     stamp = (max(saved_at.year, 1980), saved_at.month, saved_at.day, saved_at.hour, saved_at.minute, saved_at.second)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

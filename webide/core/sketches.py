@@ -211,11 +211,15 @@ def sketch_view(device: Device) -> dict[str, Any]:
 def check_sketch(device: Device, files: list[dict[str, str]], settings: Settings) -> None:
     """Refuse a sketch the compiler would refuse — the one check behind every way a sketch comes in.
 
-    413 when over the size or file-count limit; 400 for text that is not valid Unicode, or listing one message per
-    broken file-name rule (the compiler's own rules, so the editor, imports, hand-outs and the build agree).
+    413 when over the size or file-count limit; 400 for text that is not valid Unicode, a file name longer than
+    MAX_FILE_NAME, or listing one message per broken file-name rule (the compiler's own rules, so the editor,
+    imports, hand-outs and the build agree).
     """
     if len(files) > settings.sketch_max_files:
         raise TooLarge(f"A sketch may have at most {settings.sketch_max_files} files; this one has {len(files)}")
+    for file in files:
+        if len(file["name"]) > MAX_FILE_NAME:
+            raise BadRequest(f"File name {file['name'][:MAX_FILE_NAME]!r}… is longer than {MAX_FILE_NAME} characters")
     total = 0
     for file in files:
         try:

@@ -95,7 +95,9 @@ def list_revisions(product_id: str, query: RevisionPage) -> dict:
 def show_revision(product_id: str, rev: int) -> dict:
     """One old revision, read-only: its files and their Pygments rendering."""
     row = revision(accessible_device(current_user, product_id), rev)
-    return {"success": True, **revision_summary(row), "files": row.files, "html": render_revision(row.files)}
+    summary, files = revision_summary(row), row.files
+    db.session.rollback()  # read only: the database connection goes back to the pool while a worker highlights
+    return {"success": True, **summary, "files": files, "html": render_revision(files)}
 
 
 @bp.post("/api/devices/<product_id>/sketch/revisions/<int:rev>/restore")
@@ -111,7 +113,7 @@ def restore(product_id: str, rev: int, json: Restore) -> dict:
 
 @bp.get("/api/devices/<product_id>/sketch.zip")
 @login_required
-@documented("sketch", other={200: None}, errors=ERRORS, file=True)
+@documented("sketch", other={200: None}, errors=ERRORS)
 def export_zip(product_id: str) -> Response:
     """The current sketch as ``<sketch_name>.zip`` in the Arduino folder layout."""
     device = accessible_device(current_user, product_id)

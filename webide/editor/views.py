@@ -52,7 +52,7 @@ def render_editor(device: Device) -> str:
 
 @bp.get("/devices/<product_id>/editor")
 @login_required
-@documented("pages", page=True, other={200: None}, errors=(401, 404))
+@documented("pages", other={200: None}, errors=(401, 404))
 def page(product_id: str) -> str:
     """The editor page of a bot."""
     return render_editor(accessible_device(current_user, product_id))

@@ -16,7 +16,7 @@ from . import bp
 
 @bp.get("/")
 @login_required
-@documented("pages", page=True, other={200: None, 302: None})
+@documented("pages", other={200: None, 302: None})
 def index() -> str:
     """Where each kind of user starts: a bot's editor, or the instructor's bots by class."""
     if current_user.kind == "device":

@@ -26,9 +26,7 @@ bp.register_error_handler(RangeNotSatisfiable, range_error_response)
 
 
 @bp.get("/<product_id>.ino.bin")
-@documented(
-    "device", other={200: None, 206: None, 304: None}, errors=(*ERRORS, 404, 409, 416), security=FIRMWARE, file=True
-)
+@documented("device", other={200: None, 206: None, 304: None}, errors=(*ERRORS, 404, 409, 416), security=FIRMWARE)
 def firmware(product_id: str) -> Response:
     """The bot's target image for the stock HTTPUpdate client: 304, 200/206 with x-MD5, or a refusal.
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from ...extensions import current_celery, current_event_log, current_settings, db
 from ...models import Build, Device, utcnow
 from ..errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from ..toolchain import get_compiler
 from .status import ERROR, IN_PROGRESS, PENDING, announce_progress, end_build
 
 log = logging.getLogger(__name__)
@@ -87,13 +88,20 @@ def request_cancel(build: Build) -> None:
 
 
 def expire_stale_builds() -> int:
-    """Fail running builds whose worker has gone silent, so none stays `in_progress` forever."""
-    cutoff = utcnow() - timedelta(seconds=current_settings().build_stale_s)
+    """Fail running builds whose worker has gone silent, so none stays `in_progress` forever.
+
+    A lost build leaves its work folder behind (its worker died mid-build), so the compiler then sweeps the folders
+    no live build holds.
+    """
+    settings = current_settings()
+    cutoff = utcnow() - timedelta(seconds=settings.build_stale_s)
     stale = db.session.scalars(select(Build).where(Build.status == IN_PROGRESS, Build.heartbeat_at < cutoff)).all()
     for build in stale:
         end_build(
             build, ERROR, "The build worker stopped unexpectedly; press Verify or Upload again", error="worker lost"
         )
+    if stale:
+        get_compiler(settings).sweep_orphans()
     return len(stale)
 
 
