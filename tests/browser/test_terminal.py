@@ -7,11 +7,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from webide.simulator import SimulatedBot
+
 from ..live import ApiClient
 from .conftest import (
     BOT_PASSWORD,
     BrowserService,
-    SimulatedAvrBot,
     open_editor_as_bot,
     terminal_text,
     wait_for_build_end,
@@ -42,7 +43,7 @@ def test_a_3000_line_build_shows_exactly_the_stored_log_also_after_a_reload(
     page: Page, browser_service: BrowserService
 ) -> None:
     open_editor_as_bot(page, "bot_flood")
-    bot = SimulatedAvrBot(
+    bot = SimulatedBot(
         browser_service.base_url, "bot_flood", browser_service.device_tokens["bot_flood"], say=lambda _: None
     )
     verify_in_page(page, "bot_flood", flood_sketch(1000))
