@@ -157,7 +157,9 @@ def test_a_hung_redis_costs_one_short_timeout_then_events_are_dropped_for_a_whil
     hung = SilentServer()
     try:
         with app.app_context():
-            app.extensions["webide_events"] = EventLog(f"redis://127.0.0.1:{hung.port}/0", NAMESPACE)
+            app.extensions["webide_events"] = EventLog(
+                f"redis://127.0.0.1:{hung.port}/0", NAMESPACE, publish_timeout_s=events.REQUEST_PUBLISH_TIMEOUT_S
+            )
             events.publish("bot_1", "line", text="first")  # waits for the publish timeout, then gives up
             assert len(hung.connections) == 1
             assert "events paused" in caplog.text

@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 
 KEEP_EVENTS = 20_000
 KEEP_BYTES = 4 * 1024 * 1024  # per bot: a 4 MB-output build still replays whole; 30 bots stay near 120 MB
-PUBLISH_TIMEOUT_S = 0.5
+# Publishing in a request (a bot's download, its heartbeat) may cost it little when Redis hangs; a worker streaming
+# compiler lines waits longer rather than lose lines to a busy Redis.
+REQUEST_PUBLISH_TIMEOUT_S = 0.15
+WORKER_PUBLISH_TIMEOUT_S = 5.0
 QUIET_AFTER_FAILURE_S = 5.0
 KEEP_SECONDS = 7 * 24 * 3600
 FRESH_PAGE_EVENTS = 200
@@ -133,11 +136,10 @@ class Replay:
 
 
 class EventLog:
-    def __init__(self, redis_url: str, namespace: str):
+    def __init__(self, redis_url: str, namespace: str, publish_timeout_s: float = WORKER_PUBLISH_TIMEOUT_S):
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=1)
-        # Publishing happens inside requests (a bot's download, its heartbeat): a hung Redis may cost it little.
         self.publisher = redis.Redis.from_url(
-            redis_url, socket_timeout=PUBLISH_TIMEOUT_S, socket_connect_timeout=PUBLISH_TIMEOUT_S
+            redis_url, socket_timeout=publish_timeout_s, socket_connect_timeout=min(publish_timeout_s, 1.0)
         )
         self.quiet_until = 0.0
         self.namespace = namespace
@@ -203,8 +205,12 @@ class EventLog:
                 return events
 
 
-def configure_event_log(redis_url: str, namespace: str) -> EventLog | None:
-    return EventLog(redis_url, namespace) if redis_url else None
+def configure_event_log(redis_url: str, namespace: str, serves_requests: bool) -> EventLog | None:
+    """The process's event log; the web server's publishes give up sooner than a worker's."""
+    if not redis_url:
+        return None
+    timeout = REQUEST_PUBLISH_TIMEOUT_S if serves_requests else WORKER_PUBLISH_TIMEOUT_S
+    return EventLog(redis_url, namespace, publish_timeout_s=timeout)
 
 
 def publish(product_id: str, event_type: str, **payload: Any) -> None:

@@ -16,7 +16,7 @@ NAMESPACE = "/ota-update"
 
 
 def init_realtime(app: Flask, settings: Settings, serve: bool = True) -> None:
-    app.extensions["webide_events"] = configure_event_log(settings.redis_url, NAMESPACE)
+    app.extensions["webide_events"] = configure_event_log(settings.redis_url, NAMESPACE, serves_requests=serve)
     if not serve:
         return
     options: dict[str, Any] = {"async_mode": settings.async_mode, "cors_allowed_origins": [], "cookie": None}
