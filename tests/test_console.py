@@ -555,7 +555,7 @@ def test_an_absurd_user_id_is_a_404(client, staff):
 def test_failed_logins_are_logged_but_throttled_ones_are_not(client, staff):
     statuses = [
         client.post("/api/auth/login", json={"username": "teacher_a", "password": "wrong"}).status_code
-        for _ in range(8)
+        for _ in range(14)
     ]
     assert 401 in statuses and 429 in statuses
     failed = entries(client, staff["root"], action="login.failed", target="teacher_a")

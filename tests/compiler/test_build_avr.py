@@ -233,7 +233,7 @@ def test_toolchains_and_boards_come_from_the_installed_platform(avr: Compiler) -
     assert info.name == "arduino-builder" and info.version[0].isdigit()
     fqbns = {board.fqbn: board.name for board in avr.boards()}
     assert fqbns["arduino:avr:uno"].casefold() == "arduino uno"
-    assert "arduino:avr:mega" in fqbns
+    assert "arduino:avr:mega:cpu=atmega2560" in fqbns  # with the option that picks its chip
     usable, message = avr.sandbox_status()
     assert usable, message
 
