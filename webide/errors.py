@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import redis.exceptions
+import sqlalchemy.exc
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -33,6 +34,15 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return response
 
 
+def storage_problem(detail: str) -> str:
+    """What to tell a user when the database cannot write, from the driver's message."""
+    if "full" in detail:
+        return "The server's disk is full, so nothing could be saved; ask the administrator to free some space"
+    if "readonly" in detail or "read-only" in detail:
+        return "The server's database is read-only right now, so nothing could be saved; ask the administrator"
+    return "The server's database is unavailable right now; nothing was saved, try again shortly"
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
@@ -59,6 +69,12 @@ def register_error_handlers(app: Flask) -> None:
     def handle_redis_down(error: Exception) -> Response:
         log.warning("Redis unavailable: %s", error)
         return error_response(503, "The build queue is unavailable right now; try again shortly")
+
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    def handle_storage_unavailable(error: Exception) -> Response:
+        # A full disk, a read-only or locked database: say so plainly; nothing was half-written (rolled back).
+        log.error("Storage unavailable on %s %s: %s", request.method, request.path, error)
+        return error_response(503, storage_problem(str(error)))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:

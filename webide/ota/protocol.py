@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, request
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from ..config import Settings
@@ -270,10 +271,14 @@ class DownloadMeter:
             return
         self.written_percent, self.written_at = percent, time.monotonic()
         with self.app.app_context():
-            rows = db.session.execute(STILL_CURRENT_QUERY, {"deployment_id": self.deployment_id}).first()
-            if rows is not None:
-                record_download_progress(rows[0], rows[1], percent, finished)
-                db.session.commit()
+            try:
+                rows = db.session.execute(STILL_CURRENT_QUERY, {"deployment_id": self.deployment_id}).first()
+                if rows is not None:
+                    record_download_progress(rows[0], rows[1], percent, finished)
+                    db.session.commit()
+            except SQLAlchemyError as error:  # a full disk must not cut the bot's download short
+                db.session.rollback()
+                log.warning("Download progress of deployment %s not recorded: %s", self.deployment_id, error)
 
 
 def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:

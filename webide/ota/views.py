@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..api import DEVICE, FIRMWARE, documented
 from ..core.errors import ApiError, RangeNotSatisfiable
@@ -18,6 +21,8 @@ from ..schemas import Heartbeat, HeartbeatReply, Manifest, StatusReply, StatusRe
 from . import bp
 from .device_auth import authenticate_device, authenticated_device
 from .protocol import firmware_response, range_error_response, update_manifest
+
+log = logging.getLogger(__name__)
 
 MAX_REPORT_BYTES = 8 * 1024  # fits any real report many times over
 ERRORS = (400, 401, 403)
@@ -37,10 +42,19 @@ def firmware(product_id: str) -> Response:
     try:
         response = firmware_response(state, current_settings())
     except ApiError:
-        db.session.commit()  # a refusal the bot causes (e.g. no room for the image) fails its deployment
+        commit_observations()  # a refusal the bot causes (e.g. no room for the image) fails its deployment
         raise
-    db.session.commit()
+    commit_observations()
     return response
+
+
+def commit_observations() -> None:
+    """Record what the bot told us; if the database cannot write (a full disk), the bot still gets its answer."""
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("Device observations not recorded: %s", error)
 
 
 @bp.get("/api/ota/<product_id>/check")
@@ -48,7 +62,7 @@ def firmware(product_id: str) -> Response:
 def check(product_id: str) -> dict:
     """Is there an update for the bot, and where and what it is (a signed URL valid for this image only)."""
     manifest = update_manifest(authenticated_device(product_id), current_settings())
-    db.session.commit()
+    commit_observations()
     return manifest
 
 
