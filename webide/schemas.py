@@ -138,8 +138,10 @@ class BoardChange(RequestBody):
 
 
 class WifiSettings(RequestBody):
-    ssid: Text | None = None
-    password: Text | None = Field(None, description='"" = open network; omitted = keep the stored password')
+    """Checked further by the Wi-Fi rules (802.11 lengths in bytes, no control characters)."""
+
+    ssid: StrictStr | None = None
+    password: StrictStr | None = Field(None, description='"" = open network; omitted = keep the stored password')
 
 
 class WifiReply(Reply):
