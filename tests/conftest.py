@@ -42,37 +42,32 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
+    with private_redis(tmp_path_factory.mktemp("redis")) as (_process, url):
+        yield url
+
+
+@contextmanager
+def private_redis(folder: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A redis-server of the caller's own on a free loopback port, stopped (even if it was paused) afterwards."""
     executable = shutil.which("redis-server")
     assert executable, "redis-server is not installed (the README's test command installs it)"
     port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    argv = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen([*argv, "--dir", str(folder)], stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(10)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        yield process, url
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        process.terminate()
+        process.wait(10)
 
 
 class PostgresServer:

@@ -8,59 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-import redis
 
-from webide.runner import free_port
 from webide.simulator import SimulatedBot, http_exchange
 
-from .conftest import live_processes
+from .conftest import live_processes, private_redis
 from .ota_support import ESP32_FQBN, deploy_image
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def private_redis(folder) -> Iterator[tuple[subprocess.Popen, str]]:  # type: ignore[no-untyped-def]
-    """A redis-server of this test's own, so stopping it affects no other test."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        yield process, url
-    finally:
-        os.kill(process.pid, signal.SIGCONT)
-        process.terminate()
-        process.wait(10)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import pytest
 from webide.simulator import SimulatedBot
 
 from .conftest import ESP32_FQBN, live_processes
-from .fake_arduino_cli import FAKE_ARDUINO_CLI, assemble_agent, install_platform
+from .fake_arduino_cli import service_environment
 from .live import ApiClient, RoomListener
 
 pytestmark = pytest.mark.slow
@@ -30,12 +30,7 @@ def test_upload_compile_pull_reboot_confirm(app, accounts, settings, tmp_path):
     bot = accounts.bot("esp_1", "12345", fqbn=ESP32_FQBN)
     toolchain = Path(tempfile.mkdtemp(prefix="esp32-toolchain-"))  # pytest's own folders are private (0700)
     toolchain.chmod(0o711)
-    env = {
-        "WEBIDE_TOOLCHAIN": "auto",
-        "WEBIDE_ARDUINO_CLI": str(FAKE_ARDUINO_CLI),
-        "WEBIDE_AGENT_LIBRARY": str(assemble_agent(toolchain / "WebideAgent")),
-        "ARDUINO_DIRECTORIES_DATA": str(install_platform(toolchain / "arduino-data")),
-    }
+    env = service_environment(toolchain)
     with live_processes(settings, tmp_path, **env) as service:
         api = ApiClient(service.base_url, product_id="esp_1", password="12345")
         listener = RoomListener(service.base_url, api.token, "esp_1")

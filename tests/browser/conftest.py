@@ -25,7 +25,7 @@ from webide.extensions import db
 from webide.simulator import SimulatedBot
 
 from ..conftest import AVR_FQBN, ESP32_FQBN, ROOT, LiveService, live_processes, scratch_app
-from ..fake_arduino_cli import FAKE_ARDUINO_CLI, assemble_agent, install_platform
+from ..fake_arduino_cli import service_environment
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +94,7 @@ def browser_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) ->
     # Debian's toolchain: only an ESP32 bot's Upload becomes an over-the-air target.
     toolchain = Path(tempfile.mkdtemp(prefix="esp32-toolchain-"))  # pytest's own folders are private (0700)
     toolchain.chmod(0o711)
-    esp32 = {
-        "WEBIDE_TOOLCHAIN": "auto",
-        "WEBIDE_ARDUINO_CLI": str(FAKE_ARDUINO_CLI),
-        "WEBIDE_AGENT_LIBRARY": str(assemble_agent(toolchain / "WebideAgent")),
-        "ARDUINO_DIRECTORIES_DATA": str(install_platform(toolchain / "arduino-data")),
-    }
+    esp32 = service_environment(toolchain)
     with live_processes(settings, folder, **esp32) as live:
         yield BrowserService(live, tokens)
     with app.app_context():

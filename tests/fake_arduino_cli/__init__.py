@@ -33,6 +33,17 @@ def assemble_agent(target: Path) -> Path:
     return target
 
 
+def service_environment(folder: Path) -> dict[str, str]:
+    """What a webide service needs to build ESP32 boards with the stand-in (installed under ``folder``, which the
+    sandbox user must be able to traverse) and AVR boards with Debian's toolchain."""
+    return {
+        "WEBIDE_TOOLCHAIN": "auto",
+        "WEBIDE_ARDUINO_CLI": str(FAKE_ARDUINO_CLI),
+        "WEBIDE_AGENT_LIBRARY": str(assemble_agent(folder / "WebideAgent")),
+        "ARDUINO_DIRECTORIES_DATA": str(install_platform(folder / "arduino-data")),
+    }
+
+
 def _open_for_sandbox(folder: Path) -> None:
     """The sandbox runs as another uid: folders traversable, files readable (tools executable)."""
     for path in [folder, *folder.rglob("*")]:
