@@ -37,7 +37,9 @@ def add_bots(app, accounts, first: int, count: int) -> None:  # type: ignore[no-
             deploy_image(app, f"bot_{n:03d}", size=4096, seed=n)  # half of them have a target and a flash state
 
 
-@pytest.mark.parametrize("path", ["/api/devices", "/api/classes/lab", "/"])
+@pytest.mark.parametrize(
+    "path", ["/api/devices", "/api/classes/lab", "/", "/api/dashboard", "/api/classes/lab/dashboard"]
+)
 def test_a_fifty_bot_list_costs_what_a_five_bot_list_costs(app, client, accounts, path):
     accounts.instructor("teacher", "teacher pw", classes=("lab",))
     token = accounts.api_token(client, username="teacher", password="teacher pw")

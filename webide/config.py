@@ -71,6 +71,10 @@ class Settings:
     # classroom console
     audit_retention_days: int = 365  # audit entries older than this are deleted by the worker (0 = keep forever)
     max_roster_rows: int = 2000  # rows of one roster CSV import
+    # class dashboard: each bot's sensor series (numeric heartbeat fields), kept in Redis, oldest dropped first
+    sensor_retention_s: int = 3600  # samples older than this are dropped
+    sensor_max_samples: int = 720  # per bot (an hour of heartbeats every 5 s)
+    sensor_max_bytes: int = 256 * 1024  # per bot
     # set by tests and `webide run`; not an environment setting
     extra: Mapping[str, object] = field(default_factory=dict)
 

@@ -446,14 +446,98 @@ class DeviceStatusReply(DeviceReply):
     telemetry: Telemetry = Field(description="From the latest heartbeat")
 
 
+class BuildRef(BaseModel):
+    number: int = Field(description="Build number on this bot (its Nth Upload)")
+    revision: int | None = Field(description="The sketch revision the build was compiled from")
+
+
+class FirstError(BaseModel):
+    file: str | None
+    line: int | None
+    message: str
+    normalized: str = Field(description="The message with names, paths and numbers taken out (the error map's key)")
+
+
+class CompileResult(BaseModel):
+    status: Literal["clean", "error"]
+    update_id: str
+    revision: int
+    deploy: bool = Field(description="Upload (true) or Verify (false)")
+    finished_at: str | None
+    error: FirstError | None = Field(description="The first error (with file:line when the compiler named one)")
+
+
+class DashboardTelemetry(BaseModel):
+    heap: int | None
+    uptime: int | None
+    rssi: int | None
+    received_at: str | None
+
+
 class DashboardBot(DeviceSummary):
-    telemetry: dict[str, Any] = Field(description="heap, uptime, rssi, ip, mac from the latest heartbeat")
+    board_name: str = Field(description="The board's human name")
+    head_revision: int | None = Field(description="The newest sketch revision")
+    running_build: BuildRef | None = Field(description="The build whose image the bot reports running")
+    target_build: BuildRef | None = Field(description="The build the bot should run")
+    edits_behind: int | None = Field(description="Revisions saved since the running image's; null when unknown")
+    compile: CompileResult | None = Field(description="The latest finished Verify or Upload")
+    telemetry: DashboardTelemetry = Field(description="From the latest heartbeat")
+    sensors: dict[str, float | int] = Field(description="Other numeric fields of the latest heartbeat")
 
 
 class Dashboard(Reply):
     total: int
     online: int
     bots: list[DashboardBot]
+
+
+class ErrorBot(BaseModel):
+    product_id: str
+    name: str
+    file: str | None
+    line: int | None
+
+
+class ClassError(BaseModel):
+    message: str = Field(description="The normalised error")
+    example: str = Field(description="One student's message as the compiler wrote it")
+    count: int = Field(description="How many bots have this error now")
+    bots: list[ErrorBot]
+
+
+class ErrorMap(BaseModel):
+    total: int = Field(description="Bots in the class")
+    clean: int = Field(description="Bots whose latest compile is clean")
+    failing: int = Field(description="Bots whose latest compile failed")
+    never_compiled: int
+    errors: list[ClassError] = Field(description="Distinct errors, most common first")
+
+
+class ErrorMapReply(Reply, ErrorMap):
+    name: str
+
+
+class ClassDashboard(Dashboard):
+    name: str
+    archived: bool
+    offline_after_s: int = Field(description="A bot is offline after this much silence (WEBIDE_DEVICE_OFFLINE_S)")
+    errors: ErrorMap
+
+
+class SeriesQuery(BaseModel):
+    newest: int = Field(120, ge=1, le=5000, description="At most this many samples per bot (the newest)")
+
+
+class SensorSample(BaseModel):
+    ts: int = Field(description="Server time of the heartbeat (ms since the epoch)")
+    values: dict[str, float | int] = Field(description="Every numeric field of the heartbeat")
+
+
+class SeriesReply(Reply):
+    name: str
+    available: bool = Field(description="false while the event store (Redis) cannot be reached")
+    retention_s: int
+    series: dict[str, list[SensorSample]] = Field(description="Product ID → samples, oldest first")
 
 
 class DeviceSearch(BaseModel):

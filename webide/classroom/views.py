@@ -23,10 +23,11 @@ from ..core.classes import (
     visible_classrooms,
 )
 from ..core.csvfiles import decode_upload
+from ..core.dashboard import dashboard_rows
 from ..core.errors import BadRequest
 from ..core.presenters import device_summaries, with_summary_rows
 from ..core.registry import check_roster, import_roster, roster_row_view
-from ..core.roster import class_devices, dashboard_rows, roster_csv
+from ..core.roster import class_devices, roster_csv
 from ..core.sketches import files_of
 from ..extensions import current_settings, db
 from ..models import Device

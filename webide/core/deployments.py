@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from ..extensions import db
 from ..models import Artifact, Deployment, Device, as_utc, utcnow
-from .events import announce
+from .events import announce, announce_to_class
 
 WAITING, DOWNLOADING, REBOOTING = "waiting_for_button", "downloading", "rebooting"
 RUNNING, FAILED, ROLLED_BACK = "running", "failed", "rolled_back"
@@ -45,7 +45,7 @@ def deploy_artifact(device: Device, artifact: Artifact, build_id: str | None) ->
     )
     db.session.add(deployment)
     db.session.flush()
-    announce_flash(device.product_id, flash_snapshot(deployment))
+    announce_flash(device, flash_snapshot(deployment))
     return deployment
 
 
@@ -81,7 +81,7 @@ def set_flash_state(
         return
     deployment.state, deployment.progress, deployment.message = state, progress, message[:300]
     deployment.updated_at = utcnow()
-    announce_flash(device.product_id, flash_snapshot(deployment))
+    announce_flash(device, flash_snapshot(deployment))
 
 
 def flash_snapshot(deployment: Deployment) -> dict[str, Any]:
@@ -94,8 +94,16 @@ def flash_snapshot(deployment: Deployment) -> dict[str, Any]:
     }
 
 
-def announce_flash(product_id: str, snapshot: dict[str, Any]) -> None:
-    """The flash state and its sentence for the terminal, sent once the change is committed."""
+def announce_flash(device: Device, snapshot: dict[str, Any]) -> None:
+    """The flash state and its sentence for the terminal (and the class dashboards), sent once committed."""
+    product_id = device.product_id
+    announce_to_class(
+        device.classroom_id,
+        product_id,
+        "flash",
+        flash={key: snapshot[key] for key in ("state", "progress", "message")},
+        build_number=snapshot["build_number"],
+    )
     announce(
         product_id,
         "flash",

@@ -29,7 +29,7 @@ import redis
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from ..extensions import current_event_log, db
+from ..extensions import current_event_log, current_settings, db
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,54 @@ return reply
 """
 
 
+# Class rooms carry a dashboard's live changes (heartbeats, compile results, flash states, saves); they are not
+# numbered or stored: a dashboard that (re)joins reloads the class's state once and then applies changes.
+# A heartbeat's numeric readings are appended to the bot's sensor series in the same script.
+# KEYS: series list, series bytes. ARGV: event JSON without its opening brace, channel, message head, message tail,
+# sample JSON ("" for none) without its opening brace, sample cap, byte cap, retention seconds.
+SAMPLE_AND_BROADCAST = """
+local now = redis.call('TIME')
+local ts = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local stamp = '{"ts": ' .. string.format('%d', ts) .. ', '
+if ARGV[5] ~= '' then
+  local sample = stamp .. ARGV[5]
+  local length = redis.call('RPUSH', KEYS[1], sample)
+  local size = redis.call('INCRBY', KEYS[2], #sample)
+  while length > tonumber(ARGV[6]) or (size > tonumber(ARGV[7]) and length > 1) do
+    local oldest = redis.call('LPOP', KEYS[1])
+    if not oldest then break end
+    size = redis.call('DECRBY', KEYS[2], #oldest)
+    length = length - 1
+  end
+  redis.call('EXPIRE', KEYS[1], ARGV[8])
+  redis.call('EXPIRE', KEYS[2], ARGV[8])
+end
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. stamp .. ARGV[1] .. ARGV[4])
+return ts
+"""
+CLASS_EVENT_NAME = "class_event"
+
+
 def room_for(product_id: str) -> str:
     return f"device:{product_id}"
+
+
+def class_room_for(classroom_id: int) -> str:
+    return f"class:{classroom_id}"
+
+
+def series_keys(product_id: str) -> tuple[str, str]:
+    base = f"webide:series:{product_id}"
+    return base, f"{base}:bytes"
+
+
+@dataclass(frozen=True)
+class SeriesLimits:
+    """How much of each bot's sensor history is kept: samples, bytes and age, whichever is reached first."""
+
+    samples: int
+    bytes: int
+    seconds: int
 
 
 def keys_for(product_id: str) -> dict[str, str]:
@@ -146,15 +192,16 @@ class EventLog:
         self.host_id = uuid.uuid4().hex  # differs from every server's own id, so each server delivers the message
         self.append = self.publisher.register_script(APPEND_AND_PUBLISH)
         self.read_after = self.redis.register_script(READ_AFTER)
+        self.sample_and_broadcast = self.publisher.register_script(SAMPLE_AND_BROADCAST)
 
-    def message_frame(self, product_id: str) -> tuple[str, str]:
+    def message_frame(self, product_id: str, room: str | None = None, event: str = EVENT_NAME) -> tuple[str, str]:
         """The Socket.IO queue message around an event: (text before the event, text after it)."""
         envelope = {
             "method": "emit",
-            "event": EVENT_NAME,
+            "event": event,
             "binary": False,
             "namespace": self.namespace,
-            "room": room_for(product_id),
+            "room": room or room_for(product_id),
             "skip_sid": None,
             "callback": None,
             "host_id": self.host_id,
@@ -184,6 +231,49 @@ class EventLog:
             ],
         )
         return {"seq": seq, "ts": ts, **body}
+
+    def publish_to_class(
+        self,
+        classroom_id: int,
+        product_id: str,
+        event_type: str,
+        payload: dict[str, Any],
+        sample: dict[str, float | int] | None,
+        limits: SeriesLimits,
+    ) -> int:
+        """Broadcast one change to the class room (and keep the heartbeat's sample); returns the server time (ms)."""
+        body = {"product_id": product_id, "type": event_type, **payload, **({"values": sample} if sample else {})}
+        head, tail = self.message_frame(product_id, class_room_for(classroom_id), CLASS_EVENT_NAME)
+        keys = series_keys(product_id)
+        return int(
+            self.sample_and_broadcast(
+                keys=list(keys),
+                args=[
+                    json.dumps(body)[1:],
+                    CHANNEL,
+                    head,
+                    tail,
+                    json.dumps({"values": sample})[1:] if sample else "",
+                    limits.samples,
+                    limits.bytes,
+                    limits.seconds,
+                ],
+            )
+        )
+
+    def series(self, product_ids: list[str], newest: int, retention_s: int) -> dict[str, list[dict[str, Any]]]:
+        """The newest ``newest`` samples of each bot younger than the retention, oldest first (one round trip)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for product_id in product_ids:
+            pipe.lrange(series_keys(product_id)[0], -newest, -1)
+        pipe.time()
+        *lists, (seconds, micros) = pipe.execute()
+        oldest_ms = seconds * 1000 + micros // 1000 - retention_s * 1000
+        series: dict[str, list[dict[str, Any]]] = {}
+        for product_id, raw in zip(product_ids, lists, strict=True):
+            samples = [json.loads(item) for item in raw]
+            series[product_id] = [sample for sample in samples if sample.get("ts", 0) >= oldest_ms]
+        return series
 
     def replay(self, product_id: str, since: int, page: int = REPLAY_PAGE) -> Replay:
         """Stored events after ``since`` (one page). A fresh page (``since`` 0) starts at the newest build, or gets
@@ -235,6 +325,46 @@ def publish(product_id: str, event_type: str, **payload: Any) -> None:
         )
 
 
+def publish_class_event(
+    classroom_id: int,
+    product_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    sample: dict[str, float | int] | None = None,
+) -> None:
+    """Best-effort, like :func:`publish`: a Redis outage drops the change (and the sample), never stalls the caller."""
+    event_log = current_event_log()
+    if event_log is None or time.monotonic() < event_log.quiet_until:
+        return
+    try:
+        event_log.publish_to_class(classroom_id, product_id, event_type, payload, sample, current_series_limits())
+    except redis.exceptions.RedisError as error:
+        event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        log.warning("Could not publish class %s event for %s (events paused): %s", event_type, product_id, error)
+
+
+def current_series_limits() -> SeriesLimits:
+    settings = current_settings()
+    return SeriesLimits(
+        samples=max(1, settings.sensor_max_samples),
+        bytes=max(1024, settings.sensor_max_bytes),
+        seconds=max(1, settings.sensor_retention_s),
+    )
+
+
+def announce_to_class(
+    classroom_id: int | None,
+    product_id: str,
+    event_type: str,
+    sample: dict[str, float | int] | None = None,
+    **payload: Any,
+) -> None:
+    """Tell the bot's class dashboards about a change once the transaction commits (a bot without a class: no one)."""
+    if classroom_id is not None:
+        pending = db.session.info.setdefault(PENDING_CLASS_EVENTS, [])
+        pending.append((classroom_id, product_id, event_type, payload, sample))
+
+
 def announce(product_id: str, event_type: str, **payload: Any) -> None:
     """Publish once the current transaction commits (and never if it rolls back).
 
@@ -244,14 +374,18 @@ def announce(product_id: str, event_type: str, **payload: Any) -> None:
 
 
 PENDING_EVENTS = "webide_pending_events"
+PENDING_CLASS_EVENTS = "webide_pending_class_events"
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_announced(session: Session) -> None:
     for product_id, event_type, payload in session.info.pop(PENDING_EVENTS, []):
         publish(product_id, event_type, **payload)
+    for classroom_id, product_id, event_type, payload, sample in session.info.pop(PENDING_CLASS_EVENTS, []):
+        publish_class_event(classroom_id, product_id, event_type, payload, sample)
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_announced(session: Session) -> None:
     session.info.pop(PENDING_EVENTS, None)
+    session.info.pop(PENDING_CLASS_EVENTS, None)

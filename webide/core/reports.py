@@ -16,7 +16,7 @@ from ..config import Settings
 from ..models import Device, iso, utcnow
 from .deployments import DEVICE_STATUSES, apply_status_report, record_running_image
 from .errors import BadRequest
-from .events import announce
+from .events import announce, announce_to_class
 from .firmware.identity import MD5_RE, SHA256_RE, ReportedImage, image_is
 from .rules import optional_int, optional_str
 
@@ -37,6 +37,11 @@ class Heartbeat:
     mac: str | None = None
     rolled_back: bool = False
     sensors: dict[str, float | int] = field(default_factory=dict)
+
+    def numeric_fields(self) -> dict[str, float | int]:
+        """Every number the heartbeat carried (heap, uptime, RSSI, sensor readings): one sample of its series."""
+        standard = {"heap": self.heap, "uptime": self.uptime, "rssi": self.rssi}
+        return {**{k: v for k, v in standard.items() if v is not None}, **self.sensors}
 
     def telemetry(self) -> dict[str, Any]:
         values = {"heap": self.heap, "uptime": self.uptime, "rssi": self.rssi, "ip": self.ip, "mac": self.mac}
@@ -125,6 +130,16 @@ def announce_heartbeat(device: Device, heartbeat: Heartbeat) -> None:
         *(f"{name}={value}" for name, value in heartbeat.sensors.items()),
     ]
     announce(device.product_id, "line", stream="device", text="heartbeat " + " ".join(p for p in parts if p))
+    announce_to_class(
+        device.classroom_id,
+        device.product_id,
+        "heartbeat",
+        sample=heartbeat.numeric_fields(),
+        last_seen=iso(device.last_seen_at),
+        telemetry={name: device.telemetry.get(name) for name in ("heap", "uptime", "rssi", "received_at")},
+        sensors=heartbeat.sensors,
+        running={"md5": device.running_md5, "sha256": device.running_sha256, "version": device.running_version},
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Classroom, Device, iso
 from .classes import check_open
 from .csvfiles import csv_text
-from .presenters import device_summaries, device_summary, with_summary_rows
+from .presenters import device_summary, with_summary_rows
 
 ROSTER_EXPORT_COLUMNS = ("product_id", "name", "class", "fqbn", "blocked", "created_at", "last_seen")
 MAX_SEARCH = 64
@@ -90,11 +90,3 @@ def device_status(device: Device, settings: Settings) -> dict[str, Any]:
             "sensors": telemetry.get("sensors") or {},
         },
     }
-
-
-def dashboard_rows(devices: Sequence[Device], settings: Settings) -> list[dict[str, Any]]:
-    """Every bot with presence, firmware (running vs target) and OTA state; a constant number of queries."""
-    return [
-        {**summary, "telemetry": {k: v for k, v in (device.telemetry or {}).items() if k != "sensors"}}
-        for device, summary in zip(devices, device_summaries(devices, settings), strict=True)
-    ]

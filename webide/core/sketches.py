@@ -16,6 +16,7 @@ from ..config import Settings
 from ..extensions import current_settings, db
 from ..models import Build, Device, SketchRevision, iso
 from .errors import BadRequest, Conflict, NotFound, TooLarge
+from .events import announce_to_class
 from .rules import MAX_REVISION
 from .toolchain import check_board, get_compiler
 
@@ -111,6 +112,7 @@ def add_revision(
     except IntegrityError:
         db.session.rollback()
         raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device)) from None
+    announce_to_class(device.classroom_id, device.product_id, "revision", head_revision=number)
     return row
 
 

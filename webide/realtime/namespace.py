@@ -18,6 +18,7 @@ The client contract (the editor page's ``EventSequencer`` and the tests' ``RoomL
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import current_app, request
@@ -25,8 +26,9 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
 from ..core.accounts import Principal, accessible_device, principal_for_api_token
+from ..core.classes import visible_classroom
 from ..core.errors import ApiError
-from ..core.events import EventLog, room_for
+from ..core.events import EventLog, class_room_for, room_for
 from ..extensions import db
 from ..models import Device, User
 
@@ -88,6 +90,24 @@ class OtaNamespace(Namespace):
                 "replayed": 0,
             }
         return event_log.replay(device.product_id, since).ack(device.product_id)
+
+    def on_join_class(self, data: Any = None) -> dict[str, Any]:
+        """Staff join a class room: its dashboards' live changes (heartbeats, compiles, flash states, saves).
+
+        Nothing is replayed; after every (re)join the page loads the class's state once, then applies changes.
+        """
+        principal = _connection_principal()
+        if principal is None:
+            return _refuse("unauthorized")
+        name = data.get("class_name") if isinstance(data, dict) else None
+        if not isinstance(name, str):
+            return _refuse("join_class needs {class_name: string}")
+        try:
+            classroom = visible_classroom(principal, name)
+        except ApiError as error:
+            return _refuse(error.message)
+        join_room(class_room_for(classroom.id))
+        return {"success": True, "class_name": classroom.name, "now": int(time.time() * 1000)}
 
 
 def _refuse(message: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...models import Build, BuildStatus, utcnow
+from ..errormap import announce_compile
 from ..events import announce
 
 PENDING, IN_PROGRESS = BuildStatus.PENDING.value, BuildStatus.IN_PROGRESS.value
@@ -20,6 +21,7 @@ def end_build(build: Build, status: str, message: str, error: str | None = None)
     build.progress = 100
     build.finished_at = utcnow()
     announce_progress(build)
+    announce_compile(build)
     return True
 
 
