@@ -130,7 +130,7 @@ export class BotTable {
       return;
     }
     const target = this.rows.get(productId)?.cells.chart;
-    if (!target) return;
+    if (!target || !samples.length) return;  // a chart appears with the bot's first sample
     const chart = new uPlot({
       width: CHART_WIDTH,
       height: CHART_HEIGHT,
@@ -148,7 +148,11 @@ export class BotTable {
 
   updateChart(productId, samples, field) {
     const chart = this.charts.get(productId);
-    if (!chart || field !== this.field) return;
+    if (field !== this.field) return;
+    if (!chart) {
+      this.ensureChart(productId, samples);
+      return;
+    }
     chart.setData(chartColumns(samples, field));
     const target = this.rows.get(productId)?.cells.chart;
     if (target) target.title = `${field}: ${samples.length} samples`;
