@@ -471,6 +471,8 @@ class DashboardTelemetry(BaseModel):
     heap: int | None
     uptime: int | None
     rssi: int | None
+    ip: str | None
+    mac: str | None
     received_at: str | None
 
 

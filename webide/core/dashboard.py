@@ -26,7 +26,7 @@ from .toolchain import get_compiler
 
 log = logging.getLogger(__name__)
 
-TELEMETRY_FIELDS = ("heap", "uptime", "rssi", "received_at")
+TELEMETRY_FIELDS = ("heap", "uptime", "rssi", "ip", "mac", "received_at")
 
 
 def latest_compiles(device_ids: list[int]) -> dict[int, Build]:
