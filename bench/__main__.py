@@ -14,8 +14,11 @@ SUITES = {
     "flood": "bench.compile_bench:run_output_flood",
     "diagnostics": "bench.diagnostics_bench:run",
     "device": "bench.device_bench:run",
+    "scaleout": "bench.scaleout_bench:run",
+    "workers": "bench.scaleout_bench:run_workers",
+    "store": "bench.scaleout_bench:run_store",
 }
-EVERYTHING = ("compile", "ota", "diagnostics", "device")
+EVERYTHING = ("compile", "ota", "diagnostics", "device", "scaleout")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

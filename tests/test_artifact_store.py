@@ -57,7 +57,7 @@ def bucket(s3_standin: S3StandIn) -> str:
 
 
 @pytest.fixture
-def settings(settings: Settings, s3_standin: S3StandIn, bucket: str) -> Settings:  # type: ignore[override]
+def settings(settings: Settings, s3_standin: S3StandIn, bucket: str) -> Settings:
     """The suite's settings with the S3 stand-in as the artifact store (used by the imported device-path tests)."""
     access = s3_standin.access()
     return settings.with_overrides(
