@@ -27,6 +27,7 @@ from webide.core.firmware.store import (
     download_name,
 )
 from webide.database import migrate_database
+from webide.doctor import Check, check_artifact_store
 from webide.runner import free_port
 
 from .conftest import ESP32_FQBN, Accounts, bearer
@@ -198,6 +199,19 @@ class TestConfiguration:
         store = artifact_store(Settings(data_dir=tmp_path))
         assert isinstance(store, LocalFolderStore) and store.root == tmp_path / "artifacts"
         assert os.fspath(store.local_file("ab" * 32)).startswith(os.fspath(tmp_path / "artifacts" / "ab"))
+
+
+class TestDoctor:
+    def test_doctor_names_the_store_and_checks_that_it_answers(self, settings, bucket, tmp_path):
+        assert check_artifact_store(settings) == Check(
+            "artifact store", True, f"S3Store(s3://{bucket}/classroom/artifacts)"
+        )
+        assert check_artifact_store(Settings(data_dir=tmp_path)).detail == f"LocalFolderStore('{tmp_path}/artifacts')"
+
+    def test_doctor_reports_an_unreachable_bucket_with_the_fix(self, settings):
+        closed = settings.with_overrides(s3_endpoint_url=f"http://127.0.0.1:{free_port()}", artifact_store_timeout_s=1)
+        check = check_artifact_store(closed)
+        assert not check.ok and "could not look up an artifact" in check.detail and "AWS_ENDPOINT_URL" in check.fix
 
 
 class TestDevicePathOnS3:
