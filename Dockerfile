@@ -40,7 +40,7 @@ COPY compiler ./compiler
 COPY templates ./templates
 COPY static ./static
 COPY bootstrap_firmware ./bootstrap_firmware
-RUN pip install --no-cache-dir -e '.[postgres]' \
+RUN pip install --no-cache-dir -e '.[postgres,s3]' \
  && useradd --system --home /data webide \
  && mkdir -p /data && chown webide /data
 

@@ -15,8 +15,11 @@ SUITES = {
     "diagnostics": "bench.diagnostics_bench:run",
     "device": "bench.device_bench:run",
     "dashboard": "bench.dashboard_bench:run",
+    "scaleout": "bench.scaleout_bench:run",
+    "workers": "bench.scaleout_bench:run_workers",
+    "store": "bench.scaleout_bench:run_store",
 }
-EVERYTHING = ("compile", "ota", "diagnostics", "device", "dashboard")
+EVERYTHING = ("compile", "ota", "diagnostics", "device", "dashboard", "scaleout")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from tests.ota_support import ESP32_FQBN, esp32_image, private_nginx
 from webide import create_app
 from webide.core.deployments import deploy_artifact
-from webide.core.firmware.store import APP_IMAGE, publish_artifact
+from webide.core.firmware.store import APP_IMAGE, artifact_store, publish_artifact
 from webide.core.registry import reset_device_token
 from webide.extensions import db
 from webide.models import Device
@@ -50,7 +50,7 @@ def prepare_bots(service: BenchService, image_path: Path) -> list[SimulatedBot]:
     app = create_app(service.settings)
     bots = []
     with app.app_context():
-        artifact = publish_artifact(service.settings.artifacts_dir, ESP32_FQBN, {APP_IMAGE: image_path})
+        artifact = publish_artifact(artifact_store(service.settings), ESP32_FQBN, {APP_IMAGE: image_path})
         for device in db.session.scalars(select(Device).order_by(Device.id)).all():
             device.fqbn = ESP32_FQBN
             token = reset_device_token(device)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,15 +51,21 @@ def create_bots(settings: Settings, count: int, fqbn: str = AVR_FQBN) -> list[st
 
 
 @contextmanager
-def bench_service(bots: int = 30, concurrency: int = 2, **env: str) -> Iterator[BenchService]:
-    """Start web + one worker (``concurrency`` builds at once) on a fresh data folder; stop everything after."""
+def bench_service(
+    bots: int = 30, concurrency: int = 2, settings_overrides: Mapping[str, object] | None = None, **env: str
+) -> Iterator[BenchService]:
+    """Start web + one worker (``concurrency`` builds at once) on a fresh data folder; stop everything after.
+
+    ``env`` goes to the web server and worker; ``settings_overrides`` to the settings the benchmark itself uses
+    (both must agree, e.g. on the artifact store).
+    """
     folder = scratch_dir()
     base = Settings(
         data_dir=folder / "instance", async_mode="threading", toolchain="arduino-builder", default_fqbn=AVR_FQBN
     )
     base.log_dir.mkdir(parents=True)
     redis_child, redis_url = start_private_redis(base)
-    settings = base.with_overrides(redis_url=redis_url)
+    settings = base.with_overrides(redis_url=redis_url, **(settings_overrides or {}))
     create_bots(settings, bots)
     child_env = dict(
         os.environ,

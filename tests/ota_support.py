@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from webide.core.deployments import deploy_artifact
 from webide.core.firmware.images import check_app_image
-from webide.core.firmware.store import APP_IMAGE, publish_artifact
+from webide.core.firmware.store import APP_IMAGE, artifact_store, publish_artifact
 from webide.extensions import db
 from webide.models import Deployment, Device
 from webide.runner import free_port
@@ -76,7 +76,7 @@ def deploy_image(
     data = esp32_image(source, size, seed)
     with app.app_context():
         device = db.session.scalar(select(Device).where(Device.product_id == product_id))
-        artifact = publish_artifact(settings.artifacts_dir, ESP32_FQBN, {APP_IMAGE: source})
+        artifact = publish_artifact(artifact_store(settings), ESP32_FQBN, {APP_IMAGE: source})
         deployment = deploy_artifact(device, artifact, None)
         db.session.commit()
         return Firmware(data, hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest(), deployment.number)

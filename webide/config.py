@@ -22,6 +22,30 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class S3Access:
+    """How to reach an S3-compatible store; empty values leave boto3's own defaults (AWS, instance credentials)."""
+
+    endpoint_url: str
+    region: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    timeout_s: int
+
+
+# Settings also read from the variable names hosting platforms and the AWS tools use (after the WEBIDE_ name).
+FALLBACK_VARIABLES = {
+    "redis_url": ("REDIS_URL",),
+    "database_url": ("DATABASE_URL",),
+    "s3_endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "s3_region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "s3_access_key_id": ("AWS_ACCESS_KEY_ID",),
+    "s3_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+    "s3_session_token": ("AWS_SESSION_TOKEN",),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Typed, validated service settings. Field docs double as the README's configuration table."""
 
@@ -68,6 +92,14 @@ class Settings:
     device_offline_s: int = 120
     signed_url_ttl_s: int = 600
     x_accel_redirect_prefix: str = ""  # e.g. /protected-artifacts: nginx serves firmware bytes (empty = the app does)
+    # artifact store (shared by web servers and workers)
+    artifact_store: str = ""  # s3://bucket/prefix, or a folder (default: <data_dir>/artifacts)
+    artifact_store_timeout_s: int = 5  # connect and read timeout of each S3 request (two attempts at most)
+    s3_endpoint_url: str = ""  # also AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (default: AWS itself)
+    s3_region: str = ""  # also AWS_REGION or AWS_DEFAULT_REGION
+    s3_access_key_id: str = field(default="", repr=False)  # also AWS_ACCESS_KEY_ID
+    s3_secret_access_key: str = field(default="", repr=False)  # also AWS_SECRET_ACCESS_KEY
+    s3_session_token: str = field(default="", repr=False)  # also AWS_SESSION_TOKEN
     # classroom console
     audit_retention_days: int = 365  # audit entries older than this are deleted by the worker (0 = keep forever)
     max_roster_rows: int = 2000  # rows of one roster CSV import
@@ -101,6 +133,16 @@ class Settings:
     @property
     def toolchain_dir(self) -> Path:
         return self.data_dir / "toolchain"
+
+    def s3_access(self) -> S3Access:
+        return S3Access(
+            endpoint_url=self.s3_endpoint_url,
+            region=self.s3_region,
+            access_key_id=self.s3_access_key_id,
+            secret_access_key=self.s3_secret_access_key,
+            session_token=self.s3_session_token,
+            timeout_s=self.artifact_store_timeout_s,
+        )
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -140,8 +182,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             continue
         name = env_name(f.name)
         raw = environ.get(name)
-        if raw is None and f.name in ("redis_url", "database_url"):
-            raw = environ.get(f.name.upper())
+        for fallback in FALLBACK_VARIABLES.get(f.name, ()):
+            raw = environ.get(fallback) if raw is None else raw
         if raw is not None and raw != "":
             values[f.name] = _parse(str(f.type), name, raw)
     settings = Settings(**values)
@@ -149,7 +191,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"WEBIDE_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
     if settings.toolchain not in TOOLCHAINS:
         raise ConfigError(f"WEBIDE_TOOLCHAIN must be one of {', '.join(TOOLCHAINS)}")
+    check_artifact_store(settings)
     return settings
+
+
+def check_artifact_store(settings: Settings) -> None:
+    """An s3:// store needs a bucket; nginx's X-Accel-Redirect can only serve a local folder."""
+    if not settings.artifact_store.startswith("s3://"):
+        return
+    if not settings.artifact_store.removeprefix("s3://").split("/", 1)[0]:
+        raise ConfigError(
+            f"WEBIDE_ARTIFACT_STORE must name a bucket: s3://bucket/prefix, got {settings.artifact_store!r}"
+        )
+    if settings.x_accel_redirect_prefix:
+        raise ConfigError("WEBIDE_X_ACCEL_REDIRECT_PREFIX needs a local artifact store; unset it with an s3:// store")
 
 
 def load_or_create_secret(data_dir: Path, name: str = "secret_key") -> str:

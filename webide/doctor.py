@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import redis
 
-from .config import Settings
+from .config import ConfigError, Settings
+from .core.firmware.store import ArtifactStore, StoreUnavailable, artifact_store
 from .core.sketches import STARTER_SKETCH
 
 
@@ -115,6 +116,17 @@ def check_disk(settings: Settings) -> Check:
     )
 
 
+def check_artifact_store(settings: Settings) -> Check:
+    """The store answers (an S3 bucket is reachable with the credentials given); a folder is named."""
+    try:
+        store: ArtifactStore = artifact_store(settings)
+        store.exists("0" * 64)  # a key that is never stored: a lookup that must answer "no"
+    except (ConfigError, StoreUnavailable) as error:
+        fix = "check WEBIDE_ARTIFACT_STORE, AWS_ENDPOINT_URL and the AWS credentials"
+        return Check("artifact store", False, str(error), fix)
+    return Check("artifact store", True, repr(store))
+
+
 def check_formatter() -> Check:
     path = shutil.which("clang-format")
     return Check(
@@ -162,6 +174,7 @@ def run_checks(settings: Settings, test_compile: bool = False) -> list[Check]:
         check_esp32_toolchain(settings),
         *check_toolchains(settings),
         check_disk(settings),
+        check_artifact_store(settings),
         check_formatter(),
     ]
     return [*checks, check_test_compile(settings)] if test_compile else checks

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, send_file
+from pathlib import Path
+
+from flask import Response
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -18,7 +20,7 @@ from ..core.builds.queue import (
     request_cancel,
 )
 from ..core.errors import NotFound
-from ..core.firmware.store import download_file
+from ..core.firmware.store import ArtifactMissing, artifact_store, download_name
 from ..core.presenters import build_detail, build_progress
 from ..core.sketches import check_buildable, files_of, head_revision, save_sketch, sketch_name
 from ..extensions import current_settings, db
@@ -132,11 +134,18 @@ def download_firmware(update_id: str) -> Response:
     build = visible_build(update_id)
     if build.artifact is None:
         raise NotFound(f"Build {update_id} produced no firmware")
-    path = download_file(current_settings().artifacts_dir, build.artifact)
-    if not path.is_file():
-        raise NotFound("The firmware file is missing on the server; build again")
-    name = f"{sketch_name(build.device)}.ino{path.suffix}"
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=name, max_age=0)
+    store = artifact_store(current_settings())
+    stored_name = download_name(store, build.artifact)
+    try:
+        stream = store.read(build.artifact.sha256, stored_name)
+    except ArtifactMissing:
+        raise NotFound("The firmware file is missing on the server; build again") from None
+    name = f"{sketch_name(build.device)}.ino{Path(stored_name).suffix}"
+    response = Response(stream, mimetype="application/octet-stream", direct_passthrough=True)
+    response.headers.update({"Content-Length": str(stream.length), "Cache-Control": "no-cache"})
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.call_on_close(stream.close)
+    return response
 
 
 def visible_build(update_id: str) -> Build:

@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -38,7 +37,7 @@ from ..core.firmware.identity import (
     observe,
     reported_image,
 )
-from ..core.firmware.store import firmware_path
+from ..core.firmware.store import APP_IMAGE, ArtifactMissing, ObjectStream, artifact_store
 from ..core.firmware.urls import firmware_url, signed_query
 from ..errors import error_response
 from ..extensions import db
@@ -48,7 +47,6 @@ from .device_auth import DeviceState
 log = logging.getLogger(__name__)
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CHUNK_BYTES = 256 * 1024
 # Download progress is written at most every PROGRESS_STEP percent and PROGRESS_MIN_INTERVAL_S seconds.
 PROGRESS_STEP = 5
 PROGRESS_MIN_INTERVAL_S = 2.0
@@ -188,11 +186,8 @@ def streamed_response(
     byte_range: ByteRange | None,
     settings: Settings,
 ) -> Response:
-    path = firmware_path(settings.artifacts_dir, artifact)
-    if not path.is_file():
-        log.error("Artifact %s of %s is missing from the store at %s", artifact.sha256, device.product_id, path)
-        raise NotFound("The firmware file is missing on the server; upload again")
     whole = byte_range or ByteRange(0, artifact.size)
+    stream = opened_image(device, artifact, whole, settings)
     tracked = deployment if deployment is not None and deployment.artifact_id == artifact.id else None
     meter = DownloadMeter(
         current_app._get_current_object(),  # type: ignore[attr-defined]
@@ -205,22 +200,31 @@ def streamed_response(
     headers = {**headers, "Content-Length": str(whole.stop - whole.start)}
     if byte_range is not None:
         headers["Content-Range"] = byte_range.content_range(artifact.size)
-    return Response(
-        file_chunks(path, whole, meter), status=206 if byte_range else 200, headers=headers, direct_passthrough=True
+    response = Response(
+        metered_chunks(stream, whole, meter),
+        status=206 if byte_range else 200,
+        headers=headers,
+        direct_passthrough=True,
     )
+    response.call_on_close(stream.close)  # also when the body is never read (HEAD) or the bot hangs up
+    return response
 
 
-def file_chunks(path: Path, byte_range: ByteRange, meter: DownloadMeter) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        handle.seek(byte_range.start)
-        position = byte_range.start
-        while position < byte_range.stop:
-            chunk = handle.read(min(CHUNK_BYTES, byte_range.stop - position))
-            if not chunk:
-                break
-            yield chunk
-            position += len(chunk)  # counted once the server has handed the chunk to the socket
-            meter.advanced(position)
+def opened_image(device: Device, artifact: Artifact, whole: ByteRange, settings: Settings) -> ObjectStream:
+    """The part of the image to send, opened before any header goes out so that a missing file is a clear 404."""
+    try:
+        return artifact_store(settings).read(artifact.sha256, APP_IMAGE, whole.start, whole.stop)
+    except ArtifactMissing:
+        log.error("Artifact %s of %s is missing from the artifact store", artifact.sha256, device.product_id)
+        raise NotFound("The firmware file is missing on the server; upload again") from None
+
+
+def metered_chunks(stream: ObjectStream, byte_range: ByteRange, meter: DownloadMeter) -> Iterator[bytes]:
+    position = byte_range.start
+    for chunk in stream:
+        yield chunk
+        position += len(chunk)  # counted once the server has handed the chunk to the socket
+        meter.advanced(position)
 
 
 def still_current_query() -> Select:

@@ -19,7 +19,7 @@ from ...models import Build, utcnow
 from ..deployments import deploy_artifact
 from ..events import announce, publish
 from ..firmware.images import ImageRejected, check_app_image, updates_over_the_air
-from ..firmware.store import APP_IMAGE, publish_artifact
+from ..firmware.store import APP_IMAGE, artifact_store, publish_artifact
 from ..sketches import revision, sketch_files, sketch_name
 from ..toolchain import get_compiler
 from .status import COMPLETE, ERROR, IN_PROGRESS, PENDING, announce_progress, end_build
@@ -128,7 +128,7 @@ def publish_result(build: Build, result: BuildResult) -> None:
     except ImageRejected as error:
         end_build(build, ERROR, f"The compiler produced an invalid firmware image: {error}", error="invalid image")
         return
-    build.artifact = publish_artifact(current_settings().artifacts_dir, build.fqbn, files)
+    build.artifact = publish_artifact(artifact_store(current_settings()), build.fqbn, files)
     if build.deploy and not updates_over_the_air(result.mcu):
         end_build(
             build,

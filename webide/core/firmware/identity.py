@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Protocol
 
 from ...config import Settings
 from ...models import Device
 from ..deployments import record_running_image
 from .images import ESP_IMAGE_MAGIC
-from .store import firmware_path
+from .store import APP_IMAGE, ArtifactMissing, ArtifactStore, StoreUnavailable, artifact_store
+
+log = logging.getLogger(__name__)
 
 MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -49,16 +51,18 @@ def reported_image(values: Mapping[str, str], prefix: str = "x-ESP32-") -> Repor
 
 
 @lru_cache(maxsize=1024)
-def embedded_sha256(path: Path, size: int) -> str | None:
-    """The SHA-256 an ESP32 app image carries at its end: what the 2.x core reports for the running sketch."""
+def embedded_sha256(store: ArtifactStore, sha256: str, size: int) -> str | None:
+    """The SHA-256 an ESP32 app image carries at its end: what the 2.x core reports for the running sketch.
+
+    Read once per image and process (two small range reads); a store that does not answer raises, and the answer
+    is not cached.
+    """
     if size < HASH_APPENDED_OFFSET + 1 + DIGEST_BYTES:
         return None
-    with path.open("rb") as handle:
-        header = handle.read(HASH_APPENDED_OFFSET + 1)
-        if header[0] != ESP_IMAGE_MAGIC or header[HASH_APPENDED_OFFSET] != 1:
-            return None
-        handle.seek(size - DIGEST_BYTES)
-        return handle.read(DIGEST_BYTES).hex()
+    header = store.read(sha256, APP_IMAGE, 0, HASH_APPENDED_OFFSET + 1).read_all()
+    if header[0] != ESP_IMAGE_MAGIC or header[HASH_APPENDED_OFFSET] != 1:
+        return None
+    return store.read(sha256, APP_IMAGE, size - DIGEST_BYTES, size).read_all().hex()
 
 
 class ImageDigests(Protocol):
@@ -78,7 +82,13 @@ def image_is(image: ImageDigests, reported: ReportedImage, settings: Settings) -
         return True
     if reported.sha256 is None:
         return False
-    return reported.sha256 in (image.sha256, embedded_sha256(firmware_path(settings.artifacts_dir, image), image.size))
+    if reported.sha256 == image.sha256:
+        return True
+    try:
+        return reported.sha256 == embedded_sha256(artifact_store(settings), image.sha256, image.size)
+    except (ArtifactMissing, StoreUnavailable) as error:  # the bot's report must still be answered
+        log.warning("Cannot read the embedded SHA-256 of %s: %s", image.sha256, error.message)
+        return False
 
 
 def observe(device: Device, reported: ReportedImage, settings: Settings) -> bool:
