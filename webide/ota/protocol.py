@@ -40,6 +40,7 @@ from ..core.firmware.identity import (
 )
 from ..core.firmware.store import firmware_path
 from ..core.firmware.urls import firmware_url, signed_query
+from ..core.metrics import FIRMWARE_BYTES, FIRMWARE_DOWNLOADS, FIRMWARE_NOT_MODIFIED
 from ..errors import error_response
 from ..extensions import db
 from ..models import Artifact, Deployment, Device
@@ -107,6 +108,7 @@ def firmware_response(state: DeviceState, settings: Settings) -> Response:
 
 
 def not_modified(etag: str) -> Response:
+    FIRMWARE_NOT_MODIFIED.inc()
     return Response(status=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
@@ -176,6 +178,9 @@ def accelerated_response(
     if deployment is not None and deployment.artifact_id == artifact.id:
         record_download_progress(device, deployment, 0, finished=False)
     location = f"{prefix.rstrip('/')}/{artifact.sha256[:2]}/{artifact.sha256}/firmware.bin"
+    if request.method != "HEAD":
+        FIRMWARE_DOWNLOADS.labels("nginx").inc()
+        FIRMWARE_BYTES.inc(artifact.size)
     headers = {name: value for name, value in headers.items() if name != "Accept-Ranges"}
     return Response(status=200, headers={**headers, "X-Accel-Redirect": location})
 
@@ -202,6 +207,8 @@ def streamed_response(
     )
     if tracked is not None and request.method != "HEAD":
         record_download_progress(device, tracked, meter.written_percent, finished=False)
+    if request.method != "HEAD":
+        FIRMWARE_DOWNLOADS.labels("partial" if byte_range else "full").inc()
     headers = {**headers, "Content-Length": str(whole.stop - whole.start)}
     if byte_range is not None:
         headers["Content-Range"] = byte_range.content_range(artifact.size)
@@ -220,6 +227,7 @@ def file_chunks(path: Path, byte_range: ByteRange, meter: DownloadMeter) -> Iter
                 break
             yield chunk
             position += len(chunk)  # counted once the server has handed the chunk to the socket
+            FIRMWARE_BYTES.inc(len(chunk))
             meter.advanced(position)
 
 
