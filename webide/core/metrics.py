@@ -57,6 +57,13 @@ LOGIN_FAILURES = Counter(
     registry=PROCESS,
 )
 
+# Every label combination exists from the start, at zero, so rates and alerts see a series before the first event.
+for _answer in ("full", "partial", "nginx"):
+    FIRMWARE_DOWNLOADS.labels(_answer)
+for _kind in ("device", "user"):
+    for _reason in ("rejected", "throttled"):
+        LOGIN_FAILURES.labels(_kind, _reason)
+
 BUILDS_KEY = "webide:metrics:builds"  # field "outcome|board|cache" -> count
 DURATIONS_KEY = "webide:metrics:build_seconds"  # fields "board|le", "board|sum", "board|count"
 DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 180.0)
