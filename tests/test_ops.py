@@ -177,3 +177,9 @@ def test_downloads_bytes_and_login_failures_are_counted(app, client, accounts):
     assert grew("webide_login_failures_total", kind="device", reason="rejected") == 1
     text = client.get("/metrics").get_data(as_text=True)
     assert "bot_dl" not in text, "metrics never name a bot or a person"
+
+
+def test_favicon_is_served_at_its_customary_name_too(client):
+    with client.get("/favicon.ico") as response, client.get("/static/favicon.svg") as linked:
+        assert response.status_code == 200 and response.content_type.startswith("image/svg+xml")
+        assert response.data == linked.data and response.data.startswith(b"<svg")
