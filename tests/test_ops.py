@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -70,14 +69,11 @@ def test_readyz_is_503_naming_what_is_missing(settings, overrides, failing):
     app = create_app(settings.with_overrides(**overrides))
     if failing != "database":
         migrate_database(app)
-    started = time.monotonic()
     response = app.test_client().get("/readyz")
-    elapsed = time.monotonic() - started
     body = response.get_json()
     assert response.status_code == 503, body
     assert body["success"] is False and body["error"].startswith("Not ready: " + failing + ":")
     assert [name for name, verdict in body["checks"].items() if verdict != "ok"] == [failing]
-    assert elapsed < 10, "the readiness checks have short timeouts"
 
 
 def test_metrics_only_for_loopback_clients_not_behind_a_proxy_without_a_token(client):
@@ -97,6 +93,15 @@ def test_metrics_token_is_required_once_set(settings):
     allowed = client.get("/metrics", environ_base=lan, headers={"Authorization": "Bearer s3cret-scrape-token"})
     assert allowed.status_code == 200
     assert b"webide_bots_online" in allowed.data
+
+
+def test_metrics_still_answer_without_redis_and_say_the_build_counters_are_missing(settings):
+    app = create_app(settings.with_overrides(redis_url="redis://127.0.0.1:1/0"))
+    migrate_database(app)
+    found = scrape(app.test_client())
+    assert value(found, "webide_metrics_redis_up") == 0
+    assert ("webide_bots", frozenset()) in found
+    assert not any(name == "webide_builds_total" for name, _labels in found)
 
 
 def finish_build(app, product_id: str, status: str, seconds: float, cache_hit: bool = False, commit: bool = True):  # type: ignore[no-untyped-def]

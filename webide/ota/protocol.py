@@ -38,7 +38,7 @@ from ..core.firmware.identity import (
     observe,
     reported_image,
 )
-from ..core.firmware.store import firmware_path
+from ..core.firmware.store import firmware_key, firmware_path
 from ..core.firmware.urls import firmware_url, signed_query
 from ..core.metrics import FIRMWARE_BYTES, FIRMWARE_DOWNLOADS, FIRMWARE_NOT_MODIFIED
 from ..errors import error_response
@@ -177,7 +177,7 @@ def accelerated_response(
     """Hand the bytes to nginx (X-Accel-Redirect): it does ranges and sendfile; progress is not measured then."""
     if deployment is not None and deployment.artifact_id == artifact.id:
         record_download_progress(device, deployment, 0, finished=False)
-    location = f"{prefix.rstrip('/')}/{artifact.sha256[:2]}/{artifact.sha256}/firmware.bin"
+    location = f"{prefix.rstrip('/')}/{firmware_key(artifact)}"
     if request.method != "HEAD":
         FIRMWARE_DOWNLOADS.labels("nginx").inc()
         FIRMWARE_BYTES.inc(artifact.size)

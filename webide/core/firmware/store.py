@@ -28,6 +28,11 @@ def firmware_path(root: Path, image: Addressed) -> Path:
     return artifact_dir(root, image.sha256) / APP_IMAGE
 
 
+def firmware_key(image: Addressed) -> str:
+    """The app image's path inside the local store, as a URL path (what nginx's X-Accel-Redirect location maps)."""
+    return f"{image.sha256[:2]}/{image.sha256}/{APP_IMAGE}"
+
+
 def download_file(root: Path, image: Addressed) -> Path:
     """What a person flashes by hand: the Intel HEX of an AVR build, else the app image."""
     folder = artifact_dir(root, image.sha256)
