@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from webide.extensions import db
 from webide.models import Build, Device, utcnow
 
 from .conftest import AVR_FQBN
+from .live import ApiClient
 from .ota_support import ESP32_FQBN, deploy_image
 
 
@@ -110,8 +112,9 @@ def finish_build(app, product_id: str, status: str, seconds: float, cache_hit: b
         build = Build(device_id=device.id, revision=1, fqbn=device.fqbn, status="in_progress", cache_hit=cache_hit)
         build.started_at = utcnow() - timedelta(seconds=seconds)
         db.session.add(build)
-        db.session.flush()
-        end_build(build, status, "done")
+        db.session.commit()
+        db.session.expire_all()  # read back as a worker does (SQLite returns times without their zone)
+        end_build(db.session.get_one(Build, build.id), status, "done")
         if commit:
             db.session.commit()
         else:
@@ -188,3 +191,18 @@ def test_favicon_is_served_at_its_customary_name_too(client):
     with client.get("/favicon.ico") as response, client.get("/static/favicon.svg") as linked:
         assert response.status_code == 200 and response.content_type.startswith("image/svg+xml")
         assert response.data == linked.data and response.data.startswith(b"<svg")
+
+
+def test_builds_on_a_real_worker_reach_the_metrics_of_the_web_server(accounts, live_service):
+    """Across processes: the Celery worker counts the build in Redis, the separate web server reports it."""
+    accounts.bot("bot_live", "12345")
+    api = ApiClient(live_service.base_url, product_id="bot_live", password="12345")
+    blink = [{"name": "bot_live.ino", "content": "void setup() { pinMode(13, OUTPUT); }\nvoid loop() {}\n"}]
+    good = api.wait(api.submit("bot_live", files=blink))
+    bad = api.wait(api.submit("bot_live", files=[{"name": "bot_live.ino", "content": "void setup() { oops }\n"}]))
+    assert (good["status"], bad["status"]) == ("complete", "error")
+    found = samples(requests.get(live_service.base_url + "/metrics", timeout=10).text)
+    assert value(found, "webide_builds_total", outcome="complete", board=AVR_FQBN, cache="miss") == 1
+    assert value(found, "webide_builds_total", outcome="error", board=AVR_FQBN, cache="miss") == 1
+    assert value(found, "webide_build_duration_seconds_count", board=AVR_FQBN) == 2
+    assert value(found, "webide_builds_waiting", state="queued") == 0

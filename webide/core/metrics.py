@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..extensions import current_event_log, db
-from ..models import Build, BuildStatus, Device, utcnow
+from ..models import Build, BuildStatus, Device, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,9 @@ def build_outcome(build: Build) -> str:
 def count_finished_build(build: Build) -> None:
     """Count a build that just got its final status, once its transaction commits (never for a rolled-back one)."""
     duration = None
-    if build.started_at is not None and build.finished_at is not None:
-        duration = max(0.0, (build.finished_at - build.started_at).total_seconds())
+    started, finished = as_utc(build.started_at), as_utc(build.finished_at)  # SQLite returns them without a zone
+    if started is not None and finished is not None:
+        duration = max(0.0, (finished - started).total_seconds())
     entry = (build_outcome(build), build.fqbn, "hit" if build.cache_hit else "miss", duration)
     db.session.info.setdefault(PENDING_BUILDS, []).append(entry)
 
