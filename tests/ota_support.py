@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,12 +134,25 @@ http {{
     uwsgi_temp_path {folder}/uwsgi;
     scgi_temp_path {folder}/scgi;
     default_type application/octet-stream;
-    server {{
-        listen 127.0.0.1:{port};
-        {server}
-    }}
+    {http}
 }}
 """
+SERVER_BLOCK = """server {{
+        listen 127.0.0.1:{port};
+        {server}
+    }}"""
+
+
+def nginx_executable() -> str:
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def nginx_config(folder: Path, http_block: str, workers: int = 1) -> Path:
+    """A complete nginx.conf around ``http_block`` (the contents of the http block), with every scratch path in
+    ``folder``; nginx's own arguments then are ``-c <config> -p <folder> -e <folder>/error.log``."""
+    config = folder / "nginx.conf"
+    config.write_text(NGINX_CONFIG.format(workers=workers, folder=folder, http=http_block))
+    return config
 
 
 @contextmanager
@@ -148,18 +161,20 @@ def private_nginx(server_block: str, workers: int = 1) -> Iterator[str]:
 
     ``server_block`` is the body of the server block; ``{folder}`` in it names nginx's own scratch folder.
     """
-    executable = shutil.which("nginx") or "/usr/sbin/nginx"
+    with private_nginx_http(lambda port: SERVER_BLOCK.format(port=port, server=server_block), workers) as url:
+        yield url
+
+
+@contextmanager
+def private_nginx_http(http_block: Callable[[int], str], workers: int = 1) -> Iterator[str]:
+    """Like :func:`private_nginx`, for a whole http block; ``http_block(port)`` must listen on 127.0.0.1:port."""
     folder = Path(tempfile.mkdtemp(prefix="webide-nginx-"))
     folder.chmod(0o755)
     port = free_port()
-    config = folder / "nginx.conf"
-    config.write_text(
-        NGINX_CONFIG.format(
-            workers=workers, folder=folder, port=port, server=server_block.replace("{folder}", str(folder))
-        )
-    )
+    config = nginx_config(folder, http_block(port).replace("{folder}", str(folder)), workers)
     process = subprocess.Popen(
-        [executable, "-c", str(config), "-p", str(folder), "-e", str(folder / "error.log")], stderr=subprocess.DEVNULL
+        [nginx_executable(), "-c", str(config), "-p", str(folder), "-e", str(folder / "error.log")],
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_listener(port, process, folder / "error.log")

@@ -120,7 +120,7 @@ def bind_extensions(app: Flask, settings: Settings, realtime_server: bool) -> No
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, builds, classroom, devices, editor, home, ota
+    from . import admin, api, auth, builds, classroom, devices, editor, home, ops, ota
 
-    for area in (admin, auth, builds, classroom, devices, editor, home, ota, api):
+    for area in (admin, auth, builds, classroom, devices, editor, home, ota, ops, api):
         app.register_blueprint(area.bp)

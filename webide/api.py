@@ -28,6 +28,7 @@ USER = [{"session": []}, {"apiToken": []}]
 DEVICE = [{"deviceToken": []}, {"deviceBasic": []}]
 FIRMWARE = [*DEVICE, {"signedUrl": []}]
 PUBLIC: list[dict[str, list[str]]] = []
+METRICS = [{"metricsToken": []}]
 MAX_ERROR_FIELDS = 5
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -123,6 +124,14 @@ spec = SpecTree(
             name="deviceBasic",
             data=SecuritySchemeData(
                 type="http", scheme="basic", description="product_id:device_token (Arduino-ESP32 2.x)"
+            ),
+        ),
+        SecurityScheme(
+            name="metricsToken",
+            data=SecuritySchemeData(
+                type="http",
+                scheme="bearer",
+                description="WEBIDE_METRICS_TOKEN; without one set, only loopback clients may scrape",
             ),
         ),
         SecurityScheme(

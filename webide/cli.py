@@ -366,6 +366,51 @@ def doctor(test_compile: bool) -> None:
     sys.exit(1 if problems else 0)
 
 
+@main.command()
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+def backup(archive: Path) -> None:
+    """Write a backup: a consistent database snapshot, the firmware it names and the keys, in one archive.
+
+    Safe while the service runs."""
+    from .core.backup import BackupError, create_backup
+
+    app = make_app()
+    with app.app_context():
+        try:
+            summary = create_backup(app.config["SETTINGS"], archive)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            db.engine.dispose()
+    rows = sum(summary.tables.values())
+    click.echo(
+        f"backup written to {archive}: {rows} rows, {summary.artifacts} firmware artifacts, schema {summary.revision}"
+    )
+
+
+@main.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing everything.")
+def restore(archive: Path, yes: bool) -> None:
+    """Replace the database, the firmware and the keys with a backup's. Stop the web server and workers first.
+
+    The archive is checked completely before anything changes; a damaged or foreign one changes nothing."""
+    from .core.backup import BackupError, restore_backup
+
+    if not yes:
+        click.confirm("This replaces every account, bot, sketch and build with the backup's. Continue?", abort=True)
+    app = make_app()
+    with app.app_context():
+        try:
+            summary = restore_backup(app.config["SETTINGS"], archive)
+        except BackupError as error:
+            raise click.ClickException(f"nothing was changed: {error}") from None
+        finally:
+            db.engine.dispose()
+    rows = sum(summary.tables.values())
+    click.echo(f"restored {rows} rows and {summary.artifacts} firmware artifacts from {archive}")
+
+
 @main.group("db")
 def database() -> None:
     """Database schema."""

@@ -100,6 +100,8 @@ class Settings:
     s3_access_key_id: str = field(default="", repr=False)  # also AWS_ACCESS_KEY_ID
     s3_secret_access_key: str = field(default="", repr=False)  # also AWS_SECRET_ACCESS_KEY
     s3_session_token: str = field(default="", repr=False)  # also AWS_SESSION_TOKEN
+    # operations
+    metrics_token: str = ""  # bearer token for /metrics (empty: only loopback clients not behind a proxy may scrape)
     # classroom console
     audit_retention_days: int = 365  # audit entries older than this are deleted by the worker (0 = keep forever)
     max_roster_rows: int = 2000  # rows of one roster CSV import

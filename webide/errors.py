@@ -15,9 +15,16 @@ from .core.errors import ApiError
 log = logging.getLogger(__name__)
 
 
+MACHINE_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})  # read by scrapers and orchestrators
+
+
 def wants_json() -> bool:
     """API paths, device paths and clients that prefer JSON get JSON; browsers get a page."""
-    if request.path.startswith(("/api/", "/ota-update-progress/")) or request.path.endswith(".bin"):
+    if (
+        request.path.startswith(("/api/", "/ota-update-progress/"))
+        or request.path.endswith(".bin")
+        or request.path in MACHINE_PATHS
+    ):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -48,6 +48,22 @@ class ErrorReply(BaseModel):
     error: str = Field(description="What went wrong, for people")
 
 
+# --- operations ---------------------------------------------------------------------------------------------------
+
+
+class HealthReply(Reply):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyReply(Reply):
+    ready: Literal[True] = True
+    checks: dict[str, str] = Field(description='Each dependency ("database", "redis", "toolchain"): "ok"')
+
+
+class NotReadyReply(ErrorReply):
+    checks: dict[str, str] = Field(description='Each dependency: "ok" or the reason it is not ready')
+
+
 # --- accounts -----------------------------------------------------------------------------------------------------
 
 

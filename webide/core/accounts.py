@@ -11,6 +11,7 @@ from ..extensions import current_secret_key, current_settings, db
 from ..models import ApiToken, Device, User, as_utc, utcnow
 from .audit import Actor, record
 from .errors import ApiError, BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
+from .metrics import LOGIN_FAILURES
 from .rules import MAX_PASSWORD, MIN_PASSWORD
 from .security import (
     DeviceCookies,
@@ -100,11 +101,14 @@ def log_in(
     Attempts refused by the throttle (429) are not logged one by one: the password was not even checked, and a
     flood of them must not become a flood of rows.
     """
+    account_kind = "device" if kind == "device" else "user"
     try:
         principal = authenticate(kind, identifier, password, address, device_cookie)
     except TooManyRequests:
+        LOGIN_FAILURES.labels(account_kind, "throttled").inc()
         raise
     except ApiError as error:
+        LOGIN_FAILURES.labels(account_kind, "rejected").inc()
         known = find_principal(kind, identifier)
         record(
             Actor("anonymous", "", address),

@@ -23,6 +23,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import tempfile
 import threading
 from collections.abc import Callable
@@ -89,13 +90,20 @@ def run_from_folder(folder: str) -> None:
     Path(folder, OUTPUT).write_bytes(pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL))
 
 
+def _start_pool_worker(niceness: int) -> None:
+    """Lower the worker's priority; leave Ctrl+C to the process that owns the pool, which ends its workers (else
+    every worker of `webide run` prints a KeyboardInterrupt traceback when the terminal's Ctrl+C reaches them)."""
+    os.nice(niceness)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _running_pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         _pool = ProcessPoolExecutor(
             WORKER_PROCESSES,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=os.nice,
+            initializer=_start_pool_worker,
             initargs=(WORKER_NICENESS,),
         )
     return _pool

@@ -37,8 +37,9 @@ from ..core.firmware.identity import (
     observe,
     reported_image,
 )
-from ..core.firmware.store import APP_IMAGE, ArtifactMissing, ObjectStream, artifact_store
+from ..core.firmware.store import APP_IMAGE, ArtifactMissing, ObjectStream, artifact_key, artifact_store
 from ..core.firmware.urls import firmware_url, signed_query
+from ..core.metrics import FIRMWARE_BYTES, FIRMWARE_DOWNLOADS, FIRMWARE_NOT_MODIFIED
 from ..errors import error_response
 from ..extensions import db
 from ..models import Artifact, Deployment, Device
@@ -105,6 +106,7 @@ def firmware_response(state: DeviceState, settings: Settings) -> Response:
 
 
 def not_modified(etag: str) -> Response:
+    FIRMWARE_NOT_MODIFIED.inc()
     return Response(status=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
@@ -173,7 +175,10 @@ def accelerated_response(
     """Hand the bytes to nginx (X-Accel-Redirect): it does ranges and sendfile; progress is not measured then."""
     if deployment is not None and deployment.artifact_id == artifact.id:
         record_download_progress(device, deployment, 0, finished=False)
-    location = f"{prefix.rstrip('/')}/{artifact.sha256[:2]}/{artifact.sha256}/firmware.bin"
+    location = f"{prefix.rstrip('/')}/{artifact_key(artifact.sha256, APP_IMAGE)}"
+    if request.method != "HEAD":
+        FIRMWARE_DOWNLOADS.labels("nginx").inc()
+        FIRMWARE_BYTES.inc(artifact.size)
     headers = {name: value for name, value in headers.items() if name != "Accept-Ranges"}
     return Response(status=200, headers={**headers, "X-Accel-Redirect": location})
 
@@ -197,6 +202,8 @@ def streamed_response(
     )
     if tracked is not None and request.method != "HEAD":
         record_download_progress(device, tracked, meter.written_percent, finished=False)
+    if request.method != "HEAD":
+        FIRMWARE_DOWNLOADS.labels("partial" if byte_range else "full").inc()
     headers = {**headers, "Content-Length": str(whole.stop - whole.start)}
     if byte_range is not None:
         headers["Content-Range"] = byte_range.content_range(artifact.size)
@@ -224,6 +231,7 @@ def metered_chunks(stream: ObjectStream, byte_range: ByteRange, meter: DownloadM
     for chunk in stream:
         yield chunk
         position += len(chunk)  # counted once the server has handed the chunk to the socket
+        FIRMWARE_BYTES.inc(len(chunk))
         meter.advanced(position)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...models import Build, BuildStatus, utcnow
 from ..errormap import announce_compile
 from ..events import announce
+from ..metrics import count_finished_build
 
 PENDING, IN_PROGRESS = BuildStatus.PENDING.value, BuildStatus.IN_PROGRESS.value
 COMPLETE, ERROR = BuildStatus.COMPLETE.value, BuildStatus.ERROR.value
@@ -20,6 +21,7 @@ def end_build(build: Build, status: str, message: str, error: str | None = None)
     build.error = error
     build.progress = 100
     build.finished_at = utcnow()
+    count_finished_build(build)
     announce_progress(build)
     announce_compile(build)
     return True
