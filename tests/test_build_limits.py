@@ -57,7 +57,6 @@ def slots(settings) -> redis.Redis:  # type: ignore[no-untyped-def]
     return redis.Redis.from_url(settings.redis_url)
 
 
-@pytest.mark.both_databases
 def test_one_running_build_per_bot(limited_app, settings):
     add_build("a1", RUNNING)
     waiting = add_build("a1", PENDING)
@@ -68,7 +67,6 @@ def test_one_running_build_per_bot(limited_app, settings):
     assert db.session.get(Build, other.id).status == RUNNING
 
 
-@pytest.mark.both_databases
 def test_per_class_limit(limited_app, settings):
     add_build("a1", RUNNING)
     add_build("a2", RUNNING)
@@ -78,7 +76,6 @@ def test_per_class_limit(limited_app, settings):
     assert try_start(other_class, slots(settings)) is True
 
 
-@pytest.mark.both_databases
 def test_global_limit(limited_app, settings):
     add_build("a1", RUNNING)
     add_build("b1", RUNNING)
@@ -86,7 +83,6 @@ def test_global_limit(limited_app, settings):
     assert try_start(add_build("a2", PENDING), slots(settings)) is False
 
 
-@pytest.mark.both_databases
 def test_a_silent_running_build_is_marked_failed(limited_app):
     stale = add_build("a1", RUNNING, heartbeat_age_s=31)
     alive = add_build("a2", RUNNING, heartbeat_age_s=5)

@@ -13,7 +13,6 @@ from webide.database import alembic_config, migrate_database
 from webide.extensions import db
 
 
-@pytest.mark.both_databases
 def test_each_revision_upgrades_in_order_from_the_first_and_the_schema_matches_the_models(settings):
     app = create_app(settings)
     config = alembic_config()

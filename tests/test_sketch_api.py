@@ -72,7 +72,6 @@ def test_a_new_bot_gets_the_starter_sketch(browser):
     assert "void setup()" in body["files"][0]["content"]
 
 
-@pytest.mark.both_databases
 def test_save_then_load_returns_the_saved_files_and_kinds(app, browser):
     browser.get(SKETCH)
     auto = browser.save("// typing\nvoid setup() {}\nvoid loop() {}\n", 1, explicit=False)
@@ -102,7 +101,6 @@ def test_saving_unchanged_files_creates_no_revision(app, browser):
     assert len(stored_revisions(app)) == 2
 
 
-@pytest.mark.both_databases
 def test_stale_base_revision_is_a_conflict_then_a_forced_save_wins(app, accounts, browser):
     other_tab = log_in(app, accounts)
     base = browser.get(SKETCH).get_json()["revision"]
@@ -119,7 +117,6 @@ def test_stale_base_revision_is_a_conflict_then_a_forced_save_wins(app, accounts
     assert browser.get(SKETCH).get_json()["files"][0]["content"].startswith("// from tab two")
 
 
-@pytest.mark.both_databases
 def test_two_saves_on_the_same_base_at_once_one_wins_and_the_other_is_a_conflict(app, accounts, browser):
     tabs = [browser, log_in(app, accounts)]
     for round_number in range(4):
@@ -301,7 +298,6 @@ def test_restore_makes_a_new_revision_with_the_old_files(app, browser):
     assert browser.get(f"{SKETCH}/revisions/2").get_json()["files"][0]["content"].startswith("int v0;")
 
 
-@pytest.mark.both_databases
 def test_restore_with_a_stale_base_is_a_conflict(browser):
     make_history(browser, 2)
     response = browser.post(f"{SKETCH}/revisions/1/restore", json={"base_revision": 2})
@@ -310,7 +306,6 @@ def test_restore_with_a_stale_base_is_a_conflict(browser):
     assert browser.post(f"{SKETCH}/revisions/1/restore", json={"base_revision": "3"}).status_code == 400
 
 
-@pytest.mark.both_databases
 def test_old_autosaves_are_pruned_but_saves_and_built_revisions_stay(app, browser):
     app.config["SETTINGS"] = app.config["SETTINGS"].with_overrides(sketch_keep_autosaves=2)
     base = browser.get(SKETCH).get_json()["revision"]

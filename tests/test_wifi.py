@@ -42,6 +42,7 @@ def test_wifi_is_stored_and_the_password_never_returned(app, session, data_dir):
     assert credentials(app, data_dir) == WifiCredentials("Classroom 2.4G", PASSWORD)
 
 
+@pytest.mark.sqlite_only
 def test_the_password_is_not_in_the_database_in_plain_text(app, session, data_dir):
     session.put(WIFI, json={"ssid": "lab", "password": PASSWORD})
     with app.app_context():
