@@ -76,7 +76,6 @@ def wipe(settings: Settings) -> None:
     shutil.rmtree(settings.data_dir)
 
 
-@pytest.mark.both_databases
 def test_backup_wipe_restore_brings_everything_back_and_the_bot_gets_the_same_firmware(
     app, client, accounts, settings, tmp_path
 ):
