@@ -131,6 +131,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     folder = Path(tempfile.mkdtemp(prefix="webide-pg-"))
     server = PostgresServer(bin_dir, folder)
     yield server
+    close_dropped_connections()
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webide.core.deployments import deploy_artifact
 from webide.core.errormap import normalise_error
 from webide.core.events import CHANNEL, class_room_for, series_keys
-from webide.core.firmware.store import APP_IMAGE, publish_artifact
+from webide.core.firmware.store import APP_IMAGE, artifact_store, publish_artifact
 from webide.core.sketches import save_sketch
 from webide.extensions import db
 from webide.models import Build, BuildStatus, Classroom, Device, utcnow
@@ -89,7 +89,9 @@ def test_the_dashboard_shows_running_build_edits_behind_and_last_compiles(app, c
     token, device_tokens = lab
     with app.app_context():
         image = esp32_image(settings.data_dir.parent / "a.bin", 8192, 3)
-        artifact = publish_artifact(settings.artifacts_dir, ESP32_FQBN, {APP_IMAGE: settings.data_dir.parent / "a.bin"})
+        artifact = publish_artifact(
+            artifact_store(settings), ESP32_FQBN, {APP_IMAGE: settings.data_dir.parent / "a.bin"}
+        )
         build = finished_build("bot_a", 1)
         deploy_artifact(device("bot_a"), artifact, build.id)
         for number in (1, 2):  # two saves after the revision that was built
