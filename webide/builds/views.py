@@ -17,6 +17,7 @@ from ..core.builds.queue import (
     queue_build,
     request_cancel,
 )
+from ..core.classes import check_student_edit, check_student_upload
 from ..core.errors import NotFound
 from ..core.firmware.store import download_file
 from ..core.presenters import build_detail, build_progress
@@ -52,7 +53,10 @@ def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
     head = head_revision(device)
     files = head.files if json.files is None else files_of(json.files)
     fqbn = check_buildable(device, files, json.fqbn or device.fqbn, settings)
+    if json.deploy:
+        check_student_upload(device, current_user)
     if files != head.files:
+        check_student_edit(device, current_user)
         head = save_sketch(device, files, head.number, "build", current_user.display_name, "Compiled")
         db.session.commit()  # what the student typed is kept even when the queue turns out to be down
     ensure_queue_reachable()
