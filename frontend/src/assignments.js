@@ -69,6 +69,8 @@ function showGoldenChoices(builds, goldenId) {
   if (goldenId && builds.some((build) => build.update_id === goldenId)) select.value = goldenId;
   const empty = builds.length === 0;
   byId('btn-golden').disabled = empty;
+  byId('btn-revert').disabled = empty;
+  select.hidden = empty;
   byId('golden-current').textContent = empty
     ? 'No build of this class has produced firmware yet: flash the class or Upload from a bot first.'
     : goldenId ? `Golden build: ${goldenId}` : 'No golden build chosen yet.';

@@ -14,6 +14,7 @@ from compiler.validation import (
 
 from ..api import documented
 from ..core.accounts import accessible_device
+from ..core.classes import freeze_reason
 from ..core.deployments import STATE_LINES
 from ..core.examples import list_examples
 from ..core.presenters import device_summary
@@ -35,6 +36,14 @@ def shared_rules() -> dict:
     }
 
 
+def freeze_notice(device: Device) -> dict | None:
+    """What a student of a frozen or exam class is told, and whether the editor is read-only for them."""
+    reason = None if current_user.kind == "user" else freeze_reason(device)
+    if reason is None or device.classroom is None:
+        return None
+    return {"message": reason, "readOnly": device.classroom.freeze == "exam"}
+
+
 def render_editor(device: Device) -> str:
     settings = current_settings()
     summary = device_summary(device, settings)
@@ -46,6 +55,7 @@ def render_editor(device: Device) -> str:
         "rules": shared_rules(),
         "csrfToken": generate_csrf(),
         "socketPath": "/socket.io",
+        "freeze": freeze_notice(device),
     }
     return render_template("editor/editor.html", device=summary, page_config=page_config)
 

@@ -187,6 +187,7 @@ def size_summary(result: BuildResult) -> str:
 def result_event(build: Build) -> dict[str, Any]:
     return {
         "update_id": build.id,
+        "revision": build.revision,
         "status": build.status,
         "message": build.message,
         "diagnostics": build.diagnostics,
