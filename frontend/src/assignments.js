@@ -35,6 +35,8 @@ function fillSelect(select, options) {
 
 function showConsole(state) {
   byId('freeze-state').value = state.freeze;
+  byId('freeze-state').disabled = false; // enabled once the class's real state is shown, never before
+  byId('btn-freeze').disabled = false;
   byId('freeze-message').textContent = state.freeze_states[state.freeze];
   showAssignments(state.assignments, state.modes);
   showGoldenChoices(state.builds, state.golden_build_id);

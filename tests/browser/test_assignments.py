@@ -98,8 +98,20 @@ def test_handing_out_as_new_tabs_keeps_helper_cpp_in_the_students_editor(
         for name in ("bot_assign.ino", "helper.cpp", "helper.h", "Motor.cpp", "Motor.h"):
             expect(student.locator(f'#tabs [role=tab][data-file="{name}"]')).to_be_visible()
         screenshot(student, "assignments-student-after-handout")
+        student.evaluate("() => window.webide.setEditorText('Motor.h', '// my own motor driver\\n')")
+        student.keyboard.press("Control+S")
+        expect(student.locator("#page-message")).to_contain_text("Saved as revision")
     finally:
         student.context.close()
+
+    page.goto("/devices/bot_assign/editor")
+    wait_for_editor(page)
+    page.click("#btn-file-menu")
+    page.click("#menu-history")
+    page.click("#history-starter-diff")
+    expect(page.locator("#history-view")).to_contain_text("Motor.h (changed)")
+    expect(page.locator("#history-view")).to_contain_text("+// my own motor driver")
+    screenshot(page, "assignments-teacher-diff-with-starter")
 
 
 def test_a_frozen_class_refuses_upload_with_a_clear_message_in_the_students_terminal(

@@ -115,7 +115,9 @@ def upload_assignment(class_name: str) -> tuple[dict, int]:
         raise BadRequest("Attach the starter sketch as the multipart field 'file' (.zip or .ino)")
     settings = current_settings()
     limits = ImportLimits(settings.sketch_max_files, settings.sketch_max_bytes)
-    files = read_upload(upload.filename, upload.read(), UPLOAD_MAIN, [], limits)
+    with upload.stream:  # a large upload is spooled to a temporary file: close it even when the archive is refused
+        data = upload.read()
+    files = read_upload(upload.filename, data, UPLOAD_MAIN, [], limits)
     title = request.form.get("title", "")
     assignment = create_assignment(classroom, title, files, "zip", current_user.display_name)
     record(acting(), "assignment.create", classroom, title=assignment.title, source="zip")

@@ -21,6 +21,7 @@ from .classes import check_open, files_for
 from .errors import BadRequest, Conflict, NotFound
 from .rules import check_display_name
 from .sketches import (
+    HAND_OUT_KINDS,
     UNTOUCHED_KINDS,
     check_buildable,
     check_named_sketch,
@@ -236,7 +237,7 @@ def starter_diff_base(device: Device) -> list[dict[str, str]] | None:
     """The files of the newest hand-out this bot got (what a teacher compares the student's work with)."""
     row = db.session.scalar(
         select(SketchRevision)
-        .where(SketchRevision.device_id == device.id, SketchRevision.kind.in_(("handout", "push")))
+        .where(SketchRevision.device_id == device.id, SketchRevision.kind.in_(HAND_OUT_KINDS))
         .order_by(SketchRevision.number.desc())
         .limit(1)
     )

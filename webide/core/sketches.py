@@ -33,8 +33,10 @@ REVISION_KINDS = {
     "push": "Pushed to the class",
     "handout": "Handed out",
 }
+# Revisions a teacher handed out: what a student's work is compared with.
+HAND_OUT_KINDS = ("push", "handout")
 # A sketch whose newest revision is one of these is untouched: still its starter or what was handed out last.
-UNTOUCHED_KINDS = ("create", "push", "handout")
+UNTOUCHED_KINDS = ("create", *HAND_OUT_KINDS)
 
 log = logging.getLogger(__name__)
 

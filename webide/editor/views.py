@@ -18,7 +18,7 @@ from ..core.classes import freeze_reason
 from ..core.deployments import STATE_LINES
 from ..core.examples import list_examples
 from ..core.presenters import device_summary
-from ..core.sketches import REVISION_KINDS
+from ..core.sketches import HAND_OUT_KINDS, REVISION_KINDS
 from ..core.toolchain import available_boards
 from ..extensions import current_settings
 from ..models import Device
@@ -33,6 +33,7 @@ def shared_rules() -> dict:
         "forbiddenNames": FORBIDDEN_BUILD_INPUTS,
         "flashStates": STATE_LINES,
         "revisionKinds": REVISION_KINDS,
+        "handOutKinds": list(HAND_OUT_KINDS),
     }
 
 
