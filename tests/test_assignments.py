@@ -29,6 +29,7 @@ CLASSES = {
     "flash": [("f_1", ESP32_FQBN), ("f_2", ESP32_FQBN), ("f_3", ESP32_FQBN)],
     "freeze": [("z_1", AVR_FQBN)],
     "revert": [("r_1", ESP32_FQBN), ("r_2", ESP32_FQBN), ("r_3", ESP32_FQBN)],
+    "thirty": [(f"t_{n:02d}", AVR_FQBN) for n in range(1, 31)],
 }
 LESSON = '#include "motor.h"\nvoid setup() { drive(1); }\nvoid loop() {}\n'
 MOTOR_H = "#pragma once\ninline void drive(int speed) { (void)speed; }\n"
@@ -276,3 +277,15 @@ def test_revert_to_a_golden_build_changes_every_target(service):
         assert shown["target"]["sha256"] == first["artifact"]["sha256"], product_id
     foreign = api.http.put(f"{service.base_url}/api/classes/flash/golden", json={"update_id": first["update_id"]})
     assert foreign.status_code == 400 and "not a build of class" in foreign.json()["error"]
+
+
+def test_a_class_of_thirty_bots_costs_one_compile(service):
+    api = teacher(service)
+    before = received_build_tasks(service)
+    body = api.post("/api/classes/thirty/flash").json()
+    assert body["compiles"] == 1 and len(body["builds"]) == 30
+    results = [api.wait(b["update_id"]) for b in body["builds"]]
+    assert [r["status"] for r in results] == ["complete"] * 30, {r["message"] for r in results}
+    assert len(received_build_tasks(service) - before) == 1
+    assert len({r["artifact"]["sha256"] for r in results}) == 1
+    assert sum(1 for r in results if r["compiled_by"] is None) == 1
