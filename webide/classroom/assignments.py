@@ -16,10 +16,10 @@ from ..core.assignments import (
     check_mode,
     class_assignment,
     class_assignments,
-    class_device,
     create_assignment,
     hand_out,
     plan_handout,
+    starter_files,
     starter_of,
 )
 from ..core.audit import record
@@ -27,8 +27,7 @@ from ..core.builds.queue import dispatch
 from ..core.classes import FREEZE_STATES, set_freeze, visible_classroom
 from ..core.classflash import flash_class, golden_build, golden_candidates, revert_class
 from ..core.errors import BadRequest
-from ..core.examples import example_files, list_examples
-from ..core.sketches import head_revision
+from ..core.examples import list_examples
 from ..extensions import current_settings, db
 from ..schemas import (
     AssignmentCreate,
@@ -90,14 +89,7 @@ def list_assignments(class_name: str) -> dict:
 def new_assignment(class_name: str, json: AssignmentCreate) -> tuple[dict, int]:
     """An assignment from a bot's current sketch (source=editor) or an example (source=example)."""
     classroom = visible_classroom(current_user, class_name)
-    if json.source == "editor":
-        if json.product_id is None:
-            raise BadRequest("Name the bot whose sketch becomes the assignment (field product_id)")
-        files = head_revision(class_device(classroom, json.product_id)).files
-    else:
-        if json.example_id is None:
-            raise BadRequest("Name the example (field example_id)")
-        files = example_files(json.example_id)
+    files = starter_files(classroom, json.source, json.product_id, json.example_id)
     assignment = create_assignment(classroom, json.title, files, json.source, current_user.display_name)
     record(acting(), "assignment.create", classroom, title=assignment.title, source=json.source)
     db.session.commit()

@@ -19,6 +19,7 @@ from ..models import Assignment, Build, Classroom, Device, SketchRevision, iso
 from .builds.queue import ensure_queue_reachable, queue_build
 from .classes import check_open, files_for
 from .errors import BadRequest, Conflict, NotFound
+from .examples import example_files
 from .rules import check_display_name
 from .sketches import (
     HAND_OUT_KINDS,
@@ -158,6 +159,19 @@ def assignment_view(assignment: Assignment) -> dict[str, Any]:
 
 def starter_of(assignment: Assignment) -> Starter:
     return Starter(assignment.title, assignment.files, assignment.main)
+
+
+def starter_files(
+    classroom: Classroom, source: str, product_id: str | None, example_id: str | None
+) -> list[dict[str, str]]:
+    """A new assignment's files: the current sketch of one of the class's bots, or an example."""
+    if source == "editor":
+        if product_id is None:
+            raise BadRequest("Name the bot whose sketch becomes the assignment (field product_id)")
+        return head_revision(class_device(classroom, product_id)).files
+    if example_id is None:
+        raise BadRequest("Name the example (field example_id)")
+    return example_files(example_id)
 
 
 def class_device(classroom: Classroom, product_id: str) -> Device:
