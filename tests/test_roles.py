@@ -141,7 +141,7 @@ def class_routes(app):  # type: ignore[no-untyped-def]
 
 
 def console_url(rule, user_id: int, product_id: str = "bot_a", class_name: str = "class-a") -> str:  # type: ignore[no-untyped-def]
-    values = {"user_id": user_id, "product_id": product_id, "class_name": class_name}
+    values = {"user_id": user_id, "product_id": product_id, "class_name": class_name, "assignment_id": 1}
     return rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
 
 

@@ -96,9 +96,30 @@ class Classroom(db.Model):
     instructor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)  # read-only: no roster changes, no uploads
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # open | frozen (students may edit and Verify, not Upload) | exam (students may not even save)
+    freeze: Mapped[str] = mapped_column(String(8), default="open")
+    golden_build_id: Mapped[str | None] = mapped_column(String(32))  # the build a revert makes every bot's target
 
     instructor: Mapped[User | None] = relationship(back_populates="classrooms")
     devices: Mapped[list[Device]] = relationship(back_populates="classroom")
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="classroom", cascade="all, delete-orphan")
+
+
+class Assignment(db.Model):
+    """A starter sketch handed out to a class; ``main`` names its main .ino (renamed after each bot's sketch)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("classroom_id", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classroom_id: Mapped[int] = mapped_column(ForeignKey("classrooms.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(80))
+    files: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    main: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # editor|example|zip|push
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    classroom: Mapped[Classroom] = relationship(back_populates="assignments")
 
 
 class Device(UserMixin, db.Model):
@@ -189,7 +210,7 @@ class SketchRevision(db.Model):
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     files: Mapped[list[dict[str, str]]] = mapped_column(JSON)
-    kind: Mapped[str] = mapped_column(String(16), default="save")  # save|autosave|build|restore|import|create
+    kind: Mapped[str] = mapped_column(String(16), default="save")  # see sketches.REVISION_KINDS
     message: Mapped[str] = mapped_column(String(200), default="")
     author: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -239,6 +260,8 @@ class Build(db.Model):
     log: Mapped[str] = mapped_column(Text, default="")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     artifact_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"))
+    # a class flash compiles each distinct (sketch, board) once: the other bots' builds wait for that one
+    compiled_by: Mapped[str | None] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

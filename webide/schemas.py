@@ -322,6 +322,9 @@ class BuildDetail(BuildProgress):
     diagnostics: list[Diagnostic]
     sizes: dict[str, Any] | None
     cache_hit: bool
+    compiled_by: str | None = Field(
+        None, description="A class flash compiles each distinct sketch once: the build that compiled for this one"
+    )
     artifact: ArtifactDigest | None
     timings: Timings
     log: str | None = Field(None, description="The compiler output (only in the single-build view)")
@@ -623,6 +626,11 @@ class ClassPush(RequestBody):
         None, description="Which file is the main sketch file (renamed per bot)"
     )
     deploy: StrictBool = True
+    mode: Literal["replace", "add", "untouched"] = Field(
+        "untouched",
+        description="How the sketch is handed out (see the assignments API): by default only bots whose sketch is "
+        "still their starter or the previous hand-out get it, so no student's work is replaced",
+    )
 
 
 class QueuedForBot(BaseModel):
@@ -633,6 +641,119 @@ class QueuedForBot(BaseModel):
 
 class ClassQueued(Reply):
     builds: list[QueuedForBot]
+    skipped: list[BotHandout] = Field(default_factory=list, description="Bots left unchanged, and why")
+
+
+# --- assignments, class flash, freeze and revert -----------------------------------------------------------------
+
+HandoutMode = Literal["replace", "add", "untouched"]
+FreezeState = Literal["open", "frozen", "exam"]
+UpdateId = Annotated[StrictStr, Field(min_length=1, max_length=32, pattern="^[0-9a-f]+$")]
+
+
+class BotHandout(BaseModel):
+    product_id: str
+    action: Literal["replace", "add", "skip"]
+    revision: int = Field(description="The bot's newest revision before the hand-out")
+    added: list[str] = Field(description="Files the bot's sketch gains")
+    removed: list[str] = Field(description="Files no longer in the sketch (they stay in its history)")
+    kept: list[str] = Field(description="Starter files not added because the sketch already has a file of that name")
+    reason: str
+
+
+class AssignmentSummary(BaseModel):
+    id: int
+    title: str
+    main: str
+    files: list[str]
+    source: Literal["editor", "example", "zip"]
+    created_by: str
+    created_at: datetime | None
+
+
+class AssignmentCreate(RequestBody):
+    title: Annotated[Text, Field(min_length=1, max_length=80)]
+    source: Literal["editor", "example"] = Field(
+        description="editor: the current sketch of the bot product_id; example: the File → Examples entry example_id"
+    )
+    product_id: Annotated[StrictStr, Field(max_length=64)] | None = None
+    example_id: Annotated[StrictStr, Field(max_length=64)] | None = None
+
+
+class AssignmentReply(Reply):
+    assignment: AssignmentSummary
+
+
+class GoldenCandidate(BaseModel):
+    update_id: str
+    product_id: str
+    revision: int
+    requested_by: str
+    created_at: datetime | None
+
+
+class ConsoleReply(Reply):
+    name: str
+    freeze: FreezeState
+    freeze_states: dict[str, str]
+    golden_build_id: str | None
+    builds: list[GoldenCandidate] = Field(description="The class's newest builds that produced firmware")
+    modes: dict[str, str]
+    assignments: list[AssignmentSummary]
+
+
+class HandoutRequest(RequestBody):
+    mode: HandoutMode
+
+
+class HandoutReply(Reply):
+    preview: bool
+    changed: int = Field(description="How many bots get a new revision")
+    bots: list[BotHandout]
+
+
+class FlashedBot(BaseModel):
+    product_id: str
+    update_id: str
+    revision: int
+    compiled_by: str | None = Field(description="The build that compiles for this bot when it is not its own")
+
+
+class ClassFlashReply(Reply):
+    compiles: int = Field(description="Distinct (sketch, board) pairs: how many compiles the flash costs")
+    builds: list[FlashedBot]
+
+
+class FreezeRequest(RequestBody):
+    state: FreezeState
+
+
+class FreezeReply(Reply):
+    freeze: FreezeState
+    message: str
+
+
+class GoldenRequest(RequestBody):
+    update_id: UpdateId
+
+
+class GoldenReply(Reply):
+    golden_build_id: str
+
+
+class RevertRequest(RequestBody):
+    update_id: UpdateId | None = Field(None, description="The build to go back to; the class's golden build if absent")
+
+
+class RevertedBot(BaseModel):
+    product_id: str
+    reverted: bool
+    reason: str
+
+
+class RevertReply(Reply):
+    update_id: str
+    bots: list[RevertedBot]
 
 
 # --- the device path ----------------------------------------------------------------------------------------------

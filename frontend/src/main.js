@@ -87,6 +87,7 @@ class EditorPage {
     });
     this.setupBoards(sketch.fqbn || this.config.device?.fqbn);
     this.setupToolbar();
+    this.applyFreeze(this.config.freeze);
     this.setupShortcuts();
     this.connectLive();
     this.exposeForTests();
@@ -129,6 +130,7 @@ class EditorPage {
       terminal: this.terminal,
       editor: this.editor,
       saveFirst: () => this.sync.save(),
+      shownRevision: () => this.sync.revision,
       serverNow: () => this.live?.serverNow() ?? Date.now(),
       elements: {
         status: byId('build-status'),
@@ -168,7 +170,48 @@ class EditorPage {
   replaceFromServer(revision, files, message) {
     this.editor.setFiles(files);
     this.sync.adopt(revision, files);
+    this.builds.revisionShown(revision);
     showMessage(message);
+  }
+
+  /** Exam mode: the sketch is shown read-only with the reason; saving is refused by the server as well. */
+  applyFreeze(freeze) {
+    if (!freeze) return;
+    byId('freeze-notice').textContent = freeze.message;
+    byId('freeze-notice').hidden = false;
+    byId('ide').classList.add('has-notice');
+    if (freeze.readOnly) {
+      this.editor.setReadOnly(true);
+      for (const id of ['btn-save', 'btn-format', 'btn-new-tab', 'menu-new', 'menu-rename', 'menu-delete', 'menu-import']) {
+        byId(id).disabled = true;
+      }
+      byId('menu-examples').disabled = true;
+    }
+  }
+
+  /**
+   * Another editor of this sketch (the student's other tab, a teacher) saved it: an unchanged buffer follows in
+   * place; one with unsaved changes is told it changed elsewhere and offered the comparison.
+   */
+  async followRemoteSave(event) {
+    if (!(event.revision > this.sync.revision)) return;
+    await this.sync.inFlight?.catch(() => {});
+    if (!(event.revision > this.sync.revision)) return; // it was this page's own save
+    let current;
+    try {
+      current = await this.api.getSketch();
+    } catch (error) {
+      showMessage(`The sketch changed elsewhere and could not be loaded: ${error.message}`);
+      return;
+    }
+    if (current.revision <= this.sync.revision) return;
+    const by = event.author ? ` by ${event.author}` : '';
+    if (!this.sync.hasUnsavedChanges()) {
+      this.replaceFromServer(current.revision, current.files, `Updated to revision #${current.revision}, saved${by} elsewhere`);
+      return;
+    }
+    showMessage(`Changed elsewhere: revision #${current.revision} was saved${by} while you were editing`);
+    this.sync.conflicted(current);
   }
 
   showSaveState(state, detail) {
@@ -393,6 +436,7 @@ class EditorPage {
       productId: this.productId,
       path: this.config.socketPath || '/socket.io',
       onEvent: (event) => {
+        if (event.type === 'sketch') this.followRemoteSave(event);
         this.builds.handleEvent(event);
         this.device.handleEvent(event);
       },

@@ -42,7 +42,19 @@ def saved_revision_after(page: Page, before: int) -> int:
     return page.evaluate("() => window.webide.revision()")
 
 
-def test_a_stale_tab_gets_the_conflict_and_both_choices_end_with_what_the_server_has(
+def hold_saves(page: Page) -> None:
+    """The page's saves cannot reach the server (its PUTs fail as if offline), so its edits stay unsaved."""
+    page.route(
+        "**/api/devices/*/sketch",
+        lambda route: route.abort() if route.request.method == "PUT" else route.continue_(),
+    )
+
+
+def release_saves(page: Page) -> None:
+    page.unroute("**/api/devices/*/sketch")
+
+
+def test_a_tab_with_unsaved_text_hears_of_a_save_elsewhere_and_both_choices_end_with_what_the_server_has(
     context: BrowserContext, browser_service: BrowserService
 ) -> None:
     first, second = context.new_page(), context.new_page()
@@ -51,32 +63,42 @@ def test_a_stale_tab_gets_the_conflict_and_both_choices_end_with_what_the_server
     wait_for_editor(second)
     loaded = first.evaluate("() => window.webide.revision()")
 
+    hold_saves(second)
+    append_line(second, "// edit from the second tab")
     append_line(first, "// edit from the first tab")
     saved_revision_after(first, loaded)
-    append_line(second, "// edit from the second tab")
     dialog = second.locator("#conflict-dialog")
     expect(dialog).to_be_visible()
     expect(second.locator("#save-status")).to_have_attribute("data-state", "conflict")
+    expect(second.locator("#page-message")).to_contain_text("Changed elsewhere")
     expect(second.locator("#conflict-diff .diff-del")).to_contain_text(["// edit from the first tab"])
     expect(second.locator("#conflict-diff .diff-add")).to_contain_text(["// edit from the second tab"])
     screenshot(second, "conflict-dialog")
 
+    release_saves(second)
     second.click("#conflict-keep-mine")
     expect(dialog).to_be_hidden()
     wait_until_saved(second)
     kept = editor_text(second, "bot_tabs.ino")
     assert "// edit from the second tab" in kept and "// edit from the first tab" not in kept
     assert server_files(browser_service, "bot_tabs")["bot_tabs.ino"] == kept
+    first.wait_for_function("(text) => window.webide.editorText('bot_tabs.ino') === text", arg=kept)
+    wait_until_saved(first)  # the first tab had nothing unsaved: it followed the save in place
 
-    # Now the first tab is the stale one: it takes the server's text instead.
+    # Now the first tab holds unsaved text when the second saves: it takes the server's text instead.
+    hold_saves(first)
     append_line(first, "// another edit from the first tab")
+    second_revision = second.evaluate("() => window.webide.revision()")
+    append_line(second, "// and one more from the second tab")
+    saved = saved_revision_after(second, second_revision)
     expect(first.locator("#conflict-dialog")).to_be_visible()
+    release_saves(first)
     first.click("#conflict-take-theirs")
     expect(first.locator("#conflict-dialog")).to_be_hidden()
     wait_until_saved(first)
-    assert editor_text(first, "bot_tabs.ino") == kept
-    assert server_files(browser_service, "bot_tabs")["bot_tabs.ino"] == kept
-    assert first.evaluate("() => window.webide.revision()") == second.evaluate("() => window.webide.revision()")
+    latest = server_files(browser_service, "bot_tabs")["bot_tabs.ino"]
+    assert editor_text(first, "bot_tabs.ino") == latest == editor_text(second, "bot_tabs.ino")
+    assert first.evaluate("() => window.webide.revision()") == saved
 
 
 def sketch_archive(folder: str, files: dict[str, str]) -> bytes:

@@ -19,6 +19,7 @@ from ..core.builds.queue import (
     queue_build,
     request_cancel,
 )
+from ..core.classes import check_student_edit, check_student_upload
 from ..core.errors import NotFound
 from ..core.firmware.store import ArtifactMissing, artifact_store, download_name
 from ..core.presenters import build_detail, build_progress
@@ -54,7 +55,10 @@ def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
     head = head_revision(device)
     files = head.files if json.files is None else files_of(json.files)
     fqbn = check_buildable(device, files, json.fqbn or device.fqbn, settings)
+    if json.deploy:
+        check_student_upload(device, current_user)
     if files != head.files:
+        check_student_edit(device, current_user)
         head = save_sketch(device, files, head.number, "build", current_user.display_name, "Compiled")
         db.session.commit()  # what the student typed is kept even when the queue turns out to be down
     ensure_queue_reachable()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..api import acting, documented
 from ..core.accounts import require_staff
+from ..core.assignments import Starter, pick_main, push_sketch
 from ..core.audit import record
 from ..core.builds.queue import dispatch
 from ..core.classes import (
@@ -15,8 +16,6 @@ from ..core.classes import (
     class_summaries,
     create_class,
     delete_class,
-    main_sketch_file,
-    push_sketch,
     reassign_class,
     rename_class,
     visible_classroom,
@@ -174,12 +173,21 @@ def roster_export(class_name: str) -> Response:
 @login_required
 @documented("classes", ClassQueued, status=202, errors=(*ERRORS, 409, 413, 503))
 def push(class_name: str, json: ClassPush) -> tuple[dict, int]:
-    """Give every bot of the class this sketch and Verify (deploy=false) or Upload (deploy=true) it."""
+    """Hand this sketch out to the class (``mode``, by default only to untouched sketches: no student's work is
+    replaced) and Verify (deploy=false) or Upload (deploy=true) it on every bot that got it."""
     classroom = visible_classroom(current_user, class_name)
     files = files_of(json.files)
-    main = main_sketch_file(files, json.main)
-    builds = push_sketch(classroom, files, main, json.deploy, current_user.display_name)
-    record(acting(), "class.push", classroom, deploy=json.deploy, files=[f["name"] for f in files], bots=len(builds))
+    starter = Starter(f"push by {current_user.display_name}", files, pick_main(files, json.main))
+    plans, builds = push_sketch(classroom, starter, json.mode, json.deploy, current_user.display_name)
+    record(
+        acting(),
+        "class.push",
+        classroom,
+        deploy=json.deploy,
+        mode=json.mode,
+        files=[f["name"] for f in files],
+        bots=[build.device.product_id for build in builds],
+    )
     db.session.commit()
     dispatch(builds)
     return {
@@ -188,6 +196,7 @@ def push(class_name: str, json: ClassPush) -> tuple[dict, int]:
             {"product_id": build.device.product_id, "update_id": build.id, "revision": build.revision}
             for build in builds
         ],
+        "skipped": [plan.view() for plan in plans if plan.files is None],
     }, 202
 
 

@@ -1,4 +1,4 @@
-"""Classes: who sees which, creating, renaming, archiving, reassigning and deleting them, and class-wide pushes."""
+"""Classes: who sees which, creating, renaming, archiving, reassigning and deleting them, freezing them."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..extensions import current_settings, db
-from ..models import Build, Classroom, Device, Role, User, iso
+from ..extensions import db
+from ..models import Classroom, Device, Role, User, iso
 from .accounts import Principal
-from .builds.queue import ensure_queue_reachable, queue_build
 from .errors import BadRequest, Conflict, Forbidden, NotFound
 from .registry import find_class
 from .rules import check_class_name
-from .sketches import check_buildable, head_revision, main_file, save_sketch
+from .sketches import main_file
 
 
 def visible_classroom(principal: Principal, name: str) -> Classroom:
@@ -122,45 +121,45 @@ def delete_class(classroom: Classroom) -> None:
     db.session.delete(classroom)
 
 
-def main_sketch_file(files: list[dict[str, str]], main: str | None) -> str:
-    """Which of the pushed files is the main .ino (it is renamed after each bot's sketch)."""
-    sketches = [f["name"] for f in files if f["name"].endswith(".ino")]
-    if main is not None:
-        if main not in sketches:
-            raise BadRequest(f"main file {main!r} is not one of the .ino files")
-        return main
-    if len(sketches) != 1:
-        raise BadRequest(
-            "Name the main .ino file with the field main (there are several)"
-            if sketches
-            else "The sketch needs a main .ino file"
-        )
-    return sketches[0]
-
-
 def files_for(device: Device, files: list[dict[str, str]], main: str) -> list[dict[str, str]]:
     return [{"name": main_file(device) if f["name"] == main else f["name"], "content": f["content"]} for f in files]
 
 
-def push_sketch(classroom: Classroom, files: list[dict[str, str]], main: str, deploy: bool, author: str) -> list[Build]:
-    """Save the sketch as a new revision of every bot in the class and record its build, in one transaction.
+FREEZE_STATES = {
+    "open": "Students edit, Verify and Upload",
+    "frozen": "Frozen: students may edit and Verify, but not Upload",
+    "exam": "Exam mode: students may neither edit nor Upload",
+}
 
-    Every bot is checked before anything is changed, so a sketch that one bot cannot build changes no bot; the
-    caller commits, then dispatches the builds.
-    """
-    check_open(classroom, "pushing sketches")
-    devices = sorted(classroom.devices, key=lambda d: d.product_id)
-    if not devices:
-        raise BadRequest(f"Class {classroom.name!r} has no bots")
-    settings = current_settings()
-    for device in devices:
-        check_buildable(device, files_for(device, files, main), device.fqbn, settings)  # refuses before any change
-    ensure_queue_reachable()
-    builds = []
-    for device in devices:
-        head = head_revision(device)
-        revision = save_sketch(
-            device, files_for(device, files, main), head.number, "push", author, f"Pushed to class {classroom.name}"
-        )
-        builds.append(queue_build(device, revision.number, device.fqbn, deploy, author))
-    return builds
+
+def set_freeze(classroom: Classroom, state: str) -> None:
+    if state not in FREEZE_STATES:
+        raise BadRequest(f"Unknown freeze state {state[:40]!r}; use one of: {', '.join(FREEZE_STATES)}")
+    classroom.freeze = state
+
+
+def freeze_reason(device: Device) -> str | None:
+    """Why a student may not change this bot's sketch or firmware right now (None: they may)."""
+    classroom = device.classroom
+    if classroom is None or classroom.freeze == "open":
+        return None
+    if classroom.freeze == "exam":
+        return f"Class {classroom.name!r} is in exam mode: your instructor has turned off editing and Upload"
+    return f"Class {classroom.name!r} is frozen by your instructor: Upload is turned off (Verify still works)"
+
+
+def check_student_upload(device: Device, principal: Principal) -> None:
+    """A frozen or exam class refuses its students' Uploads; staff may still flash."""
+    reason = None if isinstance(principal, User) else freeze_reason(device)
+    if reason is not None:
+        raise Conflict(reason)
+
+
+def check_student_edit(device: Device, principal: Principal) -> None:
+    """An exam class refuses its students' saves (nothing is stored); staff may still edit."""
+    classroom = device.classroom
+    if isinstance(principal, User) or classroom is None or classroom.freeze != "exam":
+        return
+    raise Conflict(
+        f"Class {classroom.name!r} is in exam mode: your instructor has turned off editing, so this change was not saved"
+    )

@@ -95,6 +95,7 @@ def build_detail(build: Build, with_log: bool = True) -> dict[str, Any]:
         "diagnostics": build.diagnostics,
         "sizes": build.sizes,
         "cache_hit": build.cache_hit,
+        "compiled_by": build.compiled_by,
         "artifact": (
             {"sha256": build.artifact.sha256, "md5": build.artifact.md5, "size": build.artifact.size}
             if build.artifact

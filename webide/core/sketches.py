@@ -16,7 +16,7 @@ from ..config import Settings
 from ..extensions import current_settings, db
 from ..models import Build, Device, SketchRevision, iso
 from .errors import BadRequest, Conflict, NotFound, TooLarge
-from .events import announce_to_class
+from .events import announce, announce_to_class
 from .rules import MAX_REVISION
 from .toolchain import check_board, get_compiler
 
@@ -30,8 +30,13 @@ REVISION_KINDS = {
     "build": "Compiled",
     "restore": "Restored",
     "import": "Imported",
-    "push": "Handed out",
+    "push": "Pushed to the class",
+    "handout": "Handed out",
 }
+# Revisions a teacher handed out: what a student's work is compared with.
+HAND_OUT_KINDS = ("push", "handout")
+# A sketch whose newest revision is one of these is untouched: still its starter or what was handed out last.
+UNTOUCHED_KINDS = ("create", *HAND_OUT_KINDS)
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +118,8 @@ def add_revision(
         db.session.rollback()
         raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device)) from None
     announce_to_class(device.classroom_id, device.product_id, "revision", head_revision=number)
+    # every open editor of this sketch (the student's other tab, a teacher) hears of it once it is stored
+    announce(device.product_id, "sketch", revision=number, kind=kind, author=author)
     return row
 
 
@@ -211,6 +218,11 @@ def sketch_view(device: Device) -> dict[str, Any]:
 
 
 def check_sketch(device: Device, files: list[dict[str, str]], settings: Settings) -> None:
+    """The bot's sketch: see :func:`check_named_sketch`."""
+    check_named_sketch(sketch_name(device), files, settings)
+
+
+def check_named_sketch(name: str, files: list[dict[str, str]], settings: Settings) -> None:
     """Refuse a sketch the compiler would refuse — the one check behind every way a sketch comes in.
 
     413 when over the size or file-count limit; 400 for text that is not valid Unicode, a file name longer than
@@ -231,7 +243,7 @@ def check_sketch(device: Device, files: list[dict[str, str]], settings: Settings
     if total > settings.sketch_max_bytes:
         raise TooLarge(f"The sketch is {total} bytes; the limit is {settings.sketch_max_bytes} bytes")
     try:
-        get_compiler(settings).validate(sketch_name(device), [SketchFile(**f) for f in files])
+        get_compiler(settings).validate(name, [SketchFile(**f) for f in files])
     except SketchError as error:
         raise BadRequest("; ".join(error.problems), problems=error.problems) from None
 

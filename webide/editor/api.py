@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from ..api import documented
 from ..core.accounts import accessible_device
 from ..core.archive import ImportLimits, read_upload, sketch_zip
+from ..core.classes import check_student_edit
 from ..core.errors import BadRequest
 from ..core.examples import example_files, list_examples
 from ..core.formatting import format_source
@@ -67,6 +68,7 @@ def put_sketch(product_id: str, json: SketchSave) -> dict:
     A stale ``base_revision`` is a 409 whose ``current`` holds the newer sketch, never a silent overwrite.
     """
     device = accessible_device(current_user, product_id)
+    check_student_edit(device, current_user)
     settings = current_settings()
     files = files_of(json.files)
     if json.fqbn is not None:
@@ -106,6 +108,7 @@ def show_revision(product_id: str, rev: int) -> dict:
 def restore(product_id: str, rev: int, json: Restore) -> dict:
     """A new revision with the old one's files; ``base_revision`` (optional) guards against a newer save."""
     device = accessible_device(current_user, product_id)
+    check_student_edit(device, current_user)
     restored = restore_revision(device, rev, json.base_revision, current_user.display_name)
     db.session.commit()
     return {"success": True, "revision": restored.number, "files": restored.files}
@@ -134,6 +137,7 @@ def import_sketch(product_id: str) -> dict:
     An optional multipart field ``base_revision`` guards against a newer save (409).
     """
     device = accessible_device(current_user, product_id)
+    check_student_edit(device, current_user)
     upload = request.files.get("file")
     if upload is None:
         raise BadRequest("Attach the sketch as the multipart field 'file' (.zip or .ino)")

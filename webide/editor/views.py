@@ -14,10 +14,11 @@ from compiler.validation import (
 
 from ..api import documented
 from ..core.accounts import accessible_device
+from ..core.classes import freeze_reason
 from ..core.deployments import STATE_LINES
 from ..core.examples import list_examples
 from ..core.presenters import device_summary
-from ..core.sketches import REVISION_KINDS
+from ..core.sketches import HAND_OUT_KINDS, REVISION_KINDS
 from ..core.toolchain import available_boards
 from ..extensions import current_settings
 from ..models import Device
@@ -32,7 +33,16 @@ def shared_rules() -> dict:
         "forbiddenNames": FORBIDDEN_BUILD_INPUTS,
         "flashStates": STATE_LINES,
         "revisionKinds": REVISION_KINDS,
+        "handOutKinds": list(HAND_OUT_KINDS),
     }
+
+
+def freeze_notice(device: Device) -> dict | None:
+    """What a student of a frozen or exam class is told, and whether the editor is read-only for them."""
+    reason = None if current_user.kind == "user" else freeze_reason(device)
+    if reason is None or device.classroom is None:
+        return None
+    return {"message": reason, "readOnly": device.classroom.freeze == "exam"}
 
 
 def render_editor(device: Device) -> str:
@@ -46,6 +56,7 @@ def render_editor(device: Device) -> str:
         "rules": shared_rules(),
         "csrfToken": generate_csrf(),
         "socketPath": "/socket.io",
+        "freeze": freeze_notice(device),
     }
     return render_template("editor/editor.html", device=summary, page_config=page_config)
 

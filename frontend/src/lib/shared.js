@@ -9,6 +9,7 @@ const rules = {
   forbiddenNames: {},
   flashStates: {},
   revisionKinds: {},
+  handOutKinds: [],
 };
 
 /** Take the server's rules (once, when the page starts). */

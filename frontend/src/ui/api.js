@@ -11,10 +11,11 @@ export class ApiError extends Error {
   }
 }
 
-export function createApi(productId, csrfToken) {
-  const device = `/api/devices/${encodeURIComponent(productId)}`;
-
-  /** Send one request; resolves {status, data} for every HTTP answer, status 0 when the server is unreachable. */
+/**
+ * JSON calls with the page's CSRF token: `send` resolves {status, data} for every HTTP answer (status 0 when the
+ * server is unreachable); `request` throws ApiError unless the answer is 2xx and resolves the JSON body.
+ */
+export function createSender(csrfToken) {
   async function send(method, url, body) {
     const headers = { Accept: 'application/json', 'X-CSRFToken': csrfToken };
     let payload;
@@ -32,12 +33,18 @@ export function createApi(productId, csrfToken) {
     return { status: response.status, data: await readJson(response) };
   }
 
-  /** Like `send` but throws ApiError unless the answer is 2xx; resolves the JSON body. */
   async function request(method, url, body) {
     const { status, data } = await send(method, url, body);
     if (status >= 200 && status < 300) return data;
     throw new ApiError(status, data?.error || `HTTP ${status}`, data);
   }
+
+  return { send, request };
+}
+
+export function createApi(productId, csrfToken) {
+  const device = `/api/devices/${encodeURIComponent(productId)}`;
+  const { send, request } = createSender(csrfToken);
 
   return {
     send,

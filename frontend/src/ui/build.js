@@ -18,8 +18,9 @@ export class BuildPanel {
    * @param {object} parts  {api, terminal, editor, saveFirst() → Promise<{ok, error?}>, serverNow() → ms,
    *   elements: {status, progress, elapsed, verify, upload, cancel, fullLog}}
    */
-  constructor({ api, terminal, editor, saveFirst, serverNow, elements }) {
-    Object.assign(this, { api, terminal, editor, saveFirst, serverNow, elements });
+  constructor({ api, terminal, editor, saveFirst, serverNow, shownRevision = () => undefined, elements }) {
+    Object.assign(this, { api, terminal, editor, saveFirst, serverNow, shownRevision, elements });
+    this.waitingDiagnostics = null;
     this.current = null;
     this.shown = null; // the build whose lines the terminal shows
     this.times = new PhaseTimes();
@@ -61,6 +62,7 @@ export class BuildPanel {
     } catch (error) {
       this.setBusy(false);
       this.setStatus(`${verb} failed to start: ${error.message}`, 'error');
+      this.terminal.failure(`${verb} refused: ${error.message}`);
     }
   }
 
@@ -166,7 +168,7 @@ export class BuildPanel {
     if (this.finished.has(result.update_id)) return;
     this.finished.add(result.update_id);
     const deploy = result.deploy ?? this.current?.deploy ?? false;
-    this.editor.setDiagnostics(result.diagnostics || []);
+    this.showDiagnostics(result.revision, result.diagnostics || []);
     const isCurrent = !this.current || this.current.updateId === result.update_id;
     if (isCurrent) this.finish();
     if (!Number.isFinite(result.ts) && Number.isFinite(result.timings?.build_s) && result.update_id === this.shown) {
@@ -178,6 +180,28 @@ export class BuildPanel {
   }
 
   /** Print the verdict lines that the build's own output has not shown (the toolchain prints its size summary). */
+  /**
+   * Draw diagnostics only on the revision they belong to: when the editor shows another one (a teacher's view
+   * that has not caught up with the student's save yet), they wait until that revision is shown.
+   */
+  showDiagnostics(revision, diagnostics) {
+    const shown = this.shownRevision();
+    if (revision === undefined || revision === null || revision === shown) {
+      this.waitingDiagnostics = null;
+      this.editor.setDiagnostics(diagnostics);
+    } else {
+      this.waitingDiagnostics = { revision, diagnostics };
+      if (revision < shown) this.editor.setDiagnostics([]);
+    }
+  }
+
+  /** The editor now shows `revision`: draw the diagnostics that were waiting for it. */
+  revisionShown(revision) {
+    const waiting = this.waitingDiagnostics;
+    if (waiting && waiting.revision === revision) this.showDiagnostics(revision, waiting.diagnostics);
+    else if (!waiting || waiting.revision < revision) this.editor.setDiagnostics([]);
+  }
+
   printVerdict(result, text, print) {
     if (result.update_id !== this.shown) return;
     for (const line of unprintedLines(text, this.recent)) print(line);

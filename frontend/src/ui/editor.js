@@ -28,6 +28,8 @@ export class TabbedEditor {
     this.sketchName = sketchName;
     this.onChange = onChange;
     this.themeCompartment = new Compartment();
+    this.readOnlyCompartment = new Compartment();
+    this.readOnly = false;
     this.dark = dark;
     this.states = new Map();
     this.active = null;
@@ -122,6 +124,12 @@ export class TabbedEditor {
     this.reconfigureAll(this.themeCompartment.reconfigure(dark ? oneDark : lightTheme));
   }
 
+  /** Lock every tab against typing (exam mode) or unlock it. */
+  setReadOnly(readOnly) {
+    this.readOnly = readOnly;
+    this.reconfigureAll(this.readOnlyCompartment.reconfigure(readOnlyExtensions(readOnly)));
+  }
+
   /** Show compiler diagnostics as gutter markers and underlines; an empty list clears them. */
   setDiagnostics(diagnostics) {
     this.rawDiagnostics = diagnostics || [];
@@ -177,6 +185,7 @@ export class TabbedEditor {
         search({ top: true }),
         lintGutter(),
         this.themeCompartment.of(this.dark ? oneDark : lightTheme),
+        this.readOnlyCompartment.of(readOnlyExtensions(this.readOnly)),
         EditorView.contentAttributes.of({ 'aria-label': `Code editor: ${name}` }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged && !this.silent) this.onChange();
@@ -217,4 +226,8 @@ export class TabbedEditor {
     this.show(target);
     this.tabList.querySelector(`[data-file="${CSS.escape(target)}"]`)?.focus();
   }
+}
+
+function readOnlyExtensions(readOnly) {
+  return readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [];
 }

@@ -27,6 +27,7 @@ export class HistoryDialog {
     try {
       const { revisions } = await this.api.revisions();
       this.renderList(revisions);
+      this.offerStarterDiff(revisions);
       this.message.textContent = revisions.length ? '' : 'No revisions yet.';
     } catch (error) {
       this.message.textContent = `Could not load the history: ${error.message}`;
@@ -48,6 +49,22 @@ export class HistoryDialog {
       entry.author ? el('span', { className: 'author' }, ` · ${entry.author}`) : null,
       entry.message ? el('span', { className: 'message' }, ` — ${entry.message}`) : null)));
     this.list.replaceChildren(...items);
+  }
+
+  /** When the sketch was handed out, one click compares the current text with the newest hand-out. */
+  offerStarterDiff(revisions) {
+    const handOut = revisions.filter((entry) => sharedRules().handOutKinds.includes(entry.kind))
+      .sort((a, b) => b.revision - a.revision)[0];
+    if (!handOut) return;
+    this.view.replaceChildren(el('p', {}, 'Choose a revision to view it, or ',
+      el('button', { type: 'button', id: 'history-starter-diff', onclick: () => this.showStarterDiff(handOut.revision) },
+        `compare with the hand-out (#${handOut.revision})`)));
+  }
+
+  async showStarterDiff(revision) {
+    await this.show(revision);
+    const body = this.view.querySelector('.history-body');
+    if (this.selected?.revision === revision && body) this.renderChanges(this.selected, body);
   }
 
   async show(revision) {

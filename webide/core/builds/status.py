@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from ...extensions import db
 from ...models import Build, BuildStatus, utcnow
 from ..errormap import announce_compile
 from ..events import announce
@@ -24,7 +27,21 @@ def end_build(build: Build, status: str, message: str, error: str | None = None)
     count_finished_build(build)
     announce_progress(build)
     announce_compile(build)
+    if status == ERROR:
+        for follower in waiting_followers(build):
+            end_build(follower, ERROR, f"The class build on {build.device.product_id} failed: {message}", error)
     return True
+
+
+def waiting_followers(build: Build) -> list[Build]:
+    """The unfinished builds of other bots that wait for this one's compile (a class flash compiles once)."""
+    return list(
+        db.session.scalars(
+            select(Build)
+            .where(Build.compiled_by == build.id, Build.status.in_((PENDING, IN_PROGRESS)))
+            .order_by(Build.id)
+        )
+    )
 
 
 def announce_progress(build: Build) -> None:

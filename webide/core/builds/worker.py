@@ -16,13 +16,13 @@ from compiler import BuildResult, CompilerError
 
 from ...extensions import current_settings, db
 from ...models import Build, utcnow
-from ..deployments import deploy_artifact
+from ..deployments import deploy_artifact, newest_deployment
 from ..events import announce, publish
 from ..firmware.images import ImageRejected, check_app_image, updates_over_the_air
 from ..firmware.store import APP_IMAGE, artifact_store, publish_artifact
 from ..sketches import revision, sketch_files, sketch_name
 from ..toolchain import get_compiler
-from .status import COMPLETE, ERROR, IN_PROGRESS, PENDING, announce_progress, end_build
+from .status import COMPLETE, ERROR, IN_PROGRESS, PENDING, announce_progress, end_build, waiting_followers
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def try_start(build: Build, slots: redis.Redis) -> bool:
         build.status, build.progress, build.message = IN_PROGRESS, 5, "Compiling…"
         build.started_at = build.heartbeat_at = utcnow()
         announce_progress(build)
+        start_followers(build)
         db.session.commit()
     return True
 
@@ -72,11 +73,14 @@ class BuildMonitor:
     def __init__(self, build: Build):
         self.build_id = build.id
         self.product_id = build.device.product_id
+        # a class flash's other bots watch this compile too, each in its own room under its own build
+        self.rooms = [(self.product_id, build.id)] + [(f.device.product_id, f.id) for f in waiting_followers(build)]
         self.last_beat = time.monotonic()
         self.cancelled = False
 
     def on_line(self, line: str) -> None:
-        publish(self.product_id, "line", update_id=self.build_id, stream="compile", text=line)
+        for product_id, update_id in self.rooms:
+            publish(product_id, "line", update_id=update_id, stream="compile", text=line)
 
     def should_cancel(self) -> bool:
         if time.monotonic() - self.last_beat < HEARTBEAT_EVERY_S and not self.cancelled:
@@ -106,7 +110,35 @@ def run_started_build(build: Build) -> None:
         record_result(build, result)
         publish_result(build, result)
     announce(build.device.product_id, "result", **result_event(build))
+    settle_followers(build)
     db.session.commit()
+
+
+def start_followers(build: Build) -> None:
+    """The bots sharing this compile see it start, with the bot it runs for."""
+    followers = waiting_followers(build)
+    for follower in followers:
+        follower.status, follower.progress = IN_PROGRESS, 5
+        follower.message = f"Compiling once for {len(followers) + 1} bots (on {build.device.product_id})"
+        follower.started_at = utcnow()  # no heartbeat of its own: the compiling build's worker keeps that one
+        announce_progress(follower)
+
+
+def settle_followers(build: Build) -> None:
+    """Give every bot that shared this compile its outcome: the same log, diagnostics and image, deployed to it."""
+    leader_deployment = newest_deployment(build.device)
+    deployed = leader_deployment is not None and leader_deployment.build_id == build.id  # not for USB-only boards
+    for follower in db.session.scalars(select(Build).where(Build.compiled_by == build.id)):
+        follower.diagnostics, follower.sizes, follower.log = build.diagnostics, build.sizes, build.log
+        follower.cache_hit = build.cache_hit
+        if not follower.finished and build.status == COMPLETE:
+            follower.artifact = build.artifact
+            if follower.deploy and deployed and build.artifact is not None:
+                deploy_artifact(follower.device, build.artifact, follower.id)
+            end_build(follower, COMPLETE, f"{build.message} (compiled once on {build.device.product_id})")
+        elif not follower.finished:
+            end_build(follower, ERROR, build.message, error=build.error)
+        announce(follower.device.product_id, "result", **result_event(follower))
 
 
 def record_result(build: Build, result: BuildResult) -> None:
@@ -155,6 +187,7 @@ def size_summary(result: BuildResult) -> str:
 def result_event(build: Build) -> dict[str, Any]:
     return {
         "update_id": build.id,
+        "revision": build.revision,
         "status": build.status,
         "message": build.message,
         "diagnostics": build.diagnostics,
