@@ -30,7 +30,9 @@ pytestmark = pytest.mark.slow
 def start_service(tmp_path: Path, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
     log_path = tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_") and k != "REDIS_URL"}
-    env.update(WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"), PYTHONUNBUFFERED="1")
+    env.update(
+        WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"), WEBIDE_MQTT_PORT=str(free_port()), PYTHONUNBUFFERED="1"
+    )
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "webide.cli", "run", "--port", str(port), *extra],
@@ -99,6 +101,7 @@ def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_pa
         tree = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
         names = " ".join(" ".join(psutil.Process(pid).cmdline()) for pid in tree)
         assert "redis-server" in names and "gunicorn" in names and "celery" in names
+        assert "mosquitto" in names and "webide bridge" in names
     finally:
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(60)
@@ -137,13 +140,15 @@ def stop(process: subprocess.Popen, log_path: Path) -> None:
 
 
 def assert_one_line_per_child_and_the_demo_credentials_last(lines: list[str], port: int) -> None:
-    assert [re.sub(r"\d+", "N", line) for line in lines[:3]] == [
+    assert [re.sub(r"\d+", "N", line) for line in lines[:5]] == [
         "webide: started redis (pid N)",
+        "webide: started mosquitto (pid N)",
         "webide: started web (pid N)",
         "webide: started worker-N (pid N)",
+        "webide: started bridge (pid N)",
     ]
-    assert lines[3].startswith(f"webide: serving on http://127.0.0.1:{port}/")
-    assert lines[4].startswith("Demo instructor:") and lines[5].startswith("Demo bot:") and len(lines) == 6, lines
+    assert lines[5].startswith(f"webide: serving on http://127.0.0.1:{port}/")
+    assert lines[6].startswith("Demo instructor:") and lines[7].startswith("Demo bot:") and len(lines) == 8, lines
 
 
 def test_run_restarts_a_worker_or_web_server_that_dies_and_reports_each_in_one_line(tmp_path):
@@ -151,14 +156,14 @@ def test_run_restarts_a_worker_or_web_server_that_dies_and_reports_each_in_one_l
     process, log_path = start_service(tmp_path, port)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/login", process, log_path)
-        for word in ("celery", "gunicorn"):
+        for word in ("celery", "gunicorn", "mosquitto -c", "webide bridge"):
             victim = children_named(process, word)[0]
             victim.kill()
             wait_for_restart(process, log_path, word, victim.pid)
         wait_for_login_page(f"http://127.0.0.1:{port}/login", process)
     finally:
         stop(process, log_path)
-    for name in ("worker-1", "web"):
+    for name in ("worker-1", "web", "mosquitto", "bridge"):
         restarts = [line for line in log_path.read_text().splitlines() if f"{name} exited" in line]
         assert len(restarts) == 1 and re.fullmatch(
             rf"webide: {name} exited with code -9; restarting it in 1 s "

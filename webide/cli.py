@@ -55,7 +55,8 @@ def main() -> None:
 )
 @click.option("--demo", is_flag=True, help="Create a demo instructor and bot and print their credentials.")
 def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
-    """Run everything on this machine: Redis (unless REDIS_URL is set), the web server and Celery workers."""
+    """Run everything on this machine: Redis and Mosquitto (unless REDIS_URL / WEBIDE_MQTT_URL are set), the web
+    server, Celery workers and the device link's bridge."""
     from .core.builds.queue import fail_interrupted_builds
     from .runner import run_all
 
@@ -63,6 +64,11 @@ def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> Non
     with unit_of_work() as app:
         if not app.config["SETTINGS"].redis_url:
             fail_interrupted_builds()  # a fresh private Redis has an empty queue: nothing would ever run them
+        if not app.config["SETTINGS"].mqtt_url:
+            from .core.broker import BrokerFiles
+            from .runner import bridge_password
+
+            BrokerFiles(app.config["SETTINGS"].mqtt_dir).write(bridge_password(app.config["SETTINGS"]))
         if demo:
             from .demo import ensure_demo_accounts
 
@@ -94,6 +100,20 @@ def worker(concurrency: int, hostname: str | None) -> None:
     if not settings.redis_url:
         raise click.ClickException("REDIS_URL must be set for `webide worker` (or use `webide run`)")
     serve_worker(settings, concurrency, hostname)
+
+
+@main.command()
+def bridge() -> None:
+    """Run only the device link's bridge to the MQTT broker (WEBIDE_MQTT_URL, with the bridge's credentials)."""
+    import logging
+
+    from .bridge import serve_bridge
+
+    app = make_app()
+    if not app.config["SETTINGS"].mqtt_url:
+        raise click.ClickException("WEBIDE_MQTT_URL must be set for `webide bridge` (or use `webide run`)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve_bridge(app)
 
 
 @main.group()
