@@ -271,6 +271,13 @@ def device_token(product_id: str) -> None:
     type=click.IntRange(0),
     help="Free sketch space each simulated bot reports (x-ESP32-free-space).",
 )
+@click.option(
+    "--mqtt",
+    "mqtt_address",
+    default=None,
+    metavar="HOST:PORT",
+    help="Also use the live link: log in to this broker, send health and serial lines, answer commands.",
+)
 def device_simulate(
     product_id: str | None,
     token: str | None,
@@ -280,6 +287,7 @@ def device_simulate(
     presses: int,
     interval: float,
     free_space: int,
+    mqtt_address: str | None,
 ) -> None:
     """Device simulator: pretend to be bots (no hardware) speaking the OTA agent's protocol.
 
@@ -301,7 +309,13 @@ def device_simulate(
         bots = [(product_id, token)]
     else:
         raise click.ClickException("give PRODUCT_ID and --token, or --roster FILE")
-    succeeded, total = simulate(server, bots, presses, interval, say=click.echo, free_space=free_space)
+    mqtt = None
+    if mqtt_address:
+        host, _, port = mqtt_address.rpartition(":")
+        if not host or not port.isdigit():
+            raise click.ClickException("--mqtt needs HOST:PORT, e.g. 127.0.0.1:1883")
+        mqtt = (host, int(port))
+    succeeded, total = simulate(server, bots, presses, interval, say=click.echo, free_space=free_space, mqtt=mqtt)
     click.echo(f"simulated {total} bot(s): {succeeded} succeeded")
     sys.exit(0 if succeeded == total else 1)
 

@@ -442,6 +442,9 @@ class Telemetry(BaseModel):
     ip: str | None
     mac: str | None
     sensors: dict[str, float | int]
+    outputs: dict[str, bool | int] = Field(
+        default_factory=dict, description="LED, relay … as the bot last reported them on the live link"
+    )
 
 
 class DeviceStatusReply(DeviceReply):
