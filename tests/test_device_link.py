@@ -163,7 +163,7 @@ def test_a_command_goes_out_and_its_acks_come_back(app, client, accounts, bridge
     command_id = sent.get_json()["command"]["id"]
     topic, payload = device_probe.next_message()
     assert topic == "devices/bot_001/command"
-    assert json.loads(payload) == {"id": command_id, "command": "led", "args": {"state": "on"}}
+    assert json.loads(payload) == {"id": command_id, "command": "led", "state": "on"}
 
     def state() -> str:
         return client.get(f"/api/devices/bot_001/commands/{command_id}", headers=bearer(token)).get_json()["command"][
@@ -225,7 +225,7 @@ def test_a_bot_without_mqtt_gets_its_commands_in_the_heartbeat_reply_and_answers
     assert (command["state"], command["args"], command["requested_by"]) == ("pending", {"seconds": 5}, "bot_001")
     device_auth = bearer(http_bot["token"])
     reply = client.post("/api/devices/bot_001/heartbeat", json={"heap": 1}, headers=device_auth).get_json()
-    assert reply["commands"] == [{"id": command["id"], "command": "identify", "args": {"seconds": 5}}]
+    assert reply["commands"] == [{"id": command["id"], "command": "identify", "seconds": 5}]
     answer = client.post(
         "/api/devices/bot_001/results", json={"id": command["id"], "state": "done"}, headers=device_auth
     )

@@ -589,11 +589,13 @@ class StatusReply(Reply):
 
 
 class WireCommand(BaseModel):
-    """What the bot receives on ``devices/<id>/command`` or in its heartbeat reply."""
+    """What the bot receives on ``devices/<id>/command`` or in its heartbeat reply: the arguments are top-level
+    fields (``state`` for led/relay, ``seconds`` for identify)."""
+
+    model_config = ConfigDict(extra="allow")
 
     id: str
     command: str
-    args: dict[str, Any]
 
 
 class HeartbeatReply(Reply):

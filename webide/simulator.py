@@ -542,7 +542,7 @@ class MqttLink:
     def on_message(self, _client, _userdata, message) -> None:  # type: ignore[no-untyped-def]
         try:
             command = json.loads(message.payload)
-            command_id, name, args = command["id"], command["command"], command.get("args") or {}
+            command_id, name, args = command["id"], command["command"], command
         except (ValueError, KeyError, TypeError):
             self.bot.log("mqtt: unreadable command ignored")
             return

@@ -119,8 +119,9 @@ def command_view(entry: DeviceCommand) -> dict[str, Any]:
 
 
 def wire_form(entry: DeviceCommand) -> dict[str, Any]:
-    """What the bot receives (MQTT payload, or an entry of the heartbeat reply's ``commands``)."""
-    return {"id": entry.command_id, "command": entry.command, "args": entry.args}
+    """What the bot receives (MQTT payload, or an entry of the heartbeat reply's ``commands``): one flat object, the
+    arguments as top-level fields, so the agent's bounded, allocation-free JSON reader takes it in one pass."""
+    return {**entry.args, "id": entry.command_id, "command": entry.command}
 
 
 def move_to(entry: DeviceCommand, state: str, message: str = "") -> bool:
