@@ -14,8 +14,9 @@ SUITES = {
     "flood": "bench.compile_bench:run_output_flood",
     "diagnostics": "bench.diagnostics_bench:run",
     "device": "bench.device_bench:run",
+    "link": "bench.link_bench:run",
 }
-EVERYTHING = ("compile", "ota", "diagnostics", "device")
+EVERYTHING = ("compile", "ota", "diagnostics", "device", "link")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

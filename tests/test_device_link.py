@@ -82,14 +82,14 @@ def test_health_over_mqtt_is_a_heartbeat_with_its_sensors(app, bridge, device_pr
     telemetry = device_row(app).telemetry
     assert telemetry["heap"] == 1000 and telemetry["sensors"] == {"temperature": 21.5}
     assert device_row(app).running_version == "1.2"
-    assert any(e["type"] == "device" and e["online"] for e in events(app))
+    assert wait_until(lambda: any(e["type"] == "device" and e["online"] for e in events(app)))  # after the commit
 
 
 def test_output_state_is_recorded_announced_and_kept_by_heartbeats(app, bridge, device_probe):
     device_probe.publish("devices/bot_001/status", json.dumps({"led": "ON", "relay": False}))
     assert wait_until(lambda: "outputs" in (device_row(app).telemetry or {}))
     assert device_row(app).telemetry["outputs"] == {"led": True, "relay": False}
-    assert [e["outputs"] for e in events(app, kind="outputs")] == [{"led": True, "relay": False}]
+    assert wait_until(lambda: [e["outputs"] for e in events(app, kind="outputs")] == [{"led": True, "relay": False}])
     device_probe.publish("devices/bot_001/health", json.dumps({"heap": 7}))
     assert wait_until(lambda: device_row(app).telemetry.get("heap") == 7)
     assert device_row(app).telemetry["outputs"] == {"led": True, "relay": False}
@@ -179,8 +179,10 @@ def test_a_command_goes_out_and_its_acks_come_back(app, client, accounts, bridge
     device_probe.publish("devices/bot_001/health", b"{}")
     assert wait_until(lambda: device_row(app).last_seen_at is not None)
     assert state() == "done"
-    states = [e["state"] for e in events(app, kind="command")]
-    assert states == ["pending", "sent", "acked", "done"]
+    expected = ["pending", "sent", "acked", "done"]
+    assert wait_until(lambda: [e["state"] for e in events(app, kind="command")] == expected), events(
+        app, kind="command"
+    )
 
 
 def test_broker_down_keeps_http_working_and_the_bridge_catches_up(app, client, accounts, broker, bridge, bot):

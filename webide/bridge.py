@@ -4,8 +4,8 @@ It takes the bots' reports (``devices/+/health|status|ota/status|logs|result``) 
 its HTTP twin uses, delivers queued commands on ``devices/<id>/command``, times out the ones nobody finished, and
 keeps the broker's password and ACL files in step with the database (SIGHUP to the broker when they change). paho's
 network thread only queues messages (a bounded queue: past it messages are dropped and counted); this process's main
-thread handles them, one transaction each, so a bad message is refused alone and never stops the bridge. When the
-broker is down the HTTP path carries on by itself and paho reconnects with backoff (1 s doubling up to 30 s).
+thread handles them in batches (one transaction and one event-log round trip per batch); a bad message is refused
+alone and never stops the bridge. When the broker is down the HTTP path carries on by itself and paho reconnects with backoff (1 s doubling up to 30 s).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from flask import Flask
 from .config import Settings
 from .core.broker import BRIDGE_USERNAME, BrokerFiles, topic
 from .core.commands import commands_to_deliver, expire_commands, move_to, wire_form
-from .core.devicelink import REPORT_LEAVES, LogLimiter, handle_report, parse_topic
+from .core.devicelink import REPORT_LEAVES, LogLimiter, Outbox, handle_report, parse_topic
 from .core.errors import ApiError
+from .core.events import publish_many
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -131,36 +132,70 @@ class Bridge:
             self.client.loop_stop()
 
     def handle_waiting_messages(self, timeout: float) -> None:
+        """Handle what has arrived, up to MESSAGES_PER_TURN messages in one transaction (one commit for a classroom's
+        heartbeats instead of one each). A refused message stages nothing (reports are checked before anything is
+        recorded); should one fail unexpectedly, the batch is rolled back and its messages handled one by one."""
         try:
-            first = self.inbox.get(timeout=timeout)
+            batch = [self.inbox.get(timeout=timeout)]
         except queue.Empty:
             return
+        while len(batch) < MESSAGES_PER_TURN:
+            try:
+                batch.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
         with self.app.app_context():
-            self.handle(*first)
-            for _ in range(MESSAGES_PER_TURN):
-                try:
-                    self.handle(*self.inbox.get_nowait())
-                except queue.Empty:
-                    break
+            done = self.handle_together(batch)
+            if done < len(batch):
+                # Serial lines before the failure went out already (they are not part of the transaction).
+                for topic_name, payload in batch[:done]:
+                    if not topic_name.endswith("/logs"):
+                        self.handle_alone(topic_name, payload)
+                for topic_name, payload in batch[done:]:
+                    self.handle_alone(topic_name, payload)
 
-    def handle(self, topic_name: str, payload: bytes) -> None:
-        """One report, in its own transaction; refused ones are counted and logged, never raised."""
+    def handle_together(self, batch: list[tuple[str, bytes]]) -> int:
+        """Handle the batch in one transaction; returns len(batch) once committed, else how far it got. Serial
+        lines are published together too, in one round trip to the event log."""
+        outbox: Outbox = []
+        for index, (topic_name, payload) in enumerate(batch):
+            try:
+                self.handle(topic_name, payload, outbox)
+            except Exception:
+                db.session.rollback()
+                publish_many(outbox)
+                return index
+        publish_many(outbox)
+        try:
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("Could not record %s messages together; recording them one by one", len(batch))
+            return 0
+        return len(batch)
+
+    def handle_alone(self, topic_name: str, payload: bytes) -> None:
+        """One message in its own transaction; an unexpected failure is counted and logged, never raised."""
+        try:
+            self.handle(topic_name, payload)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            self.counters["failed"] += 1
+            log.exception("Could not handle a message on %s", topic_name[:120])
+
+    def handle(self, topic_name: str, payload: bytes, outbox: Outbox | None = None) -> None:
+        """Stage one report; a refused one is counted and logged. Unexpected errors go to the caller."""
         parsed = parse_topic(topic_name)
         if parsed is None:
             self.counters["ignored"] += 1
             return
         try:
-            handle_report(*parsed, payload, self.limiter, self.settings)
-            db.session.commit()
+            handle_report(*parsed, payload, self.limiter, self.settings, outbox)
             self.counters["handled"] += 1
         except ApiError as error:
-            db.session.rollback()
             self.counters["refused"] += 1
             log.info("Refused %s from %s: %s", parsed[1], parsed[0], error.message)
-        except Exception:
-            db.session.rollback()
-            self.counters["failed"] += 1
-            log.exception("Could not handle %s from %s", parsed[1], parsed[0])
 
     def sweep_commands(self) -> None:
         """Publish pending commands (while connected) and time out the expired ones."""

@@ -29,7 +29,7 @@ from ..models import Device, iso, utcnow
 from .broker import TOPIC_ROOT
 from .commands import apply_result
 from .errors import BadRequest, NotFound
-from .events import announce, publish
+from .events import announce, publish_many
 from .reports import parse_heartbeat, parse_status_report, record_heartbeat, record_status_report
 
 MAX_PAYLOAD_BYTES = 16384  # the broker's own packet limit; HTTP log batches have the same bound
@@ -108,18 +108,30 @@ def lines_field(body: dict[str, Any]) -> list[str]:
     return lines
 
 
-def record_log_lines(product_id: str, lines: list[bytes], limiter: LogLimiter, settings: Settings) -> int:
-    """Publish a bot's serial lines to its room (bounded, plain text, rate-limited); returns how many went out."""
+Outbox = list[tuple[str, str, dict[str, Any]]]
+
+
+def record_log_lines(
+    product_id: str, lines: list[bytes], limiter: LogLimiter, settings: Settings, outbox: Outbox | None = None
+) -> int:
+    """Publish a bot's serial lines to its room (bounded, plain text, rate-limited); returns how many went out.
+
+    With ``outbox`` the events are collected there instead, for the caller to publish many in one go.
+    """
+    events: Outbox = [] if outbox is None else outbox
     sent = 0
     for raw in lines:
         if not limiter.take(product_id):
             continue
         dropped = limiter.take_dropped(product_id)
         if dropped:
-            publish(product_id, "line", stream="serial", text=f"[… {dropped} lines dropped: too many per second]")
+            notice = f"[… {dropped} lines dropped: too many per second]"
+            events.append((product_id, "line", {"stream": "serial", "text": notice}))
         text = safe_line(raw.rstrip(b"\r"), limit=settings.device_log_line_bytes)
-        publish(product_id, "line", stream="serial", text=text)
+        events.append((product_id, "line", {"stream": "serial", "text": text}))
         sent += 1
+    if outbox is None:
+        publish_many(events)
     return sent
 
 
@@ -158,14 +170,16 @@ def reporting_device(product_id: str) -> Device:
     return device
 
 
-def handle_report(product_id: str, kind: str, payload: bytes, limiter: LogLimiter, settings: Settings) -> None:
+def handle_report(
+    product_id: str, kind: str, payload: bytes, limiter: LogLimiter, settings: Settings, outbox: Outbox | None = None
+) -> None:
     """One message from a bot, handled as its HTTP twin would be; raises BadRequest/NotFound for a refused one.
 
-    Stages changes only; the caller commits (or rolls back on an error).
+    Stages changes only; the caller commits (or rolls back on an error). Serial lines need no database: the broker
+    let only this bot publish on its topic; they go to ``outbox`` when given.
     """
     if kind == "logs":
-        reporting_device(product_id)
-        record_log_lines(product_id, log_lines(payload), limiter, settings)
+        record_log_lines(product_id, log_lines(payload), limiter, settings, outbox)
         return
     body = json_object(payload)
     device = reporting_device(product_id)

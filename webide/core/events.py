@@ -166,12 +166,24 @@ class EventLog:
     def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
         """Number, timestamp, store and broadcast one event atomically; raises redis errors to the caller."""
         body = {"product_id": product_id, "type": event_type, **payload}
+        seq, ts = self.append(**self.append_call(body))
+        return {"seq": seq, "ts": ts, **body}
+
+    def publish_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Like :meth:`publish` for many events in one round trip (each still numbered and stored atomically)."""
+        pipeline = self.publisher.pipeline(transaction=False)
+        for product_id, event_type, payload in events:
+            self.append(**self.append_call({"product_id": product_id, "type": event_type, **payload}), client=pipeline)
+        pipeline.execute()
+
+    def append_call(self, body: dict[str, Any]) -> dict[str, Any]:
+        product_id = body["product_id"]
         keys = keys_for(product_id)
         head, tail = self.message_frame(product_id)
-        update_id = payload.get("update_id")
-        seq, ts = self.append(
-            keys=[keys["seq"], keys["log"], keys["builds"], keys["newest"], keys["bytes"]],
-            args=[
+        update_id = body.get("update_id")
+        return {
+            "keys": [keys["seq"], keys["log"], keys["builds"], keys["newest"], keys["bytes"]],
+            "args": [
                 json.dumps(body)[1:],
                 KEEP_EVENTS,
                 KEEP_SECONDS,
@@ -182,8 +194,7 @@ class EventLog:
                 KEEP_BUILD_STARTS,
                 KEEP_BYTES,
             ],
-        )
-        return {"seq": seq, "ts": ts, **body}
+        }
 
     def replay(self, product_id: str, since: int, page: int = REPLAY_PAGE) -> Replay:
         """Stored events after ``since`` (one page). A fresh page (``since`` 0) starts at the newest build, or gets
@@ -235,6 +246,20 @@ def publish(product_id: str, event_type: str, **payload: Any) -> None:
         )
 
 
+def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Best-effort publish of many events in one Redis round trip (the bridge's serial lines), like :func:`publish`."""
+    event_log = current_event_log()
+    if not events or event_log is None or time.monotonic() < event_log.quiet_until:
+        return
+    try:
+        event_log.publish_many(events)
+    except redis.exceptions.RedisError as error:
+        event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        log.warning(
+            "Could not publish %s events (events paused for %s s): %s", len(events), QUIET_AFTER_FAILURE_S, error
+        )
+
+
 def announce(product_id: str, event_type: str, **payload: Any) -> None:
     """Publish once the current transaction commits (and never if it rolls back).
 
@@ -248,8 +273,7 @@ PENDING_EVENTS = "webide_pending_events"
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_announced(session: Session) -> None:
-    for product_id, event_type, payload in session.info.pop(PENDING_EVENTS, []):
-        publish(product_id, event_type, **payload)
+    publish_many(session.info.pop(PENDING_EVENTS, []))  # in order, one round trip for the whole transaction
 
 
 @sa_event.listens_for(Session, "after_rollback")
