@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import Broker, bearer
+from tests.conftest import ESP32_FQBN, Broker, bearer
 from tests.mqtt_probe import Probe, wait_until
+from tests.ota_support import deploy_image, flash_state
 from webide.bridge import Bridge, BrokerAddress, sync_broker_files
 from webide.core.broker import BrokerFiles
 from webide.core.commands import expire_commands
@@ -310,3 +311,22 @@ def test_a_blocked_bot_takes_no_commands(app, client, accounts, http_bot):
     assert refused.status_code == 409 and "blocked" in refused.get_json()["error"]
     whole = client.post("/api/classes/lab-1/commands", json={"command": "reboot"}, headers=teacher)
     assert [c["product_id"] for c in whole.get_json()["commands"]] == ["bot_002"]
+
+
+def test_ota_status_over_mqtt_moves_the_flash_state_like_the_http_report(app, accounts, broker, bridge):
+    token = accounts.bot("bot_esp", fqbn=ESP32_FQBN).device_token
+    sync_broker_files(app, BrokerFiles(broker.settings.mqtt_dir), bridge_password(broker.settings))
+    deploy_image(app, "bot_esp")
+    probe = None
+
+    def connects() -> bool:
+        nonlocal probe
+        probe = Probe(broker.port, "bot_esp", token)
+        return probe.connected() or probe.close() is not None
+
+    assert wait_until(connects)
+    try:
+        probe.publish("devices/bot_esp/ota/status", json.dumps({"status": "IN_PROGRESS", "progress": 40}))
+        assert wait_until(lambda: flash_state(app, "bot_esp")[:2] == ("downloading", 40)), flash_state(app, "bot_esp")
+    finally:
+        probe.close()
