@@ -27,11 +27,15 @@ from .ota_support import deploy_image
 pytestmark = pytest.mark.slow
 
 
-def start_service(tmp_path: Path, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
+def start_service(
+    tmp_path: Path, port: int, *extra: str, mqtt_port: int | None = None
+) -> tuple[subprocess.Popen, Path]:
     log_path = tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_") and k != "REDIS_URL"}
     env.update(
-        WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"), WEBIDE_MQTT_PORT=str(free_port()), PYTHONUNBUFFERED="1"
+        WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"),
+        WEBIDE_MQTT_PORT=str(mqtt_port or free_port()),
+        PYTHONUNBUFFERED="1",
     )
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -275,3 +279,19 @@ def submit_when_the_queue_answers(api: ApiClient, product_id: str) -> str:
             return response.json()["update_id"]
         assert response.status_code == 503, response.text
         time.sleep(0.5)
+
+
+def test_run_without_the_broker_port_serves_bots_over_http_and_says_why(tmp_path):
+    port = free_port()
+    with socket.socket() as taken:  # e.g. Debian's own mosquitto service on 1883
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process, log_path = start_service(tmp_path, port, mqtt_port=taken.getsockname()[1])
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}/login", process, log_path)
+            output = log_path.read_text()
+            assert f"port {taken.getsockname()[1]} on 127.0.0.1 is taken" in output
+            assert "the live device link (MQTT) is off and bots use HTTP only" in output
+            assert not children_named(process, "mosquitto") and not children_named(process, "webide bridge")
+        finally:
+            stop(process, log_path)

@@ -291,6 +291,23 @@ def private_mosquitto(settings: Settings) -> tuple[Child, str]:
     return child, f"mqtt://{BRIDGE_USERNAME}:{bridge_password(settings)}@{local}:{settings.mqtt_port}"
 
 
+def private_broker_port_free(settings: Settings) -> bool:
+    """Whether the private broker's port can be had; if not (e.g. Debian's own mosquitto service holds 1883), say so
+    and go on without the live link: the bots' HTTP path does not need it."""
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as mosquitto does: TIME_WAIT is no owner
+            probe.bind((settings.mqtt_host, settings.mqtt_port))
+        return True
+    except OSError as error:
+        say(
+            f"port {settings.mqtt_port} on {settings.mqtt_host} is taken ({error.strerror}), so the live device link "
+            "(MQTT) is off and bots use HTTP only; free the port (Debian's mosquitto service: systemctl disable --now "
+            "mosquitto), or set WEBIDE_MQTT_PORT, or WEBIDE_MQTT_URL for an existing broker"
+        )
+        return False
+
+
 def wait_for_port(host: str, port: int, server: Child, timeout: float, cancelled: Callable[[], bool]) -> bool:
     """True once ``port`` accepts connections; False if ``server`` exits first, on ``cancelled()`` or timeout."""
     deadline = time.monotonic() + timeout
@@ -377,7 +394,8 @@ def run_all(settings: Settings, host: str, port: int, workers: int, concurrency:
         redis_child, url = start_private_redis(settings)
         children.append(redis_child)
         env.update(WEBIDE_REDIS_URL=url, REDIS_URL=url)
-    if not settings.mqtt_url:
+    live_link = bool(settings.mqtt_url) or private_broker_port_free(settings)
+    if not settings.mqtt_url and live_link:
         mosquitto, mqtt_url = private_mosquitto(settings)
         children.append(mosquitto)
         env.update(WEBIDE_MQTT_URL=mqtt_url)
@@ -388,7 +406,8 @@ def run_all(settings: Settings, host: str, port: int, workers: int, concurrency:
         Child(f"worker-{n}", worker_argv(concurrency, f"worker{n}@%h"), env, logs / f"worker-{n}.log")
         for n in range(1, workers + 1)
     ]
-    children.append(Child("bridge", bridge_argv(), env, logs / "bridge.log"))
+    if live_link:
+        children.append(Child("bridge", bridge_argv(), env, logs / "bridge.log"))
 
     supervisor = Supervisor(children)
 
