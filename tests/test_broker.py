@@ -6,7 +6,8 @@ import pytest
 
 from tests.conftest import Broker
 from tests.mqtt_probe import Probe, wait_until
-from webide.bridge import sync_broker_files
+from webide.bridge import BrokerAddress, sync_broker_files
+from webide.config import ConfigError, load_settings
 from webide.core.accounts import set_blocked
 from webide.core.broker import (
     BRIDGE_USERNAME,
@@ -170,3 +171,20 @@ def test_a_blocked_bot_cannot_connect_until_unblocked(app, broker, bots, probes)
 
 def test_unchanged_credentials_do_not_reload_the_broker(broker, bots):
     assert not sync_broker_files(broker.app, BrokerFiles(broker.settings.mqtt_dir), bridge_password(broker.settings))
+
+
+def test_broker_urls_name_the_bridges_credentials_and_tls():
+    plain = BrokerAddress.from_url("mqtt://_webide_bridge:p%40ss@broker.example")
+    assert (plain.host, plain.port, plain.username, plain.password, plain.tls) == (
+        "broker.example",
+        1883,
+        "_webide_bridge",
+        "p@ss",
+        False,
+    )
+    secure = BrokerAddress.from_url("mqtts://bridge:secret@broker.example")
+    assert (secure.port, secure.tls) == (8883, True)
+    with pytest.raises(ValueError):
+        BrokerAddress.from_url("http://broker.example")
+    with pytest.raises(ConfigError, match="WEBIDE_MQTT_URL"):
+        load_settings({"WEBIDE_MQTT_URL": "tcp://broker.example:1883"})
