@@ -18,8 +18,9 @@ SUITES = {
     "scaleout": "bench.scaleout_bench:run",
     "workers": "bench.scaleout_bench:run_workers",
     "store": "bench.scaleout_bench:run_store",
+    "link": "bench.link_bench:run",
 }
-EVERYTHING = ("compile", "ota", "diagnostics", "device", "dashboard", "scaleout")
+EVERYTHING = ("compile", "ota", "diagnostics", "device", "dashboard", "scaleout", "link")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -2,8 +2,8 @@
 # Installs the Debian packages webide needs (when missing). Usage: scripts/system-packages.sh run|test
 set -euo pipefail
 
-RUN_PACKAGES=(redis-server bubblewrap python3 python3-serial arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags clang-format)
-TEST_PACKAGES=(g++ nodejs simavr chromium chromium-driver nginx-light postgresql)
+RUN_PACKAGES=(redis-server mosquitto bubblewrap python3 python3-serial arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags clang-format)
+TEST_PACKAGES=(g++ mosquitto-clients nodejs simavr chromium chromium-driver nginx-light postgresql)
 
 packages=("${RUN_PACKAGES[@]}")
 if [ "${1:-run}" = "test" ]; then

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from webide.core.registry import (
 )
 from webide.database import migrate_database
 from webide.extensions import db
-from webide.runner import free_port
+from webide.runner import Child, bridge_password, free_port, private_mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
 AVR_FQBN = "arduino:avr:uno"
@@ -200,6 +201,8 @@ def settings(data_dir: Path, redis_url: str, database_url: str) -> Settings:
         toolchain="arduino-builder",
         default_fqbn=AVR_FQBN,
         login_max_lockout_s=60,
+        mqtt_port=free_port(),
+        mqtt_reload_s=1,
     )
 
 
@@ -386,3 +389,50 @@ def wait_for_worker(process: subprocess.Popen, log_path: Path, timeout: float = 
             return
         time.sleep(0.2)
     raise AssertionError(f"worker not ready within {timeout} s:\n{log_path.read_text()[-3000:]}")
+
+
+class Broker:
+    """A real Mosquitto started the way `webide run` starts it (generated configuration, password and ACL files)."""
+
+    def __init__(self, app, settings: Settings):  # type: ignore[no-untyped-def]
+        self.app, self.settings = app, settings
+        self.child: Child | None = None
+        self.bridge_url = ""
+
+    @property
+    def port(self) -> int:
+        return self.settings.mqtt_port
+
+    def start(self) -> None:
+        from webide.core.broker import BrokerFiles
+
+        with self.app.app_context():
+            BrokerFiles(self.settings.mqtt_dir).write(bridge_password(self.settings))
+        self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        self.child, self.bridge_url = private_mosquitto(self.settings)
+        self.child.start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            assert self.child.exit_code() is None, (self.settings.log_dir / "mosquitto.log").read_text()
+            with suppress(OSError):
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            time.sleep(0.05)
+        raise AssertionError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.terminate()
+            self.child.wait_or_kill(time.monotonic() + 10)
+            self.child = None
+
+
+@pytest.fixture
+def broker(app, settings: Settings) -> Iterator[Broker]:  # type: ignore[no-untyped-def]
+    """A private Mosquitto for this test, holding the test database's bots."""
+    running_broker = Broker(app, settings)
+    running_broker.start()
+    try:
+        yield running_broker
+    finally:
+        running_broker.stop()

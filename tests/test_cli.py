@@ -183,6 +183,7 @@ def test_doctor_reports_toolchains_sandbox_and_redis(cli_env):
     assert "[ok ] toolchain arduino-builder" in result.output and "arduino:avr:uno" in result.output
     assert "[ok ] sandbox: bubblewrap sandbox usable" in result.output
     assert "[ok ] redis" in result.output and "[ok ] disk" in result.output
+    assert "[ok ] mosquitto" in result.output
 
 
 def test_doctor_says_when_the_sandbox_is_off_or_unusable(cli_env, tmp_path):

@@ -360,6 +360,7 @@ def test_status_shows_the_latest_heartbeat(client, staff, accounts):
         "ip": None,
         "mac": None,
         "sensors": {"temperature": 21.5},
+        "outputs": {},
     }
 
 

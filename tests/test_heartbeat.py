@@ -39,7 +39,7 @@ def test_heartbeat_records_presence_image_and_telemetry(app, client, settings, t
         client, token, {**GOOD, "temperature": 21.5, "distance_cm": 12, "label": "ignored", "nested": {"a": 1}}
     )
     assert response.status_code == 200
-    assert response.get_json() == {"success": True, "update_available": False}
+    assert response.get_json() == {"success": True, "update_available": False, "commands": []}
     row = device_row(app, "bot_h")
     assert row["last_seen_at"] is not None
     assert (row["running_md5"], row["running_version"]) == (GOOD["md5"], "build-3")

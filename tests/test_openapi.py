@@ -77,6 +77,8 @@ def test_operation_ids_are_unique_and_device_endpoints_use_device_auth(client):
         "/api/ota/{product_id}/check",
         "/api/ota/{product_id}/status",
         "/api/devices/{product_id}/heartbeat",
+        "/api/devices/{product_id}/results",
+        "/api/devices/{product_id}/logs",
     }
     for path, op in operations:
         if path in device_paths:

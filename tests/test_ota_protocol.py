@@ -418,6 +418,6 @@ def test_device_path_works_while_redis_is_down(settings):
     assert download.status_code == 200 and download.data == firmware.data
     assert client.post("/api/ota/bot_r/status", headers=auth, json={"status": "SUCCESS"}).status_code == 200
     beat = client.post("/api/devices/bot_r/heartbeat", headers=auth, json={"md5": firmware.md5, "uptime": 1})
-    assert beat.status_code == 200 and beat.get_json() == {"success": True, "update_available": False}
+    assert beat.status_code == 200 and beat.get_json() == {"success": True, "update_available": False, "commands": []}
     assert client.get("/bot_r.ino.bin", headers={**auth, "x-ESP32-sketch-md5": firmware.md5}).status_code == 304
     assert flash_state(app, "bot_r")[0] == "running"

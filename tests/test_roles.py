@@ -10,9 +10,16 @@ from webide.models import Build, BuildStatus, Device
 
 from .conftest import bearer, csrf_token
 
-SAMPLE_VALUES = {"rev": "1", "update_id": None, "example_id": "blink", "name": "x.ino"}
+SAMPLE_VALUES = {"rev": "1", "update_id": None, "example_id": "blink", "name": "x.ino", "command_id": "0" * 32}
 # Endpoints that take a product ID but authenticate the bot's firmware (device token), not a user.
-DEVICE_FIRMWARE_ENDPOINTS = {"ota.firmware", "ota.check", "ota.status", "ota.heartbeat"}
+DEVICE_FIRMWARE_ENDPOINTS = {
+    "ota.firmware",
+    "ota.check",
+    "ota.status",
+    "ota.heartbeat",
+    "ota.command_result",
+    "ota.logs",
+}
 
 
 def product_routes(app):  # type: ignore[no-untyped-def]

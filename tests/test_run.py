@@ -27,10 +27,16 @@ from .ota_support import deploy_image
 pytestmark = pytest.mark.slow
 
 
-def start_service(tmp_path: Path, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
+def start_service(
+    tmp_path: Path, port: int, *extra: str, mqtt_port: int | None = None
+) -> tuple[subprocess.Popen, Path]:
     log_path = tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBIDE_") and k != "REDIS_URL"}
-    env.update(WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"), PYTHONUNBUFFERED="1")
+    env.update(
+        WEBIDE_DATA_DIR=str(traversable(tmp_path) / "instance"),
+        WEBIDE_MQTT_PORT=str(mqtt_port or free_port()),
+        PYTHONUNBUFFERED="1",
+    )
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "webide.cli", "run", "--port", str(port), *extra],
@@ -99,6 +105,7 @@ def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_pa
         tree = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
         names = " ".join(" ".join(psutil.Process(pid).cmdline()) for pid in tree)
         assert "redis-server" in names and "gunicorn" in names and "celery" in names
+        assert "mosquitto" in names and "webide bridge" in names
     finally:
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(60)
@@ -137,13 +144,15 @@ def stop(process: subprocess.Popen, log_path: Path) -> None:
 
 
 def assert_one_line_per_child_and_the_demo_credentials_last(lines: list[str], port: int) -> None:
-    assert [re.sub(r"\d+", "N", line) for line in lines[:3]] == [
+    assert [re.sub(r"\d+", "N", line) for line in lines[:5]] == [
         "webide: started redis (pid N)",
+        "webide: started mosquitto (pid N)",
         "webide: started web (pid N)",
         "webide: started worker-N (pid N)",
+        "webide: started bridge (pid N)",
     ]
-    assert lines[3].startswith(f"webide: serving on http://127.0.0.1:{port}/")
-    assert lines[4].startswith("Demo instructor:") and lines[5].startswith("Demo bot:") and len(lines) == 6, lines
+    assert lines[5].startswith(f"webide: serving on http://127.0.0.1:{port}/")
+    assert lines[6].startswith("Demo instructor:") and lines[7].startswith("Demo bot:") and len(lines) == 8, lines
 
 
 def test_run_restarts_a_worker_or_web_server_that_dies_and_reports_each_in_one_line(tmp_path):
@@ -151,14 +160,14 @@ def test_run_restarts_a_worker_or_web_server_that_dies_and_reports_each_in_one_l
     process, log_path = start_service(tmp_path, port)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/login", process, log_path)
-        for word in ("celery", "gunicorn"):
+        for word in ("celery", "gunicorn", "mosquitto -c", "webide bridge"):
             victim = children_named(process, word)[0]
             victim.kill()
             wait_for_restart(process, log_path, word, victim.pid)
         wait_for_login_page(f"http://127.0.0.1:{port}/login", process)
     finally:
         stop(process, log_path)
-    for name in ("worker-1", "web"):
+    for name in ("worker-1", "web", "mosquitto", "bridge"):
         restarts = [line for line in log_path.read_text().splitlines() if f"{name} exited" in line]
         assert len(restarts) == 1 and re.fullmatch(
             rf"webide: {name} exited with code -9; restarting it in 1 s "
@@ -270,3 +279,19 @@ def submit_when_the_queue_answers(api: ApiClient, product_id: str) -> str:
             return response.json()["update_id"]
         assert response.status_code == 503, response.text
         time.sleep(0.5)
+
+
+def test_run_without_the_broker_port_serves_bots_over_http_and_says_why(tmp_path):
+    port = free_port()
+    with socket.socket() as taken:  # e.g. Debian's own mosquitto service on 1883
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process, log_path = start_service(tmp_path, port, mqtt_port=taken.getsockname()[1])
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}/login", process, log_path)
+            output = log_path.read_text()
+            assert f"port {taken.getsockname()[1]} on 127.0.0.1 is taken" in output
+            assert "the live device link (MQTT) is off and bots use HTTP only" in output
+            assert not children_named(process, "mosquitto") and not children_named(process, "webide bridge")
+        finally:
+            stop(process, log_path)

@@ -55,7 +55,8 @@ def main() -> None:
 )
 @click.option("--demo", is_flag=True, help="Create a demo instructor and bot and print their credentials.")
 def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
-    """Run everything on this machine: Redis (unless REDIS_URL is set), the web server and Celery workers."""
+    """Run everything on this machine: Redis and Mosquitto (unless REDIS_URL / WEBIDE_MQTT_URL are set), the web
+    server, Celery workers and the device link's bridge."""
     from .core.builds.queue import fail_interrupted_builds
     from .runner import run_all
 
@@ -63,6 +64,11 @@ def run(host: str, port: int, workers: int, concurrency: int, demo: bool) -> Non
     with unit_of_work() as app:
         if not app.config["SETTINGS"].redis_url:
             fail_interrupted_builds()  # a fresh private Redis has an empty queue: nothing would ever run them
+        if not app.config["SETTINGS"].mqtt_url:
+            from .core.broker import BrokerFiles
+            from .runner import bridge_password
+
+            BrokerFiles(app.config["SETTINGS"].mqtt_dir).write(bridge_password(app.config["SETTINGS"]))
         if demo:
             from .demo import ensure_demo_accounts
 
@@ -94,6 +100,20 @@ def worker(concurrency: int, hostname: str | None) -> None:
     if not settings.redis_url:
         raise click.ClickException("REDIS_URL must be set for `webide worker` (or use `webide run`)")
     serve_worker(settings, concurrency, hostname)
+
+
+@main.command()
+def bridge() -> None:
+    """Run only the device link's bridge to the MQTT broker (WEBIDE_MQTT_URL, with the bridge's credentials)."""
+    import logging
+
+    from .bridge import serve_bridge
+
+    app = make_app()
+    if not app.config["SETTINGS"].mqtt_url:
+        raise click.ClickException("WEBIDE_MQTT_URL must be set for `webide bridge` (or use `webide run`)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve_bridge(app)
 
 
 @main.group()
@@ -251,6 +271,13 @@ def device_token(product_id: str) -> None:
     type=click.IntRange(0),
     help="Free sketch space each simulated bot reports (x-ESP32-free-space).",
 )
+@click.option(
+    "--mqtt",
+    "mqtt_address",
+    default=None,
+    metavar="HOST:PORT",
+    help="Also use the live link: log in to this broker, send health and serial lines, answer commands.",
+)
 def device_simulate(
     product_id: str | None,
     token: str | None,
@@ -260,6 +287,7 @@ def device_simulate(
     presses: int,
     interval: float,
     free_space: int,
+    mqtt_address: str | None,
 ) -> None:
     """Device simulator: pretend to be bots (no hardware) speaking the OTA agent's protocol.
 
@@ -281,7 +309,13 @@ def device_simulate(
         bots = [(product_id, token)]
     else:
         raise click.ClickException("give PRODUCT_ID and --token, or --roster FILE")
-    succeeded, total = simulate(server, bots, presses, interval, say=click.echo, free_space=free_space)
+    mqtt = None
+    if mqtt_address:
+        host, _, port = mqtt_address.rpartition(":")
+        if not host or not port.isdigit():
+            raise click.ClickException("--mqtt needs HOST:PORT, e.g. 127.0.0.1:1883")
+        mqtt = (host, int(port))
+    succeeded, total = simulate(server, bots, presses, interval, say=click.echo, free_space=free_space, mqtt=mqtt)
     click.echo(f"simulated {total} bot(s): {succeeded} succeeded")
     sys.exit(0 if succeeded == total else 1)
 

@@ -102,6 +102,14 @@ class Settings:
     s3_session_token: str = field(default="", repr=False)  # also AWS_SESSION_TOKEN
     # operations
     metrics_token: str = ""  # bearer token for /metrics (empty: only loopback clients not behind a proxy may scrape)
+    # live device link (MQTT)
+    mqtt_url: str = ""  # an existing broker, with the bridge's credentials (default: `webide run` starts mosquitto)
+    mqtt_host: str = "127.0.0.1"  # address the private broker listens on (0.0.0.0 lets bots on the LAN reach it)
+    mqtt_port: int = 1884  # port of the private broker (1883 is left to a system Mosquitto, which Debian starts)
+    mqtt_reload_s: int = 2  # how often the bridge brings the broker's password and ACL files up to date
+    device_command_ttl_s: int = 300  # a command the bot has not acknowledged by then is timed out
+    device_log_lines_per_s: int = 20  # serial lines taken from one bot per second (a burst of 4× that is allowed)
+    device_log_line_bytes: int = 512  # longer serial lines are cut
     # classroom console
     audit_retention_days: int = 365  # audit entries older than this are deleted by the worker (0 = keep forever)
     max_roster_rows: int = 2000  # rows of one roster CSV import
@@ -131,6 +139,11 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def mqtt_dir(self) -> Path:
+        """The broker's generated configuration, password and ACL files."""
+        return self.data_dir / "mosquitto"
 
     @property
     def toolchain_dir(self) -> Path:
@@ -191,6 +204,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.async_mode not in ASYNC_MODES:
         raise ConfigError(f"WEBIDE_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
+    if settings.mqtt_url and not settings.mqtt_url.startswith(("mqtt://", "mqtts://")):
+        raise ConfigError("WEBIDE_MQTT_URL must start with mqtt:// or mqtts:// (TLS)")
     if settings.toolchain not in TOOLCHAINS:
         raise ConfigError(f"WEBIDE_TOOLCHAIN must be one of {', '.join(TOOLCHAINS)}")
     check_artifact_store(settings)

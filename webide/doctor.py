@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -168,9 +169,27 @@ def check_test_compile(settings: Settings) -> Check:
     )
 
 
+def check_mosquitto(settings: Settings) -> Check:
+    """The live device link's broker: an existing one (WEBIDE_MQTT_URL) or Debian's mosquitto for `webide run`."""
+    if settings.mqtt_url:
+        return Check("mosquitto", True, "WEBIDE_MQTT_URL names the broker (the bridge reconnects until it answers)")
+    path = shutil.which("mosquitto") or next(
+        (candidate for candidate in ("/usr/sbin/mosquitto", "/sbin/mosquitto") if os.access(candidate, os.X_OK)), None
+    )
+    if path:
+        return Check("mosquitto", True, f"`webide run` starts a private {path} on port {settings.mqtt_port}")
+    return Check(
+        "mosquitto",
+        False,
+        "no WEBIDE_MQTT_URL and no mosquitto installed: bots can use HTTP only",
+        "apt-get install mosquitto",
+    )
+
+
 def run_checks(settings: Settings, test_compile: bool = False) -> list[Check]:
     checks = [
         check_redis(settings),
+        check_mosquitto(settings),
         check_esp32_toolchain(settings),
         *check_toolchains(settings),
         check_disk(settings),

@@ -133,6 +133,8 @@ class Device(UserMixin, db.Model):
     classroom_id: Mapped[int | None] = mapped_column(ForeignKey("classrooms.id", ondelete="SET NULL"))
     password_hash: Mapped[str] = mapped_column(String(255))
     device_token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The same token as Mosquitto's password file holds it (PBKDF2-SHA512), made when the token is issued.
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(160))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -311,3 +313,26 @@ class AuditEntry(db.Model):
     classroom_id: Mapped[int | None] = mapped_column(Integer, index=True)
     client_address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DeviceCommand(db.Model):
+    """A command sent to a bot (over MQTT, or in its heartbeat reply) and how far it got.
+
+    ``state``: pending (not yet handed to the bot) → sent → acked → done or failed; timed_out when the bot has not
+    finished it by ``expires_at``.
+    """
+
+    __tablename__ = "device_commands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    command_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    command: Mapped[str] = mapped_column(String(16))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    message: Mapped[str] = mapped_column(String(300), default="")
+    requested_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    device: Mapped[Device] = relationship()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import redis
 
-from .config import Settings
+from .config import Settings, load_or_create_secret
+from .core.broker import BRIDGE_USERNAME, CONFIG_FILE, BrokerFiles
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +258,56 @@ def wait_for_redis(url: str, child: Child, timeout: float = 15.0) -> None:
     raise SystemExit(f"redis-server did not start within {timeout:.0f} s")
 
 
+def bridge_argv() -> list[str]:
+    return [sys.executable, "-m", "webide", "bridge"]
+
+
+def bridge_password(settings: Settings) -> str:
+    """The bridge's broker password, generated once and kept in the data folder (like the secret key)."""
+    return load_or_create_secret(settings.data_dir, "mqtt_bridge_password")
+
+
+def private_mosquitto(settings: Settings) -> tuple[Child, str]:
+    """A Mosquitto of its own on ``WEBIDE_MQTT_HOST``:``WEBIDE_MQTT_PORT`` with the generated configuration.
+
+    The password and ACL files must already be written (:meth:`BrokerFiles.write`, which needs the database); the
+    bridge keeps them up to date and makes the broker reread them. Returns the child and the bridge's broker URL.
+    """
+    executable = shutil.which("mosquitto") or next(
+        (path for path in ("/usr/sbin/mosquitto", "/sbin/mosquitto") if os.access(path, os.X_OK)), None
+    )
+    if executable is None:
+        raise SystemExit("mosquitto is not installed (apt-get install mosquitto) and WEBIDE_MQTT_URL is not set")
+    files = BrokerFiles(settings.mqtt_dir)
+    config = files.config_text(settings.mqtt_host, settings.mqtt_port)
+    # Started as root, Mosquitto would switch to its own system user, which cannot read the 0600 files.
+    config += f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
+    settings.mqtt_dir.mkdir(parents=True, exist_ok=True)
+    config_path = settings.mqtt_dir / CONFIG_FILE
+    config_path.write_text(config)
+    argv = [executable, "-c", str(config_path.resolve())]
+    child = Child("mosquitto", argv, dict(os.environ), settings.log_dir / "mosquitto.log")
+    local = "127.0.0.1" if settings.mqtt_host in ("0.0.0.0", "::", "") else settings.mqtt_host
+    return child, f"mqtt://{BRIDGE_USERNAME}:{bridge_password(settings)}@{local}:{settings.mqtt_port}"
+
+
+def private_broker_port_free(settings: Settings) -> bool:
+    """Whether the private broker's port can be had; if not (e.g. Debian's own mosquitto service holds 1883), say so
+    and go on without the live link: the bots' HTTP path does not need it."""
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as mosquitto does: TIME_WAIT is no owner
+            probe.bind((settings.mqtt_host, settings.mqtt_port))
+        return True
+    except OSError as error:
+        say(
+            f"port {settings.mqtt_port} on {settings.mqtt_host} is taken ({error.strerror}), so the live device link "
+            "(MQTT) is off and bots use HTTP only; free the port (Debian's mosquitto service: systemctl disable --now "
+            "mosquitto), or set WEBIDE_MQTT_PORT, or WEBIDE_MQTT_URL for an existing broker"
+        )
+        return False
+
+
 def wait_for_port(host: str, port: int, server: Child, timeout: float, cancelled: Callable[[], bool]) -> bool:
     """True once ``port`` accepts connections; False if ``server`` exits first, on ``cancelled()`` or timeout."""
     deadline = time.monotonic() + timeout
@@ -326,7 +378,7 @@ class Supervisor:
         return True
 
     def stop_all(self) -> None:
-        # Web and workers first, Redis last, so nothing loses its broker while shutting down.
+        # Bridge, workers and web first, Mosquitto and Redis last, so nothing loses its broker while shutting down.
         for child in reversed(self.children):
             child.terminate()
         deadline = time.monotonic() + STOP_GRACE_S
@@ -342,6 +394,11 @@ def run_all(settings: Settings, host: str, port: int, workers: int, concurrency:
         redis_child, url = start_private_redis(settings)
         children.append(redis_child)
         env.update(WEBIDE_REDIS_URL=url, REDIS_URL=url)
+    live_link = bool(settings.mqtt_url) or private_broker_port_free(settings)
+    if not settings.mqtt_url and live_link:
+        mosquitto, mqtt_url = private_mosquitto(settings)
+        children.append(mosquitto)
+        env.update(WEBIDE_MQTT_URL=mqtt_url)
     logs = settings.log_dir
     web = Child("web", web_argv(settings, host, port), web_env(env), logs / "web.log")
     children.append(web)
@@ -349,6 +406,8 @@ def run_all(settings: Settings, host: str, port: int, workers: int, concurrency:
         Child(f"worker-{n}", worker_argv(concurrency, f"worker{n}@%h"), env, logs / f"worker-{n}.log")
         for n in range(1, workers + 1)
     ]
+    if live_link:
+        children.append(Child("bridge", bridge_argv(), env, logs / "bridge.log"))
 
     supervisor = Supervisor(children)
 

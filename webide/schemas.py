@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+from .core.commands import COMMANDS, RESULT_STATES
 from .core.deployments import FLASH_STATES
+from .core.devicelink import MAX_LINES_PER_MESSAGE
 from .core.rules import FQBN_PATTERN, MAX_PASSWORD, MAX_REVISION
 from .core.sketches import MAX_FILE_NAME, MAX_FILE_TEXT, REVISION_KINDS
 
@@ -459,6 +461,9 @@ class Telemetry(BaseModel):
     ip: str | None
     mac: str | None
     sensors: dict[str, float | int]
+    outputs: dict[str, bool | int] = Field(
+        default_factory=dict, description="LED, relay … as the bot last reported them on the live link"
+    )
 
 
 class DeviceStatusReply(DeviceReply):
@@ -806,5 +811,70 @@ class StatusReply(Reply):
     progress: int | None
 
 
+class WireCommand(BaseModel):
+    """What the bot receives on ``devices/<id>/command`` or in its heartbeat reply: the arguments are top-level
+    fields (``state`` for led/relay, ``seconds`` for identify)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    command: str
+
+
 class HeartbeatReply(Reply):
     update_available: bool
+    commands: list[WireCommand] = Field(
+        default_factory=list, description="Commands to run (for bots without MQTT); answer each at …/results"
+    )
+
+
+# --- the live device link -----------------------------------------------------------------------------------------
+
+
+class CommandRequest(RequestBody):
+    """``led``/``relay``: ``{"state": "on"|"off"|"toggle"}`` (true/false and "ON"/"OFF" too); ``identify``:
+    ``{"seconds": 1-60}`` (default 5); the others take no arguments."""
+
+    command: Literal[COMMANDS]  # type: ignore[valid-type]
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class CommandView(BaseModel):
+    id: str
+    product_id: str
+    command: str
+    args: dict[str, Any]
+    state: Literal["pending", "sent", "acked", "done", "failed", "timed_out"] = Field(
+        description="pending → sent → acked → done or failed; timed_out when not finished before expires_at"
+    )
+    message: str
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+
+class CommandReply(Reply):
+    command: CommandView
+
+
+class ClassCommandReply(Reply):
+    commands: list[CommandView] = Field(description="One per bot of the class that is not blocked")
+
+
+class CommandResult(RequestBody):
+    """The bot's answer to a command (the same as on ``devices/<id>/result``)."""
+
+    id: Annotated[StrictStr, Field(min_length=1, max_length=32)]
+    state: Literal[RESULT_STATES]  # type: ignore[valid-type]
+    message: Annotated[StrictStr, Field(max_length=300)] = ""
+
+
+class LogBatch(RequestBody):
+    """Serial output lines of a bot without MQTT (at most 16 KiB per request)."""
+
+    lines: Annotated[list[StrictStr], Field(max_length=MAX_LINES_PER_MESSAGE)]
+
+
+class LogBatchReply(Reply):
+    accepted: int = Field(description="Lines passed on; the rest were over the bot's lines-per-second budget")

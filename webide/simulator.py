@@ -205,8 +205,8 @@ class SimulatedBot:
         headers = {**self.credentials(), "Content-Type": "application/json", "User-Agent": "ESP32HTTPClient"}
         return http_exchange(self.server, "POST", path, headers, json.dumps(payload).encode())
 
-    def heartbeat(self, rolled_back: bool = False, **sensors: float) -> HttpReply:
-        """POST /api/devices/<id>/heartbeat with what the agent sends (plus any sensor readings)."""
+    def health(self, rolled_back: bool = False, **sensors: float) -> dict[str, Any]:
+        """What the agent reports as a heartbeat (HTTP) or on its health topic (MQTT)."""
         payload: dict[str, Any] = {
             "fw": self.firmware_version,
             "md5": self.running_md5,
@@ -219,7 +219,11 @@ class SimulatedBot:
         }
         if rolled_back:
             payload["rolled_back"] = True
-        reply = self.post_json(f"/api/devices/{self.product_id}/heartbeat", payload)
+        return payload
+
+    def heartbeat(self, rolled_back: bool = False, **sensors: float) -> HttpReply:
+        """POST /api/devices/<id>/heartbeat with what the agent sends (plus any sensor readings)."""
+        reply = self.post_json(f"/api/devices/{self.product_id}/heartbeat", self.health(rolled_back, **sensors))
         answer = reply.json() or {}
         self.log(
             f"heartbeat md5={self.running_md5} -> {reply.status}"
@@ -420,8 +424,27 @@ def load_roster(path: Path) -> list[tuple[str, str]]:
     return valid
 
 
-def run_bot(bot: SimulatedBot, presses: int, interval: float) -> bool:
-    """A bot's session: a heartbeat, then ``presses`` button presses ``interval`` seconds apart. True if all went."""
+def run_bot(bot: SimulatedBot, presses: int, interval: float, mqtt: tuple[str, int] | None = None) -> bool:
+    """A bot's session: a heartbeat, then ``presses`` button presses ``interval`` seconds apart. True if all went.
+
+    With ``mqtt`` (host, port) the bot is also on the live link for the session: health, a boot line, and the
+    commands it receives meanwhile.
+    """
+    link = MqttLink(bot, *mqtt) if mqtt else None
+    try:
+        if link is not None:
+            if not link.connected.wait(10):
+                bot.log(f"mqtt: not connected ({link.refused or 'no answer'})")
+                return False
+            link.serial("boot: simulated bot", f"running firmware {bot.running_md5}")
+            link.send_health()
+        return run_presses(bot, presses, interval)
+    finally:
+        if link is not None:
+            link.close()
+
+
+def run_presses(bot: SimulatedBot, presses: int, interval: float) -> bool:
     ok = True
     try:
         ok = bot.heartbeat().status == 200
@@ -447,6 +470,7 @@ def simulate(
     interval: float,
     say: Say = print,
     free_space: int = DEFAULT_FREE_SPACE,
+    mqtt: tuple[str, int] | None = None,
 ) -> tuple[int, int]:
     """Run every bot in its own thread; returns (bots that succeeded, bots in all)."""
     lock = threading.Lock()
@@ -461,7 +485,7 @@ def simulate(
     ]
     results: list[bool] = []
     threads = [
-        threading.Thread(target=lambda b=bot: results.append(run_bot(b, presses, interval)), daemon=True)
+        threading.Thread(target=lambda b=bot: results.append(run_bot(b, presses, interval, mqtt)), daemon=True)
         for bot in simulated
     ]
     for thread in threads:
@@ -469,3 +493,85 @@ def simulate(
     for thread in threads:
         thread.join()
     return sum(results), len(simulated)
+
+
+class MqttLink:
+    """The live link of a simulated bot: it logs in with its product ID and device token, publishes health, output
+    state and serial lines, and runs the commands it receives (acked, then done or failed), as the agent does."""
+
+    def __init__(self, bot: SimulatedBot, host: str, port: int):
+        import paho.mqtt.client as mqtt
+
+        self.bot, self.outputs = bot, {"led": False, "relay": False}
+        self.connected = threading.Event()
+        self.refused: str | None = None
+        self.commands_done: list[str] = []
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{bot.product_id}", protocol=mqtt.MQTTv311
+        )
+        self.client.username_pw_set(bot.product_id, bot.token)
+        self.client.reconnect_delay_set(1, 30)
+        self.client.on_connect = self.on_connect
+        self.client.on_message = self.on_message
+        self.client.connect_async(host, port, keepalive=30)
+        self.client.loop_start()
+
+    def topic(self, leaf: str) -> str:
+        return f"devices/{self.bot.product_id}/{leaf}"
+
+    def on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            self.refused = str(reason_code)
+            self.bot.log(f"mqtt refused: {reason_code}")
+            return
+        client.subscribe(self.topic("command"), qos=1)
+        self.connected.set()
+        self.bot.log("mqtt connected")
+
+    def send(self, leaf: str, payload: dict[str, Any] | str) -> None:
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        self.client.publish(self.topic(leaf), body, qos=1)
+
+    def send_health(self, **sensors: float) -> None:
+        self.send("health", self.bot.health(**sensors))
+
+    def serial(self, *lines: str) -> None:
+        """What the sketch prints, forwarded line by line (one message may carry several)."""
+        self.send("logs", "\n".join(lines))
+
+    def on_message(self, _client, _userdata, message) -> None:  # type: ignore[no-untyped-def]
+        try:
+            command = json.loads(message.payload)
+            command_id, name, args = command["id"], command["command"], command
+        except (ValueError, KeyError, TypeError):
+            self.bot.log("mqtt: unreadable command ignored")
+            return
+        self.send("result", {"id": command_id, "state": "acked"})
+        state, detail = self.run(name, args)
+        self.send("result", {"id": command_id, "state": state, "message": detail})
+        self.commands_done.append(name)
+        self.bot.log(f"command {name} {state}")
+
+    def run(self, name: str, args: dict[str, Any]) -> tuple[str, str]:
+        if name in ("led", "relay"):
+            wanted = args.get("state")
+            self.outputs[name] = (not self.outputs[name]) if wanted == "toggle" else wanted == "on"
+            self.send("status", self.outputs)
+            return "done", f"{name} {'on' if self.outputs[name] else 'off'}"
+        if name == "reboot":
+            self.bot.booted_at = time.monotonic()
+            self.serial("rebooting", "ets Jun  8 2016 00:22:57", "running firmware " + self.bot.running_md5)
+            self.send_health()
+            return "done", "rebooted"
+        if name == "identify":
+            return "done", f"blinking for {args.get('seconds', 5)} s"
+        if name in ("update_now", "test_update"):
+            outcome = self.bot.press_button()
+            return ("done" if outcome.result in ("updated", "no_update") else "failed"), outcome.result
+        if name == "reset_wifi":
+            return "done", "Wi-Fi settings cleared"
+        return "failed", f"unknown command {name}"
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

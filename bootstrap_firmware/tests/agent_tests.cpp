@@ -7,6 +7,7 @@
 #include "core/debounce.h"
 #include "core/digest.h"
 #include "core/flat_json.h"
+#include "core/live_link.h"
 #include "core/reports.h"
 #include "core/server_replies.h"
 #include "core/settings.h"
@@ -613,3 +614,152 @@ TEST(html_escaping) {
 }
 
 int main(int argc, char** argv) { return testing::main(argc, argv); }
+
+// ---------------------------------------------------------------- live link
+
+namespace {
+
+JsonError command(const char* text, Command& out) { return parseCommand(text, strlen(text), out); }
+
+void print(LineBuffer& buffer, const char* text, uint32_t nowMs) {
+  for (const char* c = text; *c; ++c) buffer.write(static_cast<uint8_t>(*c), nowMs);
+}
+
+}  // namespace
+
+TEST(live_topics_are_the_bots_own) {
+  char topic[48];
+  CHECK(buildTopic("bot_001", kTopicHealth, topic, sizeof topic));
+  CHECK_STR(topic, "devices/bot_001/health");
+  CHECK(buildTopic("bot_001", kTopicOtaStatus, topic, sizeof topic));
+  CHECK_STR(topic, "devices/bot_001/ota/status");
+  CHECK(buildTopic("bot_001", kTopicCommand, topic, sizeof topic));
+  CHECK_STR(topic, "devices/bot_001/command");
+}
+
+TEST(live_topics_refuse_wildcards_and_small_buffers) {
+  char topic[24];
+  CHECK(!buildTopic("bot/002", kTopicHealth, topic, sizeof topic));
+  CHECK(!buildTopic("+", kTopicHealth, topic, sizeof topic));
+  CHECK(!buildTopic("#", kTopicHealth, topic, sizeof topic));
+  CHECK(!buildTopic("", kTopicHealth, topic, sizeof topic));
+  CHECK(!buildTopic("a_rather_long_product_id", kTopicHealth, topic, sizeof topic));
+  CHECK_STR(topic, "");
+}
+
+TEST(live_command_led_and_relay_states) {
+  Command parsed;
+  CHECK(command("{\"id\":\"5f0c\",\"command\":\"led\",\"state\":\"on\"}", parsed) == JsonError::None);
+  CHECK_STR(parsed.id, "5f0c");
+  CHECK(parsed.kind == CommandKind::Led && parsed.state == SwitchState::On);
+  CHECK(command("{\"command\":\"relay\",\"state\":\"toggle\",\"id\":\"1\"}", parsed) == JsonError::None);
+  CHECK(parsed.kind == CommandKind::Relay && parsed.state == SwitchState::Toggle);
+  CHECK(command("{\"id\":\"1\",\"command\":\"led\"}", parsed) == JsonError::WrongType);
+  CHECK(command("{\"id\":\"1\",\"command\":\"led\",\"state\":\"blue\"}", parsed) == JsonError::WrongType);
+}
+
+TEST(live_command_identify_seconds) {
+  Command parsed;
+  CHECK(command("{\"id\":\"1\",\"command\":\"identify\"}", parsed) == JsonError::None);
+  CHECK(parsed.kind == CommandKind::Identify && parsed.seconds == kDefaultIdentifySeconds);
+  CHECK(command("{\"id\":\"1\",\"command\":\"identify\",\"seconds\":60}", parsed) == JsonError::None);
+  CHECK(parsed.seconds == 60);
+  CHECK(command("{\"id\":\"1\",\"command\":\"identify\",\"seconds\":61}", parsed) == JsonError::WrongType);
+  CHECK(command("{\"id\":\"1\",\"command\":\"identify\",\"seconds\":0}", parsed) == JsonError::WrongType);
+}
+
+TEST(live_command_every_name_round_trips) {
+  const char* const names[] = {"led", "relay", "reboot", "reset_wifi", "test_update", "update_now", "identify"};
+  for (const char* name : names) {
+    char text[96];
+    snprintf(text, sizeof text, "{\"id\":\"x\",\"command\":\"%s\",\"state\":\"off\"}", name);
+    Command parsed;
+    CHECK(command(text, parsed) == JsonError::None);
+    CHECK_STR(commandName(parsed.kind), name);
+  }
+}
+
+TEST(live_command_refuses_unknown_and_malformed) {
+  Command parsed;
+  CHECK(command("{\"id\":\"1\",\"command\":\"selfdestruct\"}", parsed) == JsonError::MissingField);
+  CHECK(command("{\"command\":\"reboot\"}", parsed) == JsonError::MissingField);
+  CHECK(command("{\"id\":\"\",\"command\":\"reboot\"}", parsed) == JsonError::MissingField);
+  CHECK(command("{\"id\":\"0123456789abcdef0123456789abcdef0\",\"command\":\"reboot\"}", parsed) ==
+        JsonError::FieldTooLong);
+  CHECK(command("{\"id\":1,\"command\":\"reboot\"}", parsed) == JsonError::WrongType);
+  CHECK(command("[\"reboot\"]", parsed) != JsonError::None);
+  CHECK(command("{\"id\":\"1\",\"command\":\"reboot\"", parsed) == JsonError::Syntax);
+}
+
+TEST(live_result_json_is_escaped) {
+  char out[128];
+  const size_t length = buildResultJson("5f0c", CommandOutcome::Done, "said \"hi\"", out, sizeof out);
+  CHECK(length == strlen(out));
+  CHECK_STR(out, "{\"id\":\"5f0c\",\"state\":\"done\",\"message\":\"said \\\"hi\\\"\"}");
+  CHECK(buildResultJson("5f0c", CommandOutcome::Acked, "", out, sizeof out) > 0);
+  CHECK_STR(out, "{\"id\":\"5f0c\",\"state\":\"acked\"}");
+  CHECK(buildResultJson("5f0c", CommandOutcome::Failed, "x", out, 10) == 0);
+}
+
+TEST(live_lines_are_cut_queued_and_batched) {
+  LineBuffer buffer(100, 100);
+  print(buffer, "first\r\nsecond\n\npartial", 0);
+  char batch[300];
+  CHECK(buffer.takeBatch(batch, sizeof batch) == strlen("first\nsecond"));
+  CHECK_STR(batch, "first\nsecond");
+  CHECK(buffer.takeBatch(batch, sizeof batch) == 0);  // "partial" has no newline yet
+  print(buffer, " line\n", 0);
+  buffer.takeBatch(batch, sizeof batch);
+  CHECK_STR(batch, "partial line");
+  for (int i = 0; i < 400; ++i) buffer.write('x', 0);
+  buffer.write('\n', 0);
+  CHECK(buffer.takeBatch(batch, sizeof batch) == kMaxLogLineBytes);
+  CHECK(buffer.droppedLines() == 0);
+}
+
+TEST(live_batches_hold_whole_lines_only) {
+  LineBuffer buffer(100, 100);
+  print(buffer, "aaaa\nbbbb\ncccc\n", 0);
+  char batch[11];
+  CHECK(buffer.takeBatch(batch, sizeof batch) == 9);
+  CHECK_STR(batch, "aaaa\nbbbb");
+  CHECK(buffer.takeBatch(batch, sizeof batch) == 4);
+  CHECK_STR(batch, "cccc");
+  print(buffer, "this line is longer than the batch\nok\n", 0);
+  CHECK(buffer.takeBatch(batch, sizeof batch) == 2);
+  CHECK_STR(batch, "ok");
+  CHECK(buffer.droppedLines() == 1);
+}
+
+TEST(live_full_queue_drops_new_lines_without_blocking) {
+  LineBuffer buffer(100000, 100000);
+  int accepted = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const uint32_t before = buffer.droppedLines();
+    print(buffer, "0123456789abcdef0123456789abcdef\n", 0);
+    if (buffer.droppedLines() == before) ++accepted;
+  }
+  CHECK(buffer.queuedBytes() <= kLogQueueBytes);
+  CHECK(accepted == static_cast<int>(kLogQueueBytes / 33));
+  CHECK(buffer.droppedLines() == static_cast<uint32_t>(1000 - accepted));
+}
+
+TEST(live_rate_limit_allows_bursts_then_refills) {
+  LineRateLimiter limiter(10, 20);
+  int allowed = 0;
+  for (int i = 0; i < 50; ++i) allowed += limiter.allow(1000) ? 1 : 0;
+  CHECK(allowed == 20);
+  CHECK(!limiter.allow(1050));  // half a line refilled
+  CHECK(limiter.allow(1100));   // one line after 100 ms at 10 lines a second
+  CHECK(!limiter.allow(1100));
+  int later = 0;
+  for (int i = 0; i < 50; ++i) later += limiter.allow(60000) ? 1 : 0;
+  CHECK(later == 20);  // never more than the burst, however long the pause
+}
+
+TEST(live_rate_limit_survives_millis_wrap_around) {
+  LineRateLimiter limiter(10, 1);
+  CHECK(limiter.allow(0xFFFFFFF0u));
+  CHECK(!limiter.allow(0xFFFFFFF5u));
+  CHECK(limiter.allow(0x00000060u));  // 112 ms later, across the wrap
+}

@@ -46,6 +46,7 @@ BOTS = (
     "bot_live",
     "bot_flood",
     "bot_overflow",
+    "bot_serial",
 )
 ESP32_BOTS = {"bot_upload"}  # the bots whose Upload is pulled over the air
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

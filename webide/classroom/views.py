@@ -21,6 +21,7 @@ from ..core.classes import (
     visible_classroom,
     visible_classrooms,
 )
+from ..core.commands import command_view, queue_class_command
 from ..core.csvfiles import decode_upload
 from ..core.dashboard import dashboard_rows
 from ..core.errors import BadRequest
@@ -32,12 +33,14 @@ from ..extensions import current_settings, db
 from ..models import Device
 from ..schemas import (
     ClassChange,
+    ClassCommandReply,
     ClassCreate,
     ClassDetail,
     ClassList,
     ClassPush,
     ClassQueued,
     ClassReply,
+    CommandRequest,
     Dashboard,
     Reply,
     RosterOptions,
@@ -209,3 +212,15 @@ def dashboard() -> dict:
     devices = db.session.scalars(with_summary_rows(user.visible_devices())).all()
     bots = dashboard_rows(devices, current_settings())
     return {"success": True, "total": len(bots), "online": sum(1 for bot in bots if bot["online"]), "bots": bots}
+
+
+@bp.post("/api/classes/<class_name>/commands")
+@login_required
+@documented("classes", ClassCommandReply, status=202, errors=STAFF_ERRORS, access="staff")
+def command_class(class_name: str, json: CommandRequest) -> tuple[dict, int]:
+    """Send one command to every bot of the class that is not blocked (e.g. update_now after a push)."""
+    classroom = visible_classroom(current_user, class_name)
+    entries = queue_class_command(classroom, json.command, json.args, current_user.display_name, current_settings())
+    record(acting(), "class.command", classroom, command=json.command, bots=len(entries))
+    db.session.commit()
+    return {"success": True, "commands": [command_view(entry) for entry in entries]}, 202

@@ -213,12 +213,24 @@ class EventLog:
     def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
         """Number, timestamp, store and broadcast one event atomically; raises redis errors to the caller."""
         body = {"product_id": product_id, "type": event_type, **payload}
+        seq, ts = self.append(**self.append_call(body))
+        return {"seq": seq, "ts": ts, **body}
+
+    def publish_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Like :meth:`publish` for many events in one round trip (each still numbered and stored atomically)."""
+        pipeline = self.publisher.pipeline(transaction=False)
+        for product_id, event_type, payload in events:
+            self.append(**self.append_call({"product_id": product_id, "type": event_type, **payload}), client=pipeline)
+        pipeline.execute()
+
+    def append_call(self, body: dict[str, Any]) -> dict[str, Any]:
+        product_id = body["product_id"]
         keys = keys_for(product_id)
         head, tail = self.message_frame(product_id)
-        update_id = payload.get("update_id")
-        seq, ts = self.append(
-            keys=[keys["seq"], keys["log"], keys["builds"], keys["newest"], keys["bytes"]],
-            args=[
+        update_id = body.get("update_id")
+        return {
+            "keys": [keys["seq"], keys["log"], keys["builds"], keys["newest"], keys["bytes"]],
+            "args": [
                 json.dumps(body)[1:],
                 KEEP_EVENTS,
                 KEEP_SECONDS,
@@ -229,8 +241,7 @@ class EventLog:
                 KEEP_BUILD_STARTS,
                 KEEP_BYTES,
             ],
-        )
-        return {"seq": seq, "ts": ts, **body}
+        }
 
     def publish_to_class(
         self,
@@ -365,6 +376,20 @@ def announce_to_class(
         pending.append((classroom_id, product_id, event_type, payload, sample))
 
 
+def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Best-effort publish of many events in one Redis round trip (the bridge's serial lines), like :func:`publish`."""
+    event_log = current_event_log()
+    if not events or event_log is None or time.monotonic() < event_log.quiet_until:
+        return
+    try:
+        event_log.publish_many(events)
+    except redis.exceptions.RedisError as error:
+        event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        log.warning(
+            "Could not publish %s events (events paused for %s s): %s", len(events), QUIET_AFTER_FAILURE_S, error
+        )
+
+
 def announce(product_id: str, event_type: str, **payload: Any) -> None:
     """Publish once the current transaction commits (and never if it rolls back).
 
@@ -379,8 +404,7 @@ PENDING_CLASS_EVENTS = "webide_pending_class_events"
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_announced(session: Session) -> None:
-    for product_id, event_type, payload in session.info.pop(PENDING_EVENTS, []):
-        publish(product_id, event_type, **payload)
+    publish_many(session.info.pop(PENDING_EVENTS, []))  # in order, one round trip for the whole transaction
     for classroom_id, product_id, event_type, payload, sample in session.info.pop(PENDING_CLASS_EVENTS, []):
         publish_class_event(classroom_id, product_id, event_type, payload, sample)
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Classroom, Device, Role, User
 from .accounts import check_new_password, generated_password
+from .broker import mosquitto_password_hash
 from .csvfiles import read_rows
 from .errors import ApiError, BadRequest, Conflict
 from .rules import FQBN_RE, PRODUCT_ID_RE, USERNAME_RE, check_class_name, check_display_name
@@ -102,8 +103,7 @@ def _add_device(product_id: str, password: str | None, name: str, fqbn: str, cla
     )
     generated = None if password else generated_password(device)
     device.password_hash = hash_password(password or generated)  # type: ignore[arg-type]
-    token = new_token()
-    device.device_token_hash = token_digest(token)
+    token = set_device_token(device)
     db.session.add(device)
     db.session.flush()
     add_starter_sketch(device)
@@ -209,6 +209,13 @@ def roster_row_view(row: RosterRow) -> dict[str, object]:
 
 
 def reset_device_token(device: Device) -> str:
+    """A new device token; the old one stops working over HTTP at once and on the broker at its next reload."""
+    return set_device_token(device)
+
+
+def set_device_token(device: Device) -> str:
+    """Issue a token (returned once): its SHA-256 for the HTTP path, its Mosquitto hash for the broker."""
     token = new_token()
     device.device_token_hash = token_digest(token)
+    device.mqtt_password_hash = mosquitto_password_hash(token)
     return token

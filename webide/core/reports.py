@@ -24,6 +24,7 @@ MAX_SENSORS = 32
 SENSOR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
 STANDARD_FIELDS = ("fw", "md5", "sha256", "heap", "uptime", "rssi", "ip", "mac", "rolled_back")
+KEPT_TELEMETRY = ("outputs", "outputs_at")  # reported on the live link's status topic, not in heartbeats
 MAX_COUNTER = 2**53  # beyond what a double (and so JavaScript) holds exactly
 
 
@@ -103,7 +104,8 @@ def record_heartbeat(device: Device, heartbeat: Heartbeat, settings: Settings) -
     device.last_seen_at = utcnow()
     if heartbeat.image.version is not None:
         device.running_version = heartbeat.image.version
-    device.telemetry = {**heartbeat.telemetry(), "received_at": iso(device.last_seen_at)}
+    kept = {key: value for key, value in (device.telemetry or {}).items() if key in KEPT_TELEMETRY}
+    device.telemetry = {**kept, **heartbeat.telemetry(), "received_at": iso(device.last_seen_at)}
     target = device.target_artifact
     on_target = target is not None and image_is(target, heartbeat.image, settings)
     if heartbeat.image.known:

@@ -88,5 +88,6 @@ def device_status(device: Device, settings: Settings) -> dict[str, Any]:
             "ip": telemetry.get("ip"),
             "mac": telemetry.get("mac"),
             "sensors": telemetry.get("sensors") or {},
+            "outputs": telemetry.get("outputs") or {},
         },
     }

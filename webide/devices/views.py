@@ -9,6 +9,7 @@ from ..api import acting, documented
 from ..core.accounts import accessible_device, require_staff, reset_password, set_blocked
 from ..core.audit import record
 from ..core.classes import check_open, visible_classroom
+from ..core.commands import command_view, find_command, queue_command
 from ..core.presenters import device_summaries, device_summary, with_summary_rows
 from ..core.provisioning import check_reflash_allowed, provisioning_kit
 from ..core.registry import create_device, reset_device_token
@@ -21,6 +22,8 @@ from ..schemas import (
     BlockReply,
     BlockRequest,
     BoardChange,
+    CommandReply,
+    CommandRequest,
     DeviceList,
     DeviceMove,
     DeviceRegister,
@@ -223,3 +226,28 @@ def move_to_class(product_id: str, json: DeviceMove) -> dict:
         record(acting(), "device.move", device, classroom_id=source.id, from_class=source.name, to_class=target.name)
     db.session.commit()
     return {"success": True, **device_summary(device, current_settings())}
+
+
+@bp.post("/api/devices/<product_id>/commands")
+@login_required
+@documented("devices", CommandReply, status=202, errors=(*ERRORS, 409))
+def send_command(product_id: str, json: CommandRequest) -> tuple[dict, int]:
+    """Send a command to the bot (over MQTT, or in its next heartbeat reply); follow it with GET …/commands/<id>.
+
+    A student may command their own bot, an instructor their classes' bots. A command the bot has not finished
+    within WEBIDE_DEVICE_COMMAND_TTL_S (5 minutes) is timed out; a blocked bot takes none (409).
+    """
+    device = accessible_device(current_user, product_id)
+    entry = queue_command(device, json.command, json.args, current_user.display_name, current_settings())
+    record(acting(), "device.command", device, command=json.command, command_id=entry.command_id)
+    db.session.commit()
+    return {"success": True, "command": command_view(entry)}, 202
+
+
+@bp.get("/api/devices/<product_id>/commands/<command_id>")
+@login_required
+@documented("devices", CommandReply, errors=ERRORS)
+def show_command(product_id: str, command_id: str) -> dict:
+    """Where a command stands: pending, sent, acked, done, failed or timed_out."""
+    device = accessible_device(current_user, product_id)
+    return {"success": True, "command": command_view(find_command(device, command_id))}

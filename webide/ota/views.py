@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response
+from flask import Response, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..api import DEVICE, FIRMWARE, documented
+from ..core.commands import apply_result, command_view, commands_for_heartbeat
+from ..core.devicelink import MAX_PAYLOAD_BYTES, LogLimiter, lines_field, record_log_lines
 from ..core.errors import ApiError, RangeNotSatisfiable
 from ..core.reports import (
     parse_heartbeat,
@@ -17,7 +19,17 @@ from ..core.reports import (
 )
 from ..extensions import csrf_exempt, current_settings, db
 from ..request_input import json_body
-from ..schemas import Heartbeat, HeartbeatReply, Manifest, StatusReply, StatusReport
+from ..schemas import (
+    CommandReply,
+    CommandResult,
+    Heartbeat,
+    HeartbeatReply,
+    LogBatch,
+    LogBatchReply,
+    Manifest,
+    StatusReply,
+    StatusReport,
+)
 from . import bp
 from .device_auth import authenticate_device, authenticated_device
 from .protocol import firmware_response, range_error_response, update_manifest
@@ -84,5 +96,34 @@ def heartbeat(product_id: str) -> dict:
     """Presence, the firmware the bot really runs, and its telemetry (numeric extras become sensor readings)."""
     device = authenticated_device(product_id)
     answer = record_heartbeat(device, parse_heartbeat(json_body(MAX_REPORT_BYTES)), current_settings())
+    answer["commands"] = commands_for_heartbeat(device)
     db.session.commit()
     return answer
+
+
+@bp.post("/api/devices/<product_id>/results")
+@csrf_exempt
+@documented("device", CommandReply, errors=(*ERRORS, 404, 413), security=DEVICE, parsed_body=CommandResult)
+def command_result(product_id: str) -> dict:
+    """The bot's answer to one of its commands: acked when it starts, done or failed when it finishes."""
+    device = authenticated_device(product_id)
+    entry = apply_result(device, json_body(MAX_REPORT_BYTES))
+    db.session.commit()
+    return {"success": True, "command": command_view(entry)}
+
+
+@bp.post("/api/devices/<product_id>/logs")
+@csrf_exempt
+@documented("device", LogBatchReply, errors=(*ERRORS, 413), security=DEVICE, parsed_body=LogBatch)
+def logs(product_id: str) -> dict:
+    """Serial output lines of a bot without MQTT, shown live in its Device monitor (rate-limited, cut, plain text)."""
+    device = authenticated_device(product_id)
+    lines = [line.encode() for line in lines_field(json_body(MAX_PAYLOAD_BYTES))]
+    accepted = record_log_lines(device.product_id, lines, log_limiter(), current_settings())
+    return {"success": True, "accepted": accepted}
+
+
+def log_limiter() -> LogLimiter:
+    """This web process's per-bot line budget (the bridge keeps its own for MQTT)."""
+    rate = float(current_settings().device_log_lines_per_s)
+    return current_app.extensions.setdefault("webide_log_limiter", LogLimiter(rate))

@@ -4,7 +4,7 @@
  *
  * The terminal shows one build: its lines exactly as the log has them, then the verdict only where the log did not
  * print it already. Times come from the events' server timestamps, so a reload shows the same numbers. Heartbeat
- * lines (stream `device`) belong to the device monitor, not here.
+ * lines (stream `device`) and the bot's serial output (stream `serial`) belong to the device monitor, not here.
  */
 import { flashStatusText, sizeSummary } from '../lib/format.js';
 import { PhaseTimes, unprintedLines } from '../lib/buildview.js';
@@ -95,7 +95,7 @@ export class BuildPanel {
   handleEvent(event) {
     switch (event.type) {
       case 'line':
-        if (event.stream === 'device') return false;
+        if (event.stream === 'device' || event.stream === 'serial') return false;
         this.adoptIfNew(event);
         if (event.stream === 'flash') this.terminal.info(event.text);
         else if (event.update_id === this.shown) this.writeBuildLine(event.text);

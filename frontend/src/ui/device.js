@@ -1,13 +1,14 @@
 /**
  * The device panel (online state, firmware it runs vs the target, Wi-Fi settings, first-flash instructions), the
- * bot's status in the status bar, and the device monitor listing heartbeats and flash states with the server's time
- * of each (so a reload lists the same times). Heartbeats never go to the build terminal.
+ * bot's status in the status bar, and the device monitor listing heartbeats, flash states, commands and the bot's
+ * serial output (sent over the live link) with the server's time of each (so a reload lists the same times).
+ * Heartbeats and serial lines never go to the build terminal.
  */
 import { lastSeenText } from '../lib/format.js';
 import { ask } from './dialogs.js';
 import { el, byId } from './dom.js';
 
-const MONITOR_LIMIT = 200;
+const MONITOR_LIMIT = 500;
 
 export class DevicePanel {
   constructor({ api, initial }) {
@@ -36,8 +37,12 @@ export class DevicePanel {
     }
   }
 
-  /** Apply a `device` or `flash` room event, or a heartbeat line (a `line` of stream `device`). */
+  /** Apply a `device` or `flash` room event, a heartbeat or command line (stream `device`) or a serial line. */
   handleEvent(event) {
+    if (event.type === 'line' && event.stream === 'serial') {
+      this.log(event.text, event.ts, 'serial');
+      return true;
+    }
     if (event.type === 'device') {
       this.device = { ...this.device, online: event.online, last_seen: event.last_seen };
       this.render();
@@ -124,9 +129,9 @@ export class DevicePanel {
     }
   }
 
-  log(text, serverTime) {
+  log(text, serverTime, kind = 'report') {
     const time = new Date(serverTime ?? Date.now()).toLocaleTimeString();
-    this.monitor.append(el('li', {}, `${time}  ${text}`));
+    this.monitor.append(el('li', { className: kind }, el('span', { className: 'time' }, time), '  ', text));
     while (this.monitor.childElementCount > MONITOR_LIMIT) this.monitor.firstElementChild.remove();
     this.monitor.scrollTop = this.monitor.scrollHeight;
   }

@@ -1,0 +1,332 @@
+"""The live device link against a real Mosquitto: the bridge's inbound handling, commands both ways, broker outages."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import ESP32_FQBN, Broker, bearer
+from tests.mqtt_probe import Probe, wait_until
+from tests.ota_support import deploy_image, flash_state
+from webide.bridge import Bridge, BrokerAddress, sync_broker_files
+from webide.core.broker import BrokerFiles
+from webide.core.commands import expire_commands
+from webide.core.devicelink import LogLimiter, record_log_lines
+from webide.extensions import current_event_log, db
+from webide.models import Device, utcnow
+from webide.runner import bridge_password
+
+
+@pytest.fixture
+def bot(accounts, broker: Broker) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    created = accounts.bot("bot_001", class_name="lab-1")
+    sync_broker_files(broker.app, BrokerFiles(broker.settings.mqtt_dir), bridge_password(broker.settings))
+    return {"product_id": created.product_id, "token": created.device_token}
+
+
+@pytest.fixture
+def bridge(app, broker: Broker) -> Iterator[Bridge]:  # type: ignore[no-untyped-def]
+    running = Bridge(app, BrokerAddress.from_url(broker.bridge_url))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    assert wait_until(lambda: running.connected), "the bridge did not connect"
+    yield running
+    running.stopping = True
+    thread.join(10)
+
+
+@pytest.fixture
+def device_probe(broker: Broker, bot) -> Iterator[Probe]:  # type: ignore[no-untyped-def]
+    """The bot on MQTT, once the broker has reread its files."""
+    probe = None
+
+    def connects() -> bool:
+        nonlocal probe
+        probe = Probe(broker.port, bot["product_id"], bot["token"])
+        if probe.connected():
+            return True
+        probe.close()
+        return False
+
+    assert wait_until(connects)
+    assert probe.subscribe("devices/bot_001/command")
+    yield probe
+    probe.close()
+
+
+def events(app, product_id: str = "bot_001", kind: str | None = None) -> list[dict]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        found = current_event_log().since(product_id, 0)
+    return [event for event in found if kind is None or event["type"] == kind]
+
+
+def serial_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e["text"] for e in events(app, kind="line") if e.get("stream") == "serial"]
+
+
+def device_row(app) -> Device:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        device = db.session.query(Device).filter_by(product_id="bot_001").one()
+        db.session.expunge(device)
+        return device
+
+
+def test_health_over_mqtt_is_a_heartbeat_with_its_sensors(app, bridge, device_probe):
+    device_probe.publish(
+        "devices/bot_001/health", json.dumps({"fw": "1.2", "heap": 1000, "uptime": 5, "temperature": 21.5})
+    )
+    assert wait_until(lambda: device_row(app).last_seen_at is not None)
+    telemetry = device_row(app).telemetry
+    assert telemetry["heap"] == 1000 and telemetry["sensors"] == {"temperature": 21.5}
+    assert device_row(app).running_version == "1.2"
+    assert wait_until(lambda: any(e["type"] == "device" and e["online"] for e in events(app)))  # after the commit
+
+
+def test_output_state_is_recorded_announced_and_kept_by_heartbeats(app, bridge, device_probe):
+    device_probe.publish("devices/bot_001/status", json.dumps({"led": "ON", "relay": False}))
+    assert wait_until(lambda: "outputs" in (device_row(app).telemetry or {}))
+    assert device_row(app).telemetry["outputs"] == {"led": True, "relay": False}
+    assert wait_until(lambda: [e["outputs"] for e in events(app, kind="outputs")] == [{"led": True, "relay": False}])
+    device_probe.publish("devices/bot_001/health", json.dumps({"heap": 7}))
+    assert wait_until(lambda: device_row(app).telemetry.get("heap") == 7)
+    assert device_row(app).telemetry["outputs"] == {"led": True, "relay": False}
+
+
+def test_serial_lines_arrive_in_order_stripped_and_cut(app, bridge, device_probe, settings):
+    device_probe.publish("devices/bot_001/logs", b"hello\r\n\x1b[2J\x1b]8;;http://evil\x07click\x1b]8;;\x07\nthird")
+    device_probe.publish("devices/bot_001/logs", b"x" * 2000)
+    assert wait_until(lambda: len(serial_lines(app)) == 4)
+    lines = serial_lines(app)
+    assert lines[:3] == ["hello", "click", "third"]
+    assert lines[3].startswith("x" * settings.device_log_line_bytes)
+    assert lines[3].endswith(f"[… line cut: {2000 - settings.device_log_line_bytes} more bytes]")
+
+
+def test_a_flood_of_lines_is_rate_limited_and_said_once(app, bridge, device_probe, settings):
+    burst = settings.device_log_lines_per_s * 4
+    for start in range(0, 3 * burst, 50):
+        device_probe.publish("devices/bot_001/logs", "\n".join(f"line {n}" for n in range(start, start + 50)))
+    device_probe.publish("devices/bot_001/health", b"{}")  # handled after every log message before it
+    assert wait_until(lambda: device_row(app).last_seen_at is not None)
+    lines = serial_lines(app)
+    assert lines[:burst] == [f"line {n}" for n in range(burst)]
+    assert len(lines) < 3 * burst
+
+
+def test_the_line_budget_refills_and_says_what_it_dropped(app, settings):
+    limiter = LogLimiter(rate=2.0)
+    assert [limiter.take("bot", now=0.0) for _ in range(9)] == [True] * 8 + [False]
+    assert not limiter.take("bot", now=0.1) and limiter.take("bot", now=0.6)
+    assert limiter.take("other", now=0.6)
+    assert limiter.take_dropped("bot") == 2 and limiter.take_dropped("bot") == 0
+    flood = LogLimiter(rate=1.0)
+    with app.app_context():
+        assert record_log_lines("bot_001", [b"a", b"b", b"c", b"d", b"e", b"f"], flood, settings) == 4
+        flood.buckets["bot_001"][0] = 1.0  # a second later
+        assert record_log_lines("bot_001", [b"g"], flood, settings) == 1
+    assert serial_lines(app) == ["a", "b", "c", "d", "[… 2 lines dropped: too many per second]", "g"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        ("health", b"not json"),
+        ("health", b"[1, 2]"),
+        ("health", b'{"heap": "lots"}'),
+        ("health", b'{"temperature": NaN}'),
+        ("health", b"\xff\xfe"),
+        ("status", b'{"LED": 1}'),
+        ("status", b'{"led": 1e9}'),
+        ("ota/status", b'{"status": "DANCING"}'),
+        ("result", b'{"id": "nope", "state": "done"}'),
+        ("result", b'{"id": 5}'),
+        ("logs", b'{"lines": "not a list"}'),
+        ("health", b"{" + b" " * 15000 + b"}" + b"x" * 1000),
+    ],
+)
+def test_malformed_reports_are_counted_and_the_bridge_carries_on(app, bridge, device_probe, kind, payload):
+    device_probe.publish(f"devices/bot_001/{kind}", payload)
+    device_probe.publish("devices/bot_001/health", json.dumps({"heap": 42}))
+    assert wait_until(lambda: (device_row(app).telemetry or {}).get("heap") == 42)
+    assert bridge.counters["refused"] == 1 and bridge.counters["failed"] == 0
+
+
+def test_a_command_goes_out_and_its_acks_come_back(app, client, accounts, bridge, device_probe):
+    token = accounts.api_token(client, product_id="bot_001", password="12345")
+    sent = client.post(
+        "/api/devices/bot_001/commands", json={"command": "led", "args": {"state": "ON"}}, headers=bearer(token)
+    )
+    assert sent.status_code == 202, sent.get_json()
+    command_id = sent.get_json()["command"]["id"]
+    topic, payload = device_probe.next_message()
+    assert topic == "devices/bot_001/command"
+    assert json.loads(payload) == {"id": command_id, "command": "led", "state": "on"}
+
+    def state() -> str:
+        return client.get(f"/api/devices/bot_001/commands/{command_id}", headers=bearer(token)).get_json()["command"][
+            "state"
+        ]
+
+    assert wait_until(lambda: state() == "sent")
+    device_probe.publish("devices/bot_001/result", json.dumps({"id": command_id, "state": "acked"}))
+    assert wait_until(lambda: state() == "acked")
+    device_probe.publish("devices/bot_001/result", json.dumps({"id": command_id, "state": "done", "message": "LED on"}))
+    assert wait_until(lambda: state() == "done")
+    device_probe.publish("devices/bot_001/result", json.dumps({"id": command_id, "state": "acked"}))  # late, ignored
+    device_probe.publish("devices/bot_001/health", b"{}")
+    assert wait_until(lambda: device_row(app).last_seen_at is not None)
+    assert state() == "done"
+    expected = ["pending", "sent", "acked", "done"]
+    assert wait_until(lambda: [e["state"] for e in events(app, kind="command")] == expected), events(
+        app, kind="command"
+    )
+
+
+def test_broker_down_keeps_http_working_and_the_bridge_catches_up(app, client, accounts, broker, bridge, bot):
+    token = accounts.api_token(client, product_id="bot_001", password="12345")
+    broker.stop()
+    assert wait_until(lambda: not bridge.connected)
+    device_auth = bearer(bot["token"])
+    assert client.post("/api/devices/bot_001/heartbeat", json={"heap": 3}, headers=device_auth).status_code == 200
+    queued = client.post("/api/devices/bot_001/commands", json={"command": "reboot"}, headers=bearer(token))
+    command_id = queued.get_json()["command"]["id"]
+    broker.start()
+    probe = Probe(broker.port, "bot_001", bot["token"])
+    assert probe.connected() and probe.subscribe("devices/bot_001/command")
+    try:
+        assert wait_until(lambda: bridge.connected, timeout=45)
+        topic, payload = probe.next_message(timeout=30)
+        assert (topic, json.loads(payload)["id"]) == ("devices/bot_001/command", command_id)
+    finally:
+        probe.close()
+
+
+# --- the HTTP fallback and who may send what (no broker needed) -----------------------------------------------------
+
+
+@pytest.fixture
+def http_bot(accounts) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    accounts.instructor("teacher", classes=("lab-1",))
+    accounts.instructor("other", classes=("lab-2",))
+    created = accounts.bot("bot_001", class_name="lab-1")
+    accounts.bot("bot_002", class_name="lab-1")
+    accounts.bot("bot_003", class_name="lab-2")
+    return {"product_id": created.product_id, "token": created.device_token}
+
+
+def test_a_bot_without_mqtt_gets_its_commands_in_the_heartbeat_reply_and_answers_over_http(
+    app, client, accounts, http_bot
+):
+    student = accounts.api_token(client, product_id="bot_001", password="12345")
+    queued = client.post("/api/devices/bot_001/commands", json={"command": "identify"}, headers=bearer(student))
+    assert queued.status_code == 202
+    command = queued.get_json()["command"]
+    assert (command["state"], command["args"], command["requested_by"]) == ("pending", {"seconds": 5}, "bot_001")
+    device_auth = bearer(http_bot["token"])
+    reply = client.post("/api/devices/bot_001/heartbeat", json={"heap": 1}, headers=device_auth).get_json()
+    assert reply["commands"] == [{"id": command["id"], "command": "identify", "seconds": 5}]
+    answer = client.post(
+        "/api/devices/bot_001/results", json={"id": command["id"], "state": "done"}, headers=device_auth
+    )
+    assert answer.status_code == 200 and answer.get_json()["command"]["state"] == "done"
+    assert client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()["commands"] == []
+    unknown = client.post("/api/devices/bot_001/results", json={"id": "f" * 32, "state": "done"}, headers=device_auth)
+    assert unknown.status_code == 404
+
+
+def test_log_batches_over_http_take_the_same_path(app, client, http_bot):
+    device_auth = bearer(http_bot["token"])
+    sent = client.post("/api/devices/bot_001/logs", json={"lines": ["boot", "\x1b[31mred\x1b[0m"]}, headers=device_auth)
+    assert sent.get_json() == {"success": True, "accepted": 2}
+    assert serial_lines(app) == ["boot", "red"]
+    for body in ({"lines": "x"}, {"lines": [1]}, {"lines": ["x"] * 101}, {}):
+        assert client.post("/api/devices/bot_001/logs", json=body, headers=device_auth).status_code == 400
+    assert client.post("/api/devices/bot_001/logs", json={"lines": ["x"]}).status_code == 401
+    too_big = client.post(
+        "/api/devices/bot_001/logs", data=b'{"lines": ["' + b"x" * 20000 + b'"]}', headers=device_auth
+    )
+    assert too_big.status_code == 413
+
+
+def test_an_unfinished_command_times_out(app, client, accounts, http_bot, settings):
+    student = accounts.api_token(client, product_id="bot_001", password="12345")
+    command = client.post("/api/devices/bot_001/commands", json={"command": "reboot"}, headers=bearer(student))
+    command_id = command.get_json()["command"]["id"]
+    with app.app_context():
+        assert expire_commands(utcnow() + timedelta(seconds=settings.device_command_ttl_s - 5)) == 0
+        assert expire_commands(utcnow() + timedelta(seconds=settings.device_command_ttl_s + 1)) == 1
+        db.session.commit()
+    shown = client.get(f"/api/devices/bot_001/commands/{command_id}", headers=bearer(student)).get_json()["command"]
+    assert (shown["state"], shown["message"]) == ("timed_out", "the bot did not finish it in time")
+    device_auth = bearer(http_bot["token"])
+    assert client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()["commands"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"command": "selfdestruct"},
+        {"command": "led"},
+        {"command": "led", "args": {"state": "blue"}},
+        {"command": "identify", "args": {"seconds": 600}},
+        {"command": "reboot", "args": {"now": True}},
+        {"command": "led", "args": "on"},
+        {},
+    ],
+)
+def test_bad_commands_are_refused_and_nothing_is_stored(app, client, accounts, http_bot, body):
+    student = accounts.api_token(client, product_id="bot_001", password="12345")
+    assert client.post("/api/devices/bot_001/commands", json=body, headers=bearer(student)).status_code == 400
+    device_auth = bearer(http_bot["token"])
+    assert client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()["commands"] == []
+
+
+def test_who_may_command_which_bot(app, client, accounts, http_bot):
+    student = bearer(accounts.api_token(client, product_id="bot_001", password="12345"))
+    teacher = bearer(accounts.api_token(client, username="teacher", password="correct horse"))
+    other = bearer(accounts.api_token(client, username="other", password="correct horse"))
+    reboot = {"command": "reboot"}
+    assert client.post("/api/devices/bot_001/commands", json=reboot, headers=student).status_code == 202
+    assert client.post("/api/devices/bot_002/commands", json=reboot, headers=student).status_code == 404
+    assert client.post("/api/devices/bot_002/commands", json=reboot, headers=teacher).status_code == 202
+    assert client.post("/api/devices/bot_001/commands", json=reboot, headers=other).status_code == 404
+    assert client.post("/api/classes/lab-1/commands", json=reboot, headers=student).status_code == 404
+    assert client.post("/api/classes/lab-1/commands", json=reboot, headers=other).status_code == 404
+    whole = client.post("/api/classes/lab-1/commands", json={"command": "update_now"}, headers=teacher)
+    assert whole.status_code == 202
+    assert [c["product_id"] for c in whole.get_json()["commands"]] == ["bot_001", "bot_002"]
+    command_id = whole.get_json()["commands"][1]["id"]
+    assert client.get(f"/api/devices/bot_002/commands/{command_id}", headers=student).status_code == 404
+    assert client.get(f"/api/devices/bot_001/commands/{command_id}", headers=student).status_code == 404
+
+
+def test_a_blocked_bot_takes_no_commands(app, client, accounts, http_bot):
+    teacher = bearer(accounts.api_token(client, username="teacher", password="correct horse"))
+    assert client.post("/api/devices/bot_001/block", json={"blocked": True}, headers=teacher).status_code == 200
+    refused = client.post("/api/devices/bot_001/commands", json={"command": "reboot"}, headers=teacher)
+    assert refused.status_code == 409 and "blocked" in refused.get_json()["error"]
+    whole = client.post("/api/classes/lab-1/commands", json={"command": "reboot"}, headers=teacher)
+    assert [c["product_id"] for c in whole.get_json()["commands"]] == ["bot_002"]
+
+
+def test_ota_status_over_mqtt_moves_the_flash_state_like_the_http_report(app, accounts, broker, bridge):
+    token = accounts.bot("bot_esp", fqbn=ESP32_FQBN).device_token
+    sync_broker_files(app, BrokerFiles(broker.settings.mqtt_dir), bridge_password(broker.settings))
+    deploy_image(app, "bot_esp")
+    probe = None
+
+    def connects() -> bool:
+        nonlocal probe
+        probe = Probe(broker.port, "bot_esp", token)
+        return probe.connected() or probe.close() is not None
+
+    assert wait_until(connects)
+    try:
+        probe.publish("devices/bot_esp/ota/status", json.dumps({"status": "IN_PROGRESS", "progress": 40}))
+        assert wait_until(lambda: flash_state(app, "bot_esp")[:2] == ("downloading", 40)), flash_state(app, "bot_esp")
+    finally:
+        probe.close()
