@@ -1,14 +1,14 @@
 """live device link: broker credentials of bots, device commands
 
-Revision ID: 0006
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 15:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
