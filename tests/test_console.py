@@ -483,6 +483,15 @@ def test_activity_filters_by_time_and_pages(client, staff):
     assert client.get("/api/admin/activity?since=yesterday", headers=staff["root"]).status_code == 400
 
 
+def test_ids_beyond_an_sql_integer_name_nothing(client, staff):
+    huge = 2**63
+    for path in ("/api/admin/activity", "/api/admin/activity.csv"):
+        refused = client.get(f"{path}?before={huge}", headers=staff["root"])
+        assert refused.status_code == 400 and "before" in refused.get_json()["error"]
+    gone = client.post(f"/api/admin/user/{huge}/block", headers=staff["root"], json={"blocked": True})
+    assert gone.status_code == 404
+
+
 def test_the_activity_export_neutralises_formulas(client, staff):
     for name in ('=HYPERLINK("http://x")', "+1", "-1", "@SUM(A1)"):
         client.post("/api/auth/login", json={"username": name, "password": "wrong password"})

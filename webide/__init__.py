@@ -15,7 +15,7 @@ from .config import Settings, load_or_create_secret, load_settings
 from .core.errors import Unauthorized
 from .errors import register_error_handlers, wants_json
 from .extensions import csrf, db, login_manager
-from .request_input import StrictJSONProvider
+from .request_input import RowIdConverter, StrictJSONProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, realtime_server: bool = True) -
     prepare_data_dir(settings)
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.json = StrictJSONProvider(app)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=load_or_create_secret(settings.data_dir),

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 from .core.commands import COMMANDS, RESULT_STATES
 from .core.deployments import FLASH_STATES
 from .core.devicelink import MAX_LINES_PER_MESSAGE
-from .core.rules import FQBN_PATTERN, MAX_PASSWORD, MAX_REVISION
+from .core.rules import FQBN_PATTERN, MAX_PASSWORD, MAX_REVISION, MAX_ROW_ID
 from .core.sketches import MAX_FILE_NAME, MAX_FILE_TEXT, REVISION_KINDS
 
 
@@ -603,7 +603,9 @@ class ActivityQuery(BaseModel):
     action: Annotated[str, Field(max_length=48)] | None = Field(None, description="e.g. login.failed, or class")
     since: datetime | None = Field(None, description="ISO 8601; without a zone: UTC")
     until: datetime | None = None
-    before: Annotated[int, Field(ge=1)] | None = Field(None, description="Page: entries older than this id")
+    before: Annotated[int, Field(ge=1, le=MAX_ROW_ID)] | None = Field(
+        None, description="Page: entries older than this id"
+    )
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 
 

@@ -14,7 +14,8 @@ MIN_PASSWORD = 4
 MAX_PASSWORD = 256
 FQBN_PATTERN = r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(:[A-Za-z0-9_.=,-]+)?$"
 FQBN_RE = re.compile(FQBN_PATTERN)
-MAX_REVISION = 2**31 - 1
+MAX_ROW_ID = 2**31 - 1  # the largest SQL INTEGER (PostgreSQL's int4): ids and revision numbers stay within it
+MAX_REVISION = MAX_ROW_ID
 # Class names appear in URLs, CSV files and pages: letters (any script), digits, spaces and _.()-, no slash or markup.
 CLASS_NAME_RE = re.compile(r"^[^\W_][\w .()-]{0,63}$")
 MAX_DISPLAY_NAME = 120
