@@ -68,6 +68,7 @@ class Settings:
     device_offline_s: int = 120
     signed_url_ttl_s: int = 600
     x_accel_redirect_prefix: str = ""  # e.g. /protected-artifacts: nginx serves firmware bytes (empty = the app does)
+    firmware_signing_key: str = ""  # PEM of the ECDSA P-256 image signing key (default: created in the data folder)
     # classroom console
     audit_retention_days: int = 365  # audit entries older than this are deleted by the worker (0 = keep forever)
     max_roster_rows: int = 2000  # rows of one roster CSV import

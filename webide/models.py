@@ -288,3 +288,40 @@ class AuditEntry(db.Model):
     classroom_id: Mapped[int | None] = mapped_column(Integer, index=True)
     client_address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Release(db.Model):
+    """A firmware image published as a named version (semver) on a channel, with the metadata of where it came from.
+
+    A blocked release is never served again: the bots that targeted it move to the newest good release of its
+    channel and chip.
+    """
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    chip: Mapped[str] = mapped_column(String(16))  # esptool's chip name: esp32, esp32s3, esp32c3 …
+    board: Mapped[str] = mapped_column(String(120), default="")  # an FQBN, when the release names one
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    build_id: Mapped[str | None] = mapped_column(String(32))
+    build_number: Mapped[int | None] = mapped_column(Integer)
+    source_revision: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_reason: Mapped[str] = mapped_column(String(300), default="")
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    artifact: Mapped[Artifact] = relationship()
+
+
+class ImageSignature(db.Model):
+    """The detached signature of a published image (ECDSA P-256 over its SHA-256), made once with the server's key."""
+
+    __tablename__ = "image_signatures"
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))  # first 16 hex digits of the public key's SHA-256
+    signature: Mapped[str] = mapped_column(String(128))  # base64 of r || s (64 bytes)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

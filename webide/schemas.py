@@ -544,6 +544,9 @@ class Manifest(BaseModel):
     md5: Md5 | None
     sha256: Sha256 | None
     size: int | None
+    signature: str | None = Field(
+        None, description="base64 ECDSA P-256 signature (r || s) over the image's SHA-256; the public key is in the kit"
+    )
 
 
 class StatusReport(RequestBody):
@@ -585,3 +588,67 @@ class StatusReply(Reply):
 
 class HeartbeatReply(Reply):
     update_available: bool
+
+
+# --- fleet: firmware releases -------------------------------------------------------------------------------------
+
+
+class ReleaseSummary(BaseModel):
+    """A release with the metadata of where its image came from."""
+
+    version: str = Field(description="Semantic version, e.g. 1.4.0 or 2.0.0-beta.1")
+    channel: Literal["stable", "beta"]
+    chip: str = Field(description="The chip the image is built for (esptool's name, from the image itself)")
+    board: str | None = Field(description="The board named when it was published")
+    notes: str
+    size: int
+    md5: Md5
+    sha256: Sha256
+    build_id: str | None = Field(description="The build it was promoted from")
+    build_number: int | None
+    source_revision: str | None
+    created_by: str
+    created_at: datetime
+    blocked: bool = Field(description="Never served again; its bots moved to the newest good release")
+    blocked_reason: str | None
+    blocked_at: datetime | None
+    signature: str | None = Field(None, description="Base64 ECDSA P-256 signature (r || s) over the image's SHA-256")
+
+
+class ReleaseReply(Reply):
+    release: ReleaseSummary
+
+
+class ReleaseList(Reply):
+    releases: list[ReleaseSummary]
+
+
+class ReleaseQuery(BaseModel):
+    channel: Literal["stable", "beta"] | None = None
+
+
+VersionText = Annotated[StrictStr, Field(min_length=1, max_length=64, description="Semantic version, e.g. 1.4.0")]
+
+
+class ReleasePromotion(RequestBody):
+    """A successful build of a bot the caller manages becomes a release."""
+
+    build: Annotated[StrictStr, Field(min_length=1, max_length=32, description="The build's update_id")]
+    version: VersionText
+    channel: Literal["stable", "beta"] = "stable"
+    notes: Annotated[Text, Field(max_length=4000)] = ""
+    source_revision: Annotated[Text, Field(max_length=64)] = ""
+
+
+class ReleaseBlock(RequestBody):
+    blocked: StrictBool
+    reason: Annotated[Text, Field(max_length=300)] = ""
+
+
+class MovedBot(BaseModel):
+    product_id: str
+    version: str | None = Field(description="The release it now targets; null: no good release, it keeps its image")
+
+
+class ReleaseBlockReply(ReleaseReply):
+    moved: list[MovedBot]
