@@ -538,7 +538,7 @@ class ClassQueued(Reply):
 
 class Manifest(BaseModel):
     updateAvailable: bool = Field(description="The bot does not run its target image")
-    latestVersion: str | None = Field(description="The target's build number")
+    latestVersion: str | None = Field(description="The target's release version, else its build number")
     currentVersion: str | None = Field(description="What the bot last said it runs")
     url: str | None = Field(description="Signed firmware URL, valid WEBIDE_SIGNED_URL_TTL_S seconds, for this image")
     md5: Md5 | None
@@ -652,3 +652,29 @@ class MovedBot(BaseModel):
 
 class ReleaseBlockReply(ReleaseReply):
     moved: list[MovedBot]
+
+
+class OtaStart(RequestBody):
+    """Exactly one of ``version`` (a release) or ``build`` (a successful build's update_id)."""
+
+    version: VersionText | None = None
+    build: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> OtaStart:
+        if (self.version is None) == (self.build is None):
+            raise ValueError("Send exactly one of version or build")
+        return self
+
+
+class OtaUpdateStatus(Reply):
+    product_id: str
+    status: Literal["STARTED", "IN_PROGRESS", "SUCCESS", "FAILED"] | None = Field(
+        description="STARTED: waiting for the bot's button; IN_PROGRESS: downloading or rebooting; SUCCESS: the bot "
+        "reports running the image; FAILED: failed or rolled back"
+    )
+    state: Literal[FLASH_STATES] | None = Field(description="The flash state behind the status")  # type: ignore[valid-type]
+    progress: int
+    message: str
+    version: str | None = Field(description="The release version, or the deployment number of a build")
+    build: str | None

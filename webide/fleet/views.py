@@ -13,9 +13,11 @@ from flask import request
 from flask_login import current_user, login_required
 
 from ..api import acting, documented
+from ..core.accounts import accessible_device
 from ..core.audit import record
 from ..core.builds.queue import build_or_404
 from ..core.errors import BadRequest, Forbidden, NotFound
+from ..core.ota_updates import start_build_update, start_release_update, update_status
 from ..core.releases import (
     ReleaseInfo,
     all_releases,
@@ -29,8 +31,10 @@ from ..core.releases import (
 )
 from ..core.toolchain import get_compiler
 from ..extensions import current_settings, db
-from ..models import Release
+from ..models import Build, Release
 from ..schemas import (
+    OtaStart,
+    OtaUpdateStatus,
     ReleaseBlock,
     ReleaseBlockReply,
     ReleaseList,
@@ -83,9 +87,7 @@ def upload_release() -> tuple[dict, int]:
 @documented("fleet", ReleaseReply, status=201, errors=(*ERRORS, 409), access="staff")
 def promote(json: ReleasePromotion) -> tuple[dict, int]:
     """A successful build of one of the caller's bots becomes a release (its source revision and build number too)."""
-    build = build_or_404(json.build)
-    if not current_user.can_access(build.device):
-        raise NotFound(f"No build {json.build!r}")
+    build = visible_build(json.build)
     info = ReleaseInfo(
         version=json.version, channel=json.channel, notes=json.notes, source_revision=json.source_revision
     )
@@ -133,6 +135,45 @@ def block(version: str, json: ReleaseBlock) -> dict:
     record(acting(), "release.block" if json.blocked else "release.unblock", release.version, target_kind="release")
     db.session.commit()
     return {"success": True, "release": release_view(release), "moved": moved}
+
+
+@bp.post("/api/ota/<product_id>/start")
+@login_required
+@documented("fleet", OtaUpdateStatus, errors=(*ERRORS, 409))
+def start_update(product_id: str, json: OtaStart) -> dict:
+    """Make a release (``version``) or a successful build (``build``) the bot's target: status STARTED, then
+    IN_PROGRESS while it downloads and reboots, SUCCESS once it reports running the image, or FAILED.
+
+    A blocked release, a release for another chip or a build for another board is a 409.
+    """
+    device = accessible_device(current_user, product_id)
+    settings = current_settings()
+    if json.version is not None:
+        release = release_or_404(json.version)
+        start_release_update(device, release, settings)
+        record(acting(), "ota.start", device, version=release.version)
+    else:
+        build = visible_build(json.build or "")
+        start_build_update(device, build)
+        record(acting(), "ota.start", device, build=build.id)
+    db.session.commit()
+    return {"success": True, "product_id": device.product_id, **update_status(device)}
+
+
+@bp.get("/api/ota/<product_id>/update")
+@login_required
+@documented("fleet", OtaUpdateStatus, errors=ERRORS)
+def current_update(product_id: str) -> dict:
+    """Where the bot's current update stands (STARTED, IN_PROGRESS, SUCCESS or FAILED, and the flash state)."""
+    device = accessible_device(current_user, product_id)
+    return {"success": True, "product_id": device.product_id, **update_status(device)}
+
+
+def visible_build(update_id: str) -> Build:
+    build = build_or_404(update_id)
+    if not current_user.can_access(build.device):
+        raise NotFound(f"No build {update_id!r}")
+    return build
 
 
 def managed_release(version: str) -> Release:

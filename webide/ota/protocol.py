@@ -41,6 +41,7 @@ from ..core.firmware.identity import (
 from ..core.firmware.signing import ALGORITHM, stored_signature
 from ..core.firmware.store import firmware_path
 from ..core.firmware.urls import firmware_url, signed_query
+from ..core.ota_updates import release_of
 from ..core.releases import blocked_release_of
 from ..errors import error_response
 from ..extensions import db
@@ -296,6 +297,14 @@ class DownloadMeter:
                 log.warning("Download progress of deployment %s not recorded: %s", self.deployment_id, error)
 
 
+def target_version(artifact_id: int, deployment: Deployment | None) -> str | None:
+    """The release version of the target image, else the number of the deployment that made it the target."""
+    release = release_of(artifact_id)
+    if release is not None:
+        return release.version
+    return str(deployment.number) if deployment else None
+
+
 def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
     """The check endpoint's answer: is there an update, and where and what it is."""
     reported = request_image()
@@ -319,7 +328,7 @@ def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
     url = f"{firmware_url(device, settings)}?{signed_query(device, target, settings.signed_url_ttl_s)}"
     return {
         "updateAvailable": not on_target and blocked_release_of(target) is None,
-        "latestVersion": str(deployment.number) if deployment else None,
+        "latestVersion": target_version(target.id, deployment),
         "currentVersion": current_version,
         "url": url,
         "md5": target.md5,
