@@ -166,8 +166,8 @@ def test_a_bot_reaches_none_of_the_console(app, client, accounts, two_classes):
 def test_fleet_routes_need_a_login(app, client, two_classes):
     routes = [(method, rule) for method, rule in console_routes(app) if rule.rule.startswith("/api/firmware/")]
     assert len(routes) >= 6, "the release routes should have been found"
-    for method, rule in routes:
-        url = console_url(rule, 0)
+    urls = [(method, console_url(rule, 0)) for method, rule in routes]
+    for method, url in [*urls, ("POST", "/ota-update"), ("POST", "/ota-configure")]:
         response = client.open(url, method=method, json={}, headers={"X-CSRFToken": csrf_token(client)})
         assert response.status_code == 401, f"{method} {url} gave {response.status_code}"
 

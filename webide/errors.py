@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def wants_json() -> bool:
     """API paths, device paths and clients that prefer JSON get JSON; browsers get a page."""
-    if request.path.startswith(("/api/", "/ota-update-progress/")) or request.path.endswith(".bin"):
+    if request.path.startswith(("/api/", "/ota-update", "/ota-configure")) or request.path.endswith(".bin"):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -678,3 +678,12 @@ class OtaUpdateStatus(Reply):
     message: str
     version: str | None = Field(description="The release version, or the deployment number of a build")
     build: str | None
+
+
+class SeedQueued(Reply):
+    """Seed 002's answer: follow it on /ota-update-progress/{update_id}."""
+
+    update_id: str
+    message: str
+    status: Literal["pending"]
+    progress: int
