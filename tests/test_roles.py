@@ -126,7 +126,7 @@ def console_routes(app):  # type: ignore[no-untyped-def]
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if (
-                rule.rule.startswith(("/api/admin/", "/api/firmware/"))
+                rule.rule.startswith(("/api/admin/", "/api/firmware/", "/api/rollouts"))
                 or rule.rule in ("/api/dashboard", "/api/devices/register")
                 or (rule.rule == "/api/classes" and method == "POST")
             ):
@@ -142,6 +142,7 @@ def class_routes(app):  # type: ignore[no-untyped-def]
 
 def console_url(rule, user_id: int, product_id: str = "bot_a", class_name: str = "class-a") -> str:  # type: ignore[no-untyped-def]
     values = {"user_id": user_id, "product_id": product_id, "class_name": class_name, "version": "1.0.0"}
+    values.update({"rollout_id": 1, "action": "start"})
     return rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
 
 
@@ -164,8 +165,12 @@ def test_a_bot_reaches_none_of_the_console(app, client, accounts, two_classes):
 
 
 def test_fleet_routes_need_a_login(app, client, two_classes):
-    routes = [(method, rule) for method, rule in console_routes(app) if rule.rule.startswith("/api/firmware/")]
-    assert len(routes) >= 6, "the release routes should have been found"
+    routes = [
+        (method, rule)
+        for method, rule in console_routes(app)
+        if rule.rule.startswith(("/api/firmware/", "/api/rollouts"))
+    ]
+    assert len(routes) >= 10, "the release and rollout routes should have been found"
     urls = [(method, console_url(rule, 0)) for method, rule in routes]
     for method, url in [*urls, ("POST", "/ota-update"), ("POST", "/ota-configure")]:
         response = client.open(url, method=method, json={}, headers={"X-CSRFToken": csrf_token(client)})

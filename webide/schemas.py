@@ -687,3 +687,86 @@ class SeedQueued(Reply):
     message: str
     status: Literal["pending"]
     progress: int
+
+
+# --- fleet: staged rollouts ---------------------------------------------------------------------------------------
+
+
+class RolloutTargets(RequestBody):
+    """Which bots: a class, a list, or every bot the caller manages — narrowed by the optional filters."""
+
+    class_name: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    product_ids: (
+        Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=64)]], Field(max_length=2000)] | None
+    ) = None
+    board: Fqbn | None = None
+    online: StrictBool | None = None
+    running_version: Annotated[StrictStr, Field(max_length=64)] | None = None
+
+
+class RolloutGroups(RequestBody):
+    """Exactly one of: a number of groups, percentages adding up to 100, or lists of product IDs."""
+
+    count: Annotated[StrictInt, Field(ge=1, le=20)] | None = None
+    percentages: (
+        Annotated[list[Annotated[StrictInt, Field(ge=1, le=100)]], Field(min_length=1, max_length=20)] | None
+    ) = None
+    lists: (
+        Annotated[list[list[Annotated[StrictStr, Field(max_length=64)]]], Field(min_length=1, max_length=20)] | None
+    ) = None
+
+
+class RolloutCreate(RequestBody):
+    name: Annotated[Text, Field(max_length=120)] = ""
+    version: VersionText | None = None
+    build: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+    targets: RolloutTargets
+    groups: RolloutGroups
+    success_threshold: Annotated[StrictInt, Field(ge=1, le=100, description="% of a group confirmed running")]
+    error_threshold_count: Annotated[StrictInt, Field(ge=1, le=100000)] | None = None
+    error_threshold_percent: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    silence_s: Annotated[StrictInt, Field(ge=10, le=86400, description="silent this long after download = failed")] = (
+        600
+    )
+
+
+class RolloutBot(BaseModel):
+    product_id: str
+    state: Literal["pending", "updating", "succeeded", "failed", "left"]
+    reason: str | None
+
+
+class RolloutGroup(BaseModel):
+    number: int
+    size: int
+    pending: int
+    updating: int
+    succeeded: int
+    failed: int
+    left: int
+    bots: list[RolloutBot]
+
+
+class RolloutSummary(BaseModel):
+    id: int
+    name: str
+    state: Literal["ready", "running", "paused", "done", "cancelled"]
+    current_group: int
+    paused_reason: str | None
+    sha256: Sha256
+    build_id: str | None
+    success_threshold: int
+    error_threshold_count: int | None
+    error_threshold_percent: int | None
+    silence_s: int
+    created_by: str
+    created_at: datetime
+    groups: list[RolloutGroup]
+
+
+class RolloutReply(Reply):
+    rollout: RolloutSummary
+
+
+class RolloutList(Reply):
+    rollouts: list[RolloutSummary]

@@ -17,12 +17,13 @@ from sqlalchemy import func, select
 
 from ..config import Settings
 from ..extensions import db
-from ..models import Artifact, Build, BuildStatus, Deployment, Device, Release, iso, utcnow
+from ..models import Artifact, Build, BuildStatus, Deployment, Device, Release, Rollout, iso, utcnow
 from .deployments import deploy_artifact
 from .errors import BadRequest, Conflict, NotFound
 from .firmware.images import ImageRejected, check_app_image, esp_chip, image_chip
 from .firmware.signing import sign_image, stored_signature
 from .firmware.store import APP_IMAGE, firmware_path, publish_artifact
+from .rollouts import OPEN_STATES as OPEN_ROLLOUT_STATES
 from .rules import FQBN_RE
 
 # semver.org's grammar: MAJOR.MINOR.PATCH, optional -pre.release and +build metadata, no leading zeros.
@@ -186,6 +187,13 @@ def delete_release(release: Release) -> None:
             f"Release {release.version} is the target of {targeting} bot(s); give them another target or block "
             "the release instead"
         )
+    rollouts = db.session.scalar(
+        select(func.count(Rollout.id)).where(Rollout.release_id == release.id, Rollout.state.in_(OPEN_ROLLOUT_STATES))
+    )
+    if rollouts:
+        raise Conflict(f"Release {release.version} is being rolled out; finish or cancel the rollout first")
+    if db.session.scalar(select(func.count(Rollout.id)).where(Rollout.release_id == release.id)):
+        raise Conflict(f"Release {release.version} has rollouts on record; block it instead of deleting it")
     db.session.delete(release)
     db.session.flush()
 
