@@ -22,6 +22,7 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Artifact, Build, Deployment, Device, Release, Rollout, RolloutTarget, as_utc, iso, utcnow
@@ -171,7 +172,9 @@ def bots_in_open_rollouts(device_ids: list[int]) -> set[str]:
 
 
 def rollout_or_404(rollout_id: int) -> Rollout:
-    rollout = db.session.get(Rollout, rollout_id)
+    rollout = db.session.get(
+        Rollout, rollout_id, options=[selectinload(Rollout.targets).selectinload(RolloutTarget.device)]
+    )
     if rollout is None:
         raise NotFound(f"No rollout {rollout_id}")
     return rollout
