@@ -3,7 +3,7 @@
 set -euo pipefail
 
 RUN_PACKAGES=(redis-server mosquitto bubblewrap python3 python3-serial arduino-builder arduino-core-avr gcc-avr avr-libc arduino-ctags clang-format)
-TEST_PACKAGES=(g++ mosquitto-clients nodejs simavr chromium chromium-driver nginx-light postgresql)
+TEST_PACKAGES=(g++ libssl-dev mosquitto-clients nodejs simavr chromium chromium-driver nginx-light postgresql)
 
 packages=("${RUN_PACKAGES[@]}")
 if [ "${1:-run}" = "test" ]; then

@@ -388,6 +388,7 @@ class TestManifest:
             "md5": None,
             "sha256": None,
             "size": None,
+            "signature": None,
         }
 
 

@@ -12,6 +12,7 @@ import zlib
 import pytest
 
 from webide import create_app
+from webide.core.firmware.signing import signing_key
 from webide.core.registry import create_device
 from webide.core.wifi import KEY_FILE
 from webide.database import migrate_database
@@ -33,7 +34,7 @@ FIRST_ENTRY = 64
 PAGE_ACTIVE, PAGE_FULL, PAGE_UNUSED = 0xFFFFFFFE, 0xFFFFFFFC, 0xFFFFFFFF
 ENTRY_WRITTEN, ENTRY_EMPTY = 0b10, 0b11
 TYPE_U8, TYPE_STRING = 0x01, 0x21
-AGENT_KEYS = {"ssid", "pass", "server", "product", "token"}
+AGENT_KEYS = {"ssid", "pass", "server", "product", "token", "signkey"}
 
 
 def nvs_crc(data: bytes) -> int:
@@ -153,6 +154,7 @@ def test_the_kit_holds_the_agent_settings_as_nvs_image_readme_and_json(session):
         "server": "http://webide.lan",
         "product": "bot_001",
         "token": token,
+        "signkey": signing_key(session.application.config["SETTINGS"]).public_key_b64,
     }
     settings = json.loads(files["settings.json"])
     assert {k: settings[k] for k in ("wifi_ssid", "wifi_password", "server_url", "product_id", "device_token")} == {

@@ -133,7 +133,7 @@ def console_routes(app):  # type: ignore[no-untyped-def]
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if (
-                rule.rule.startswith("/api/admin/")
+                rule.rule.startswith(("/api/admin/", "/api/firmware/", "/api/rollouts"))
                 or rule.rule in ("/api/dashboard", "/api/devices/register")
                 or (rule.rule == "/api/classes" and method == "POST")
             ):
@@ -149,6 +149,7 @@ def class_routes(app):  # type: ignore[no-untyped-def]
 
 def console_url(rule, user_id: int, product_id: str = "bot_a", class_name: str = "class-a") -> str:  # type: ignore[no-untyped-def]
     values = {"user_id": user_id, "product_id": product_id, "class_name": class_name, "assignment_id": 1}
+    values.update({"version": "1.0.0", "rollout_id": 1, "action": "start"})
     return rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
 
 
@@ -168,6 +169,19 @@ def test_a_bot_reaches_none_of_the_console(app, client, accounts, two_classes):
         response = client.open(url, method=method, headers=bearer(token), json={"blocked": True})
         assert response.status_code == 403, f"{method} {url} gave {response.status_code}"
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200  # nothing was blocked
+
+
+def test_fleet_routes_need_a_login(app, client, two_classes):
+    routes = [
+        (method, rule)
+        for method, rule in console_routes(app)
+        if rule.rule.startswith(("/api/firmware/", "/api/rollouts"))
+    ]
+    assert len(routes) >= 10, "the release and rollout routes should have been found"
+    urls = [(method, console_url(rule, 0)) for method, rule in routes]
+    for method, url in [*urls, ("POST", "/ota-update"), ("POST", "/ota-configure")]:
+        response = client.open(url, method=method, json={}, headers={"X-CSRFToken": csrf_token(client)})
+        assert response.status_code == 401, f"{method} {url} gave {response.status_code}"
 
 
 def test_an_instructor_reaches_only_the_shared_parts_of_admin(app, client, accounts, two_classes):

@@ -342,3 +342,22 @@ def test_nginx_in_front_serves_the_bytes_through_x_accel_redirect(tmp_path, redi
         assert (direct.status, direct.headers["x-md5"], direct.body) == (200, firmware.md5, firmware.data)
         assert direct.headers["content-length"] == str(firmware.size) and "x-accel-redirect" not in direct.headers
     assert flash_state(app, "bot_ngx")[0] == "running"
+
+
+def test_failure_modes_draw_each_fate_at_its_rate():
+    from webide.simulator import FailureModes
+
+    fates = FailureModes(fail_rate=0.1, silent_rate=0.2, rollback_rate=0.05, seed=7).fates(2000)
+    shares = {fate: fates.count(fate) / len(fates) for fate in ("fail", "silent", "rollback", "ok")}
+    assert abs(shares["fail"] - 0.1) < 0.03 and abs(shares["silent"] - 0.2) < 0.03
+    assert abs(shares["rollback"] - 0.05) < 0.02 and abs(shares["ok"] - 0.65) < 0.04
+    assert FailureModes(seed=7).fates(5) == ["ok"] * 5
+    assert FailureModes(0.5, 0.5, seed=3).fates(100) == FailureModes(0.5, 0.5, seed=3).fates(100)
+
+
+@pytest.mark.parametrize("rates", [(1.5, 0, 0), (0.5, 0.4, 0.2), (-0.1, 0, 0)])
+def test_impossible_failure_rates_are_refused(rates):
+    from webide.simulator import FailureModes
+
+    with pytest.raises(ValueError, match="failure rates"):
+        FailureModes(*rates)

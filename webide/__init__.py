@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings, load_or_create_secret, load_settings
 from .core.errors import Unauthorized
+from .core.firmware.signing import signing_key
 from .errors import register_error_handlers, wants_json
 from .extensions import csrf, db, login_manager
 from .request_input import RowIdConverter, StrictJSONProvider
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, realtime_server: bool = True) -
     """
     settings = settings or load_settings()
     prepare_data_dir(settings)
+    signing_key(settings)  # created on first start; a key others may read stops the service with the reason
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.json = StrictJSONProvider(app)
     app.url_map.converters["int"] = RowIdConverter
@@ -121,7 +123,7 @@ def bind_extensions(app: Flask, settings: Settings, realtime_server: bool) -> No
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, builds, classroom, devices, editor, home, ops, ota
+    from . import admin, api, auth, builds, classroom, devices, editor, fleet, home, ops, ota
 
-    for area in (admin, auth, builds, classroom, devices, editor, home, ota, ops, api):
+    for area in (admin, auth, builds, classroom, devices, editor, fleet, home, ota, ops, api):
         app.register_blueprint(area.bp)

@@ -278,6 +278,14 @@ def device_token(product_id: str) -> None:
     metavar="HOST:PORT",
     help="Also use the live link: log in to this broker, send health and serial lines, answer commands.",
 )
+@click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of bots that report FAILED.")
+@click.option(
+    "--silent-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of bots that go silent after a download."
+)
+@click.option(
+    "--rollback-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of bots whose new image rolls back."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the draw of each bot's failure mode.")
 def device_simulate(
     product_id: str | None,
     token: str | None,
@@ -288,13 +296,22 @@ def device_simulate(
     interval: float,
     free_space: int,
     mqtt_address: str | None,
+    fail_rate: float,
+    silent_rate: float,
+    rollback_rate: float,
+    seed: int,
 ) -> None:
     """Device simulator: pretend to be bots (no hardware) speaking the OTA agent's protocol.
 
     Each simulated bot sends a heartbeat, then presses its button: checks for an update, pulls its firmware URL with
     the stock ESP32 HTTPUpdate headers, verifies size, magic byte and MD5, "reboots" and reports the new hash.
     """
-    from .simulator import load_roster, simulate
+    from .simulator import FailureModes, load_roster, simulate
+
+    try:
+        failures = FailureModes(fail_rate, silent_rate, rollback_rate, seed)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
     if roster is not None:
         try:
@@ -315,7 +332,9 @@ def device_simulate(
         if not host or not port.isdigit():
             raise click.ClickException("--mqtt needs HOST:PORT, e.g. 127.0.0.1:1883")
         mqtt = (host, int(port))
-    succeeded, total = simulate(server, bots, presses, interval, say=click.echo, free_space=free_space, mqtt=mqtt)
+    succeeded, total = simulate(
+        server, bots, presses, interval, say=click.echo, free_space=free_space, mqtt=mqtt, failures=failures
+    )
     click.echo(f"simulated {total} bot(s): {succeeded} succeeded")
     sys.exit(0 if succeeded == total else 1)
 

@@ -110,6 +110,7 @@ class Settings:
     device_command_ttl_s: int = 300  # a command the bot has not acknowledged by then is timed out
     device_log_lines_per_s: int = 20  # serial lines taken from one bot per second (a burst of 4× that is allowed)
     device_log_line_bytes: int = 512  # longer serial lines are cut
+    firmware_signing_key: str = ""  # PEM of the ECDSA P-256 image signing key (default: created in the data folder)
     # classroom console
     audit_retention_days: int = 365  # audit entries older than this are deleted by the worker (0 = keep forever)
     max_roster_rows: int = 2000  # rows of one roster CSV import

@@ -21,7 +21,7 @@ MACHINE_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})  # read by scrape
 def wants_json() -> bool:
     """API paths, device paths and clients that prefer JSON get JSON; browsers get a page."""
     if (
-        request.path.startswith(("/api/", "/ota-update-progress/"))
+        request.path.startswith(("/api/", "/ota-update", "/ota-configure"))
         or request.path.endswith(".bin")
         or request.path in MACHINE_PATHS
     ):

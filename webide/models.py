@@ -336,3 +336,82 @@ class DeviceCommand(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     device: Mapped[Device] = relationship()
+
+
+class Release(db.Model):
+    """A firmware image published as a named version (semver) on a channel, with the metadata of where it came from.
+
+    A blocked release is never served again: the bots that targeted it move to the newest good release of its
+    channel and chip.
+    """
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    chip: Mapped[str] = mapped_column(String(16))  # esptool's chip name: esp32, esp32s3, esp32c3 …
+    board: Mapped[str] = mapped_column(String(120), default="")  # an FQBN, when the release names one
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    build_id: Mapped[str | None] = mapped_column(String(32))
+    build_number: Mapped[int | None] = mapped_column(Integer)
+    source_revision: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_reason: Mapped[str] = mapped_column(String(300), default="")
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    artifact: Mapped[Artifact] = relationship()
+
+
+class ImageSignature(db.Model):
+    """The detached signature of a published image (ECDSA P-256 over its SHA-256), made once with the server's key."""
+
+    __tablename__ = "image_signatures"
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))  # first 16 hex digits of the public key's SHA-256
+    signature: Mapped[str] = mapped_column(String(128))  # base64 of r || s (64 bytes)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Rollout(db.Model):
+    """A staged update of many bots to one image, group by group, paused automatically on too many failures."""
+
+    __tablename__ = "rollouts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"))
+    build_id: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="ready", index=True)  # ready|running|paused|done|cancelled
+    current_group: Mapped[int] = mapped_column(Integer, default=0)  # 0 before start; groups are numbered from 1
+    group_count: Mapped[int] = mapped_column(Integer)
+    success_percent: Mapped[int] = mapped_column(Integer)  # of a group confirmed running before the next starts
+    error_count: Mapped[int | None] = mapped_column(Integer)  # failures in a group that pause the rollout …
+    error_percent: Mapped[int | None] = mapped_column(Integer)  # … or this share of the group
+    silence_s: Mapped[int] = mapped_column(Integer)  # a bot silent this long after its download has failed
+    paused_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    artifact: Mapped[Artifact] = relationship()
+    targets: Mapped[list[RolloutTarget]] = relationship(back_populates="rollout", order_by="RolloutTarget.id")
+
+
+class RolloutTarget(db.Model):
+    """One bot of a rollout: its group and how far it got (pending|updating|succeeded|failed)."""
+
+    __tablename__ = "rollout_targets"
+    __table_args__ = (UniqueConstraint("rollout_id", "device_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rollout_id: Mapped[int] = mapped_column(ForeignKey("rollouts.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    group_number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    deployment_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    rollout: Mapped[Rollout] = relationship(back_populates="targets")
+    device: Mapped[Device] = relationship()

@@ -768,12 +768,15 @@ class RevertReply(Reply):
 
 class Manifest(BaseModel):
     updateAvailable: bool = Field(description="The bot does not run its target image")
-    latestVersion: str | None = Field(description="The target's build number")
+    latestVersion: str | None = Field(description="The target's release version, else its build number")
     currentVersion: str | None = Field(description="What the bot last said it runs")
     url: str | None = Field(description="Signed firmware URL, valid WEBIDE_SIGNED_URL_TTL_S seconds, for this image")
     md5: Md5 | None
     sha256: Sha256 | None
     size: int | None
+    signature: str | None = Field(
+        None, description="base64 ECDSA P-256 signature (r || s) over the image's SHA-256; the public key is in the kit"
+    )
 
 
 class StatusReport(RequestBody):
@@ -880,3 +883,185 @@ class LogBatch(RequestBody):
 
 class LogBatchReply(Reply):
     accepted: int = Field(description="Lines passed on; the rest were over the bot's lines-per-second budget")
+
+
+# --- fleet: firmware releases -------------------------------------------------------------------------------------
+
+
+class ReleaseSummary(BaseModel):
+    """A release with the metadata of where its image came from."""
+
+    version: str = Field(description="Semantic version, e.g. 1.4.0 or 2.0.0-beta.1")
+    channel: Literal["stable", "beta"]
+    chip: str = Field(description="The chip the image is built for (esptool's name, from the image itself)")
+    board: str | None = Field(description="The board named when it was published")
+    notes: str
+    size: int
+    md5: Md5
+    sha256: Sha256
+    build_id: str | None = Field(description="The build it was promoted from")
+    build_number: int | None
+    source_revision: str | None
+    created_by: str
+    created_at: datetime
+    blocked: bool = Field(description="Never served again; its bots moved to the newest good release")
+    blocked_reason: str | None
+    blocked_at: datetime | None
+    signature: str | None = Field(None, description="Base64 ECDSA P-256 signature (r || s) over the image's SHA-256")
+
+
+class ReleaseReply(Reply):
+    release: ReleaseSummary
+
+
+class ReleaseList(Reply):
+    releases: list[ReleaseSummary]
+
+
+class ReleaseQuery(BaseModel):
+    channel: Literal["stable", "beta"] | None = None
+
+
+VersionText = Annotated[StrictStr, Field(min_length=1, max_length=64, description="Semantic version, e.g. 1.4.0")]
+
+
+class ReleasePromotion(RequestBody):
+    """A successful build of a bot the caller manages becomes a release."""
+
+    build: Annotated[StrictStr, Field(min_length=1, max_length=32, description="The build's update_id")]
+    version: VersionText
+    channel: Literal["stable", "beta"] = "stable"
+    notes: Annotated[Text, Field(max_length=4000)] = ""
+    source_revision: Annotated[Text, Field(max_length=64)] = ""
+
+
+class ReleaseBlock(RequestBody):
+    blocked: StrictBool
+    reason: Annotated[Text, Field(max_length=300)] = ""
+
+
+class MovedBot(BaseModel):
+    product_id: str
+    version: str | None = Field(description="The release it now targets; null: no good release, it keeps its image")
+
+
+class ReleaseBlockReply(ReleaseReply):
+    moved: list[MovedBot]
+
+
+class OtaStart(RequestBody):
+    """Exactly one of ``version`` (a release) or ``build`` (a successful build's update_id)."""
+
+    version: VersionText | None = None
+    build: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> OtaStart:
+        if (self.version is None) == (self.build is None):
+            raise ValueError("Send exactly one of version or build")
+        return self
+
+
+class OtaUpdateStatus(Reply):
+    product_id: str
+    status: Literal["STARTED", "IN_PROGRESS", "SUCCESS", "FAILED"] | None = Field(
+        description="STARTED: waiting for the bot's button; IN_PROGRESS: downloading or rebooting; SUCCESS: the bot "
+        "reports running the image; FAILED: failed or rolled back"
+    )
+    state: Literal[FLASH_STATES] | None = Field(description="The flash state behind the status")  # type: ignore[valid-type]
+    progress: int
+    message: str
+    version: str | None = Field(description="The release version, or the deployment number of a build")
+    build: str | None
+
+
+class SeedQueued(Reply):
+    """Seed 002's answer: follow it on /ota-update-progress/{update_id}."""
+
+    update_id: str
+    message: str
+    status: Literal["pending"]
+    progress: int
+
+
+# --- fleet: staged rollouts ---------------------------------------------------------------------------------------
+
+
+class RolloutTargets(RequestBody):
+    """Which bots: a class, a list, or every bot the caller manages — narrowed by the optional filters."""
+
+    class_name: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    product_ids: (
+        Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=64)]], Field(max_length=2000)] | None
+    ) = None
+    board: Fqbn | None = None
+    online: StrictBool | None = None
+    running_version: Annotated[StrictStr, Field(max_length=64)] | None = None
+
+
+class RolloutGroups(RequestBody):
+    """Exactly one of: a number of groups, percentages adding up to 100, or lists of product IDs."""
+
+    count: Annotated[StrictInt, Field(ge=1, le=20)] | None = None
+    percentages: (
+        Annotated[list[Annotated[StrictInt, Field(ge=1, le=100)]], Field(min_length=1, max_length=20)] | None
+    ) = None
+    lists: (
+        Annotated[list[list[Annotated[StrictStr, Field(max_length=64)]]], Field(min_length=1, max_length=20)] | None
+    ) = None
+
+
+class RolloutCreate(RequestBody):
+    name: Annotated[Text, Field(max_length=120)] = ""
+    version: VersionText | None = None
+    build: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+    targets: RolloutTargets
+    groups: RolloutGroups
+    success_threshold: Annotated[StrictInt, Field(ge=1, le=100, description="% of a group confirmed running")]
+    error_threshold_count: Annotated[StrictInt, Field(ge=1, le=100000)] | None = None
+    error_threshold_percent: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    silence_s: Annotated[StrictInt, Field(ge=10, le=86400, description="silent this long after download = failed")] = (
+        600
+    )
+
+
+class RolloutBot(BaseModel):
+    product_id: str
+    state: Literal["pending", "updating", "succeeded", "failed", "left"]
+    reason: str | None
+
+
+class RolloutGroup(BaseModel):
+    number: int
+    size: int
+    pending: int
+    updating: int
+    succeeded: int
+    failed: int
+    left: int
+    bots: list[RolloutBot]
+
+
+class RolloutSummary(BaseModel):
+    id: int
+    name: str
+    state: Literal["ready", "running", "paused", "done", "cancelled"]
+    current_group: int
+    paused_reason: str | None
+    sha256: Sha256
+    build_id: str | None
+    success_threshold: int
+    error_threshold_count: int | None
+    error_threshold_percent: int | None
+    silence_s: int
+    created_by: str
+    created_at: datetime
+    groups: list[RolloutGroup]
+
+
+class RolloutReply(Reply):
+    rollout: RolloutSummary
+
+
+class RolloutList(Reply):
+    rollouts: list[RolloutSummary]

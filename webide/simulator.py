@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import socket
 import ssl
 import threading
@@ -156,6 +157,38 @@ def mac_for(product_id: str, salt: str = "sta") -> str:
     return ":".join(f"{b:02X}" for b in (0x24, 0x0A, 0xC4, *digest[:3]))
 
 
+@dataclass(frozen=True)
+class FailureModes:
+    """How a simulated fleet misbehaves after a download, each bot's fate drawn once from a seeded generator:
+    ``fail`` reports FAILED, ``silent`` never speaks again (a bricked bot), ``rollback`` boots the old image."""
+
+    fail_rate: float = 0.0
+    silent_rate: float = 0.0
+    rollback_rate: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        rates = (self.fail_rate, self.silent_rate, self.rollback_rate)
+        if any(not 0 <= rate <= 1 for rate in rates) or sum(rates) > 1:
+            raise ValueError("failure rates must be between 0 and 1 and add up to at most 1")
+
+    def fates(self, count: int) -> list[str]:
+        """One fate per bot: ok, fail, silent or rollback."""
+        draw = random.Random(self.seed)
+        fates = []
+        for _ in range(count):
+            value = draw.random()
+            if value < self.fail_rate:
+                fates.append("fail")
+            elif value < self.fail_rate + self.silent_rate:
+                fates.append("silent")
+            elif value < self.fail_rate + self.silent_rate + self.rollback_rate:
+                fates.append("rollback")
+            else:
+                fates.append("ok")
+        return fates
+
+
 @dataclass
 class PullOutcome:
     result: str  # updated | no_update | failed | interrupted
@@ -174,6 +207,7 @@ class SimulatedBot:
     free_space: int = DEFAULT_FREE_SPACE
     firmware_version: str = "bootstrap"
     reject_new_firmware: bool = False  # the new image "crashes" on probation and the bootloader rolls back
+    fate: str = "ok"  # after a download: ok | fail (reports FAILED) | silent (never speaks again) | rollback
     running: bytes = b""
     booted_at: float = field(default_factory=time.monotonic)
     partial: bytearray = field(default_factory=bytearray)
@@ -336,6 +370,11 @@ class SimulatedBot:
         problem = self.verify(image, reply.headers.get("x-md5", ""))
         if problem is not None:
             return self.fail(problem)
+        if self.fate == "fail":
+            return self.fail("flash write failed (simulated)")
+        if self.fate == "silent":
+            self.log("downloaded, then went silent (simulated bricked bot)")
+            return PullOutcome("failed", "silent")
         self.report("SUCCESS", 100, "verified; rebooting")
         return self.reboot_into(image, version)
 
@@ -367,7 +406,7 @@ class SimulatedBot:
         """Restart; the new image heartbeats on probation, or the bootloader returns to the old one."""
         previous = self.running
         self.booted_at = time.monotonic()
-        if self.reject_new_firmware:
+        if self.reject_new_firmware or self.fate == "rollback":
             self.running = previous
             self.log("new firmware failed on probation; bootloader returned to the previous image")
             self.report("FAILED", 0, "rolled back to the previous firmware")
@@ -471,6 +510,7 @@ def simulate(
     say: Say = print,
     free_space: int = DEFAULT_FREE_SPACE,
     mqtt: tuple[str, int] | None = None,
+    failures: FailureModes | None = None,
 ) -> tuple[int, int]:
     """Run every bot in its own thread; returns (bots that succeeded, bots in all)."""
     lock = threading.Lock()
@@ -479,9 +519,11 @@ def simulate(
         with lock:
             say(text)
 
+    roster = list(bots)
+    fates = (failures or FailureModes()).fates(len(roster))
     simulated = [
-        SimulatedBot(server.rstrip("/"), product_id, token, say=locked_say, free_space=free_space)
-        for product_id, token in bots
+        SimulatedBot(server.rstrip("/"), product_id, token, say=locked_say, free_space=free_space, fate=fate)
+        for (product_id, token), fate in zip(roster, fates)
     ]
     results: list[bool] = []
     threads = [

@@ -11,6 +11,7 @@
 #include "core/reports.h"
 #include "core/server_replies.h"
 #include "core/settings.h"
+#include "core/signature.h"
 #include "core/update_machine.h"
 #include "core/urls.h"
 #include "test_runner.h"
@@ -611,6 +612,95 @@ TEST(html_escaping) {
   CHECK_STR(tiny, "ab&lt;c");
   CHECK(!escapeHtml("abc&", tiny, 6));
   CHECK_STR(tiny, "abc");
+}
+
+/** Records what reached the platform's primitive and answers as told. */
+class FakeVerifier : public SignatureVerifier {
+ public:
+  explicit FakeVerifier(bool answer) : answer_(answer) {}
+  bool verifyP256(const uint8_t* point, const uint8_t* digest, const uint8_t* signature) const override {
+    ++calls;
+    memcpy(lastPoint, point, sizeof lastPoint);
+    memcpy(lastSignature, signature, sizeof lastSignature);
+    lastDigestFirst = digest[0];
+    return answer_;
+  }
+  mutable int calls = 0;
+  mutable uint8_t lastPoint[kP256PointBytes] = {};
+  mutable uint8_t lastSignature[kP256SignatureBytes] = {};
+  mutable uint8_t lastDigestFirst = 0;
+
+ private:
+  bool answer_;
+};
+
+// 0x04 followed by 64 bytes 0x01..0x40, and 64 bytes 0xA0..0xDF, in base64.
+const char* const kPointBase64 =
+    "BAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0A=";
+const char* const kSignatureBase64 =
+    "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr/AwcLDxMXGx8jJysvMzc7P0NHS09TV1tfY2drb3N3e3w==";
+
+TEST(manifest_carries_the_image_signature) {
+  Manifest manifest;
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"updateAvailable\": true, \"url\": \"/bot.ino.bin\", \"md5\": \"%s\", \"size\": 10, "
+           "\"signature\": \"%s\"}",
+           kMd5Lower, kSignatureBase64);
+  CHECK(parse(text, manifest) == JsonError::None);
+  CHECK_STR(manifest.signature, kSignatureBase64);
+  CHECK(parse("{\"updateAvailable\": false, \"signature\": null}", manifest) == JsonError::None);
+  CHECK_STR(manifest.signature, "");
+}
+
+TEST(base64_decodes_standard_padding) {
+  uint8_t out[8];
+  size_t written = 0;
+  CHECK(decodeBase64("TWFu", out, sizeof out, written) && written == 3 && memcmp(out, "Man", 3) == 0);
+  CHECK(decodeBase64("TWE=", out, sizeof out, written) && written == 2 && memcmp(out, "Ma", 2) == 0);
+  CHECK(decodeBase64("TQ==", out, sizeof out, written) && written == 1 && out[0] == 'M');
+  CHECK(decodeBase64("", out, sizeof out, written) && written == 0);
+}
+
+TEST(base64_refuses_what_is_not_base64) {
+  uint8_t out[8];
+  size_t written = 0;
+  CHECK(!decodeBase64("TWF", out, sizeof out, written));        // not a multiple of 4
+  CHECK(!decodeBase64("TW=u", out, sizeof out, written));       // a character after padding
+  CHECK(!decodeBase64("T===", out, sizeof out, written));       // too much padding
+  CHECK(!decodeBase64("TQ==TWFu", out, sizeof out, written));   // padding before the end
+  CHECK(!decodeBase64("TW-u", out, sizeof out, written));       // URL-safe alphabet is not accepted
+  CHECK(!decodeBase64("TWFuTWFuTWFu", out, sizeof out, written));  // more than the buffer holds
+}
+
+TEST(signature_check_hands_the_decoded_key_digest_and_signature_to_the_platform) {
+  const FakeVerifier verifier(true);
+  uint8_t digest[kSha256Bytes] = {0x5A};
+  CHECK(checkImageSignature(verifier, kPointBase64, digest, kSignatureBase64) == SignatureCheck::Valid);
+  CHECK(verifier.calls == 1);
+  CHECK(verifier.lastPoint[0] == 0x04 && verifier.lastPoint[1] == 0x01 && verifier.lastPoint[64] == 0x40);
+  CHECK(verifier.lastSignature[0] == 0xA0 && verifier.lastSignature[63] == 0xDF);
+  CHECK(verifier.lastDigestFirst == 0x5A);
+}
+
+TEST(signature_check_verdicts) {
+  const FakeVerifier refusing(false);
+  uint8_t digest[kSha256Bytes] = {};
+  CHECK(checkImageSignature(refusing, kPointBase64, digest, kSignatureBase64) == SignatureCheck::Invalid);
+  CHECK(checkImageSignature(refusing, "", digest, kSignatureBase64) == SignatureCheck::NoKey);
+  CHECK(checkImageSignature(refusing, kPointBase64, digest, "") == SignatureCheck::Missing);
+  CHECK(checkImageSignature(refusing, kPointBase64, digest, nullptr) == SignatureCheck::Missing);
+  // 63 bytes of signature, a compressed point, garbage: malformed, never handed to the platform
+  CHECK(checkImageSignature(refusing, kPointBase64, digest,
+                            "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr/AwcLDxMXGx8jJysvMzc7P0NHS09TV1tfY2drb3N3e") ==
+        SignatureCheck::Malformed);
+  CHECK(checkImageSignature(refusing, "AgECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0A=",
+                            digest, kSignatureBase64) == SignatureCheck::Malformed);
+  CHECK(checkImageSignature(refusing, "not base64!", digest, kSignatureBase64) == SignatureCheck::Malformed);
+  CHECK(refusing.calls == 1);
+  CHECK(signatureAccepted(SignatureCheck::Valid) && signatureAccepted(SignatureCheck::NoKey));
+  CHECK(!signatureAccepted(SignatureCheck::Missing) && !signatureAccepted(SignatureCheck::Invalid));
+  CHECK(!signatureAccepted(SignatureCheck::Malformed));
 }
 
 int main(int argc, char** argv) { return testing::main(argc, argv); }

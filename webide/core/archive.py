@@ -96,6 +96,12 @@ def decode_text(name: str, data: bytes) -> str:
 
 def read_sketch_zip(data: bytes, main_name: str, archive_stem: str, limits: ImportLimits) -> list[dict[str, str]]:
     """Every sketch file of a ZIP (flat, or one top-level folder), with the main .ino renamed to ``main_name``."""
+    folder, texts = archive_texts(data, limits)
+    return sketch_of(texts, main_name, [folder, archive_stem])
+
+
+def archive_texts(data: bytes, limits: ImportLimits) -> tuple[str, list[tuple[str, str]]]:
+    """The top folder (or "") and (name, text) of every file of a flat ZIP, after every safety check."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
@@ -106,10 +112,38 @@ def read_sketch_zip(data: bytes, main_name: str, archive_stem: str, limits: Impo
         check_flat(names)
         check_declared_sizes(entries, limits)
         texts = [decode_text(name, read_entry(archive, entry, limits)) for name, entry in zip(names, entries)]
-    files = [{"name": name, "content": text} for name, text in zip(names, texts)]
-    main = pick_main_file(names, main_name, [folder, archive_stem])
-    renamed = [{"name": main_name if f["name"] == main else f["name"], "content": f["content"]} for f in files]
+    return folder, list(zip(names, texts))
+
+
+def sketch_of(texts: list[tuple[str, str]], main_name: str, hints: list[str]) -> list[dict[str, str]]:
+    names = [name for name, _text in texts]
+    main = pick_main_file(names, main_name, hints)
+    renamed = [{"name": main_name if name == main else name, "content": text} for name, text in texts]
     return sorted(renamed, key=lambda f: (f["name"] != main_name, f["name"]))
+
+
+def read_bundle(
+    filename: str, data: bytes, main_name: str, settings_name: str, limits: ImportLimits
+) -> tuple[str, list[dict[str, str]] | None]:
+    """A configuration bundle: the text of its settings file and, when it holds other files, its sketch.
+
+    The same checks as a sketch import (entry names, types, counts, sizes, compression ratio) apply to the whole
+    archive; decompressing runs in a worker process.
+    """
+    return run_cpu_bound(bundle_of_upload, filename, data, main_name, settings_name, limits)
+
+
+def bundle_of_upload(
+    filename: str, data: bytes, main_name: str, settings_name: str, limits: ImportLimits
+) -> tuple[str, list[dict[str, str]] | None]:
+    """:func:`read_bundle`'s work, in the calling process."""
+    folder, texts = archive_texts(data, limits)
+    settings = [text for name, text in texts if name == settings_name]
+    if not settings:
+        raise BadRequest(f"The bundle has no {settings_name}")
+    sketch = [(name, text) for name, text in texts if name != settings_name]
+    stem = PurePosixPath(filename.replace("\\", "/")).stem
+    return settings[0], sketch_of(sketch, main_name, [folder, stem]) if sketch else None
 
 
 def sketch_entries(archive: zipfile.ZipFile, limits: ImportLimits) -> list[zipfile.ZipInfo]:

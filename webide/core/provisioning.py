@@ -29,6 +29,7 @@ from ..extensions import public_base_url
 from ..models import Device, User, utcnow
 from .accounts import Principal
 from .errors import BadRequest, Conflict
+from .firmware.signing import signing_key
 from .firmware.urls import firmware_url
 from .registry import reset_device_token
 from .toolchain import BUNDLED_AGENT, agent_library
@@ -47,6 +48,7 @@ NVS_KEYS = {
     "server_url": "server",
     "product_id": "product",
     "device_token": "token",
+    "signing_key": "signkey",
 }
 MAX_SERVER_URL_BYTES = 128
 KIT_FILES = ("nvs.bin", "README.txt", "settings.json")
@@ -61,6 +63,7 @@ class ProvisioningSettings:
     server_url: str
     product_id: str
     device_token: str
+    signing_key: str  # base64 of the uncompressed P-256 point that signs every image (see firmware/signing.py)
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,10 @@ def provisioning_kit(device: Device, settings: Settings) -> ProvisioningKit:
         )
     url = check_server_url(server_url(settings))
     link_flags = agent_link_flags(settings)
-    provisioning = ProvisioningSettings(wifi.ssid, wifi.password, url, device.product_id, reset_device_token(device))
+    public_key = signing_key(settings).public_key_b64
+    provisioning = ProvisioningSettings(
+        wifi.ssid, wifi.password, url, device.product_id, reset_device_token(device), public_key
+    )
     content = kit_zip(provisioning, firmware_url(device, settings), link_flags, utcnow())
     log.info("First-flash kit issued for %s; its previous device token no longer works", device.product_id)
     return ProvisioningKit(f"{device.product_id}-provisioning.zip", content)

@@ -37,9 +37,12 @@ from ..core.firmware.identity import (
     observe,
     reported_image,
 )
+from ..core.firmware.signing import ALGORITHM, stored_signature
 from ..core.firmware.store import APP_IMAGE, ArtifactMissing, ObjectStream, artifact_key, artifact_store
 from ..core.firmware.urls import firmware_url, signed_query
 from ..core.metrics import FIRMWARE_BYTES, FIRMWARE_DOWNLOADS, FIRMWARE_NOT_MODIFIED
+from ..core.ota_updates import release_of
+from ..core.releases import blocked_release_of
 from ..errors import error_response
 from ..extensions import db
 from ..models import Artifact, Deployment, Device
@@ -94,6 +97,7 @@ def firmware_response(state: DeviceState, settings: Settings) -> Response:
     if observe(device, reported, settings) or etag in request.headers.get("If-None-Match", ""):
         return not_modified(etag)
     artifact = device.target_artifact
+    refuse_if_blocked(artifact)
     if request.headers.get("x-ESP32-mode", "sketch").lower() != "sketch":
         raise BadRequest("Only sketch updates are served here (x-ESP32-mode: sketch)")
     deployment = newest_deployment(device)
@@ -108,6 +112,15 @@ def firmware_response(state: DeviceState, settings: Settings) -> Response:
 def not_modified(etag: str) -> Response:
     FIRMWARE_NOT_MODIFIED.inc()
     return Response(status=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+def refuse_if_blocked(artifact: Artifact) -> None:
+    """A blocked release's image is never served again (one indexed query, only when bytes would be sent)."""
+    blocked = blocked_release_of(artifact)
+    if blocked is not None:
+        raise Conflict(
+            f"Firmware {blocked.version} is blocked and is not served: {blocked.blocked_reason or 'no reason given'}"
+        )
 
 
 def refuse_if_too_large(
@@ -159,7 +172,10 @@ def range_error_response(error: RangeNotSatisfiable) -> Response:
 
 
 def firmware_headers(device: Device, artifact: Artifact, etag: str) -> dict[str, str]:
+    signature = stored_signature(artifact.id)
+    signed = {"x-Signature": signature, "x-Signature-Algorithm": ALGORITHM} if signature else {}
     return {
+        **signed,
         "Content-Type": "application/octet-stream",
         "Content-Disposition": f'attachment; filename="{device.product_id}.ino.bin"',
         "x-MD5": artifact.md5,
@@ -293,6 +309,14 @@ class DownloadMeter:
                 log.warning("Download progress of deployment %s not recorded: %s", self.deployment_id, error)
 
 
+def target_version(artifact_id: int, deployment: Deployment | None) -> str | None:
+    """The release version of the target image, else the number of the deployment that made it the target."""
+    release = release_of(artifact_id)
+    if release is not None:
+        return release.version
+    return str(deployment.number) if deployment else None
+
+
 def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
     """The check endpoint's answer: is there an update, and where and what it is."""
     reported = request_image()
@@ -308,17 +332,19 @@ def update_manifest(device: Device, settings: Settings) -> dict[str, Any]:
             "md5": None,
             "sha256": None,
             "size": None,
+            "signature": None,
         }
     if not reported.known:
         on_target = image_is(target, ReportedImage(device.running_md5, device.running_sha256), settings)
     deployment = newest_deployment(device)
     url = f"{firmware_url(device, settings)}?{signed_query(device, target, settings.signed_url_ttl_s)}"
     return {
-        "updateAvailable": not on_target,
-        "latestVersion": str(deployment.number) if deployment else None,
+        "updateAvailable": not on_target and blocked_release_of(target) is None,
+        "latestVersion": target_version(target.id, deployment),
         "currentVersion": current_version,
         "url": url,
         "md5": target.md5,
         "sha256": target.sha256,
         "size": target.size,
+        "signature": stored_signature(target.id),
     }

@@ -19,6 +19,7 @@ from ...models import Build, utcnow
 from ..deployments import deploy_artifact, newest_deployment
 from ..events import announce, publish
 from ..firmware.images import ImageRejected, check_app_image, updates_over_the_air
+from ..firmware.signing import sign_image
 from ..firmware.store import APP_IMAGE, artifact_store, publish_artifact
 from ..sketches import revision, sketch_files, sketch_name
 from ..toolchain import get_compiler
@@ -161,6 +162,7 @@ def publish_result(build: Build, result: BuildResult) -> None:
         end_build(build, ERROR, f"The compiler produced an invalid firmware image: {error}", error="invalid image")
         return
     build.artifact = publish_artifact(artifact_store(current_settings()), build.fqbn, files)
+    sign_image(build.artifact, current_settings())
     if build.deploy and not updates_over_the_air(result.mcu):
         end_build(
             build,

@@ -58,3 +58,19 @@ def check_app_image(fqbn: str, path: Path, mcu: str) -> None:
         raise ImageRejected("segment checksum does not match")
     if not image.append_digest or image.stored_digest != image.calc_digest:
         raise ImageRejected("the appended SHA-256 is missing or does not match")
+
+
+CHIP_ID_OFFSET = 12  # 8-byte image header, then the extended header: WP pin (1), SPI drive (3), chip id (2, LE)
+
+
+def image_chip(path: Path) -> str | None:
+    """The esptool chip name an ESP app image says it is built for (its extended header's chip id), if any."""
+    with path.open("rb") as stream:
+        header = stream.read(CHIP_ID_OFFSET + 2)
+    if len(header) < CHIP_ID_OFFSET + 2 or header[0] != ESP_IMAGE_MAGIC:
+        return None
+    chip_id = int.from_bytes(header[CHIP_ID_OFFSET : CHIP_ID_OFFSET + 2], "little")
+    for name, definition in CHIP_DEFS.items():
+        if name.startswith("esp32") and getattr(definition, "IMAGE_CHIP_ID", None) == chip_id:
+            return name
+    return None

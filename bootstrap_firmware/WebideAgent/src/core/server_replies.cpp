@@ -29,6 +29,7 @@ JsonError parseManifest(const char* text, size_t length, Manifest& out) {
       {"md5", FieldKind::String, out.md5, sizeof out.md5, false, false},
       {"sha256", FieldKind::String, out.sha256, sizeof out.sha256, false, false},
       {"size", FieldKind::UInt32, &out.size, 0, false, false},
+      {"signature", FieldKind::String, out.signature, sizeof out.signature, false, false},
   };
   const JsonError error = parseFlatObject(text, length, fields, sizeof fields / sizeof fields[0]);
   if (error != JsonError::None) return error;

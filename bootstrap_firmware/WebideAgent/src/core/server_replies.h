@@ -17,6 +17,7 @@ struct Manifest {
   char md5[33];
   char sha256[65];
   uint32_t size;
+  char signature[97];  // base64 ECDSA P-256 (r || s) over the image's SHA-256; "" when the server sent none
 };
 
 /** POST /api/devices/<product_id>/heartbeat */

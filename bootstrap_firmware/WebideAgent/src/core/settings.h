@@ -11,6 +11,7 @@ struct DeviceSettings {
   char server[129];
   char productId[65];
   char token[129];
+  char signingKey[97];  // base64 P-256 public key from the first-flash kit; "" on bots provisioned before signing
 };
 
 enum class SettingsError {

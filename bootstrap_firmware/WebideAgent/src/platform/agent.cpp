@@ -16,6 +16,7 @@
 #include "../core/urls.h"
 #include "../link_hooks.h"
 #include "device_store.h"
+#include "image_signature.h"
 #include "server_link.h"
 #include "web_pages.h"
 
@@ -78,6 +79,9 @@ bool everConnected = false;
 bool wasConnected = false;
 bool rollbackReportDue = false;
 bool checkRequested = false;
+// What the manifest said about the offered image; the signature is checked once the image is written.
+char offeredSignature[sizeof(Manifest::signature)];
+uint32_t offeredSize = 0;
 bool portalForFailure = false;
 uint32_t bootMs = 0;
 uint32_t portalOpenedMs = 0;
@@ -214,8 +218,12 @@ bool chooseImageUrl(char* url, size_t capacity, bool& upToDate) {
   upToDate = false;
   ServerLink link(settings, runningMd5);
   Manifest manifest;
+  offeredSignature[0] = '\0';
+  offeredSize = 0;
   const JsonError error = link.fetchManifest(manifest);
   if (error == JsonError::None) {
+    copyText(offeredSignature, sizeof offeredSignature, manifest.signature);
+    offeredSize = manifest.size;
     if (!manifestOffersNewImage(manifest, runningMd5)) {
       upToDate = true;
       return false;
@@ -227,6 +235,20 @@ bool chooseImageUrl(char* url, size_t capacity, bool& upToDate) {
   return buildEndpointUrl(settings.server, Endpoint::Firmware, settings.productId, url, capacity);
 }
 
+/** A written image boots only with a valid signature by the provisioned key (bots without a key skip this). */
+bool installedImageIsSigned() {
+  const SignatureCheck check = checkInstalledImage(settings.signingKey, offeredSignature, offeredSize);
+  if (check == SignatureCheck::NoKey) Serial.println("[webide] no signing key provisioned: signature not checked");
+  if (signatureAccepted(check)) return true;
+  refuseInstalledImage();
+  char message[96];
+  snprintf(message, sizeof message, "signature check failed: %s", signatureCheckName(check));
+  sendStatus(OtaStatus::Failed, 100, message);
+  Serial.printf("[webide] %s; keeping the current firmware\n", message);
+  machine.downloadFinished(false);
+  return false;
+}
+
 void finishPull(HTTPUpdateResult result) {
   setLed(false);
   if (result == HTTP_UPDATE_NO_UPDATES) {
@@ -235,6 +257,7 @@ void finishPull(HTTPUpdateResult result) {
     return;
   }
   if (result == HTTP_UPDATE_OK) {
+    if (!installedImageIsSigned()) return;
     store.saveMd5BeforeUpdate(runningMd5);
     sendStatus(OtaStatus::Success, 100, "installed, rebooting");
     perform(machine.downloadFinished(true));

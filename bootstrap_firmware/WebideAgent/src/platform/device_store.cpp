@@ -12,6 +12,7 @@ const char* const kPasswordKey = "pass";
 const char* const kServerKey = "server";
 const char* const kProductKey = "product";
 const char* const kTokenKey = "token";
+const char* const kSigningKeyKey = "signkey";  // written only by the first-flash kit
 const char* const kMd5BeforeKey = "md5_before";
 
 void readString(Preferences& preferences, const char* key, char* out, size_t capacity) {
@@ -32,6 +33,7 @@ bool DeviceStore::loadSettings(DeviceSettings& out) {
   readString(preferences, kServerKey, out.server, sizeof out.server);
   readString(preferences, kProductKey, out.productId, sizeof out.productId);
   readString(preferences, kTokenKey, out.token, sizeof out.token);
+  readString(preferences, kSigningKeyKey, out.signingKey, sizeof out.signingKey);
   preferences.end();
   return validateSettings(out) == SettingsError::None;
 }

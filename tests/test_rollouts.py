@@ -1,0 +1,286 @@
+"""Staged rollouts: groups open on confirmed running images, pause on failures (reported, rolled back or silent),
+bots outside the open groups keep getting 304, and a student's Upload takes a bot out of the rollout."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from webide.core.deployments import RUNNING, deploy_artifact, newest_deployment
+from webide.core.registry import create_device
+from webide.core.security import argon2_hash
+from webide.extensions import db
+from webide.models import AuditEntry, Deployment, Device, Release, utcnow
+from webide.tasks import sweep_once
+
+from .conftest import bearer
+from .test_images import IMAGE_CLASSES, segment
+
+ESP32 = "esp32:esp32:esp32"
+BOTS = 60
+
+
+def image(salt: int, tmp_path) -> bytes:  # type: ignore[no-untyped-def]
+    built = IMAGE_CLASSES["esp32"]()
+    built.entrypoint = 0x40080000
+    built.segments = [segment(b".flash.rodata", 0x3F400020, bytes([salt]) * 2048)]
+    built.append_digest = True
+    path = tmp_path / f"image-{salt}.bin"
+    built.save(str(path))
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def one_password_hash() -> str:
+    return argon2_hash("12345")
+
+
+@pytest.fixture
+def classroom(request, app, client, accounts, tmp_path, monkeypatch, one_password_hash):  # type: ignore[no-untyped-def]
+    """Bots of one class (6, or as many as the test asks for), all running release 1.0.0; release 1.1.0 to roll out.
+
+    Every bot gets the same real Argon2 hash of its password, computed once: hashing 60 passwords would take
+    minutes on a busy machine and passwords play no part here.
+    """
+    count = getattr(request, "param", 6)
+    accounts.instructor("teacher", "correct horse", classes=("lab",))
+    monkeypatch.setattr("webide.core.registry.hash_password", lambda _password: one_password_hash)
+    teacher = bearer(accounts.api_token(client, username="teacher", password="correct horse"))
+    images = {version: image(salt, tmp_path) for salt, version in enumerate(("1.0.0", "1.1.0"), start=1)}
+    for version, data in images.items():
+        response = client.post(
+            "/api/firmware/releases",
+            headers=teacher,
+            data={"file": (io.BytesIO(data), "app.bin"), "version": version, "board": ESP32},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 201, response.get_json()
+    tokens = {}
+    with app.app_context():
+        old = db.session.scalar(select(Release).where(Release.version == "1.0.0")).artifact
+        for number in range(count):
+            created = create_device(f"bot_{number:02d}", "12345", "", ESP32, "lab")
+            tokens[created.product_id] = bearer(created.device_token)
+        db.session.flush()
+        for device in db.session.scalars(select(Device)):
+            deploy_artifact(device, old, None).state = RUNNING
+            device.running_md5, device.running_sha256, device.last_seen_at = old.md5, old.sha256, utcnow()
+        db.session.commit()
+    return {"teacher": teacher, "tokens": tokens, "images": images}
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def pull(client, classroom, product_id: str):  # type: ignore[no-untyped-def]
+    """What the stock HTTPUpdate client does at a button press on a bot running 1.0.0."""
+    headers = {**classroom["tokens"][product_id], "x-ESP32-sketch-md5": md5(classroom["images"]["1.0.0"])}
+    return client.get(f"/{product_id}.ino.bin", headers=headers)
+
+
+def update_succeeds(client, classroom, product_id: str) -> None:
+    assert pull(client, classroom, product_id).data == classroom["images"]["1.1.0"]
+    reply = client.post(
+        f"/api/devices/{product_id}/heartbeat",
+        headers=classroom["tokens"][product_id],
+        json={"md5": md5(classroom["images"]["1.1.0"]), "uptime": 3},
+    )
+    assert reply.status_code == 200
+
+
+def update_fails(client, classroom, product_id: str, message: str) -> None:
+    assert pull(client, classroom, product_id).status_code == 200
+    client.post(
+        f"/api/ota/{product_id}/status",
+        headers=classroom["tokens"][product_id],
+        json={"status": "FAILED", "message": message},
+    )
+
+
+def goes_silent_after_download(app, client, classroom, product_id: str) -> None:
+    """Downloads, then never reports again: its download is dated back beyond the silence timeout."""
+    assert pull(client, classroom, product_id).data == classroom["images"]["1.1.0"]
+    with app.app_context():
+        device = db.session.scalar(select(Device).where(Device.product_id == product_id))
+        deployment = newest_deployment(device)
+        assert deployment.state == "rebooting"
+        long_ago = utcnow() - timedelta(seconds=700)
+        deployment.updated_at, device.last_seen_at = long_ago, long_ago
+        db.session.commit()
+
+
+def sweep(app) -> None:  # type: ignore[no-untyped-def]
+    """One round of the worker's housekeeping, which moves running rollouts on."""
+    with app.app_context():
+        sweep_once(purge_audit=False)
+
+
+def rollout(client, classroom, rollout_id: int) -> dict:  # type: ignore[no-untyped-def]
+    return client.get(f"/api/rollouts/{rollout_id}", headers=classroom["teacher"]).get_json()["rollout"]
+
+
+def group_of(rollout_data: dict, number: int) -> list[str]:
+    return [bot["product_id"] for bot in rollout_data["groups"][number - 1]["bots"]]
+
+
+def create(client, classroom, **overrides):  # type: ignore[no-untyped-def]
+    body = {
+        "name": "spring update",
+        "version": "1.1.0",
+        "targets": {"class_name": "lab"},
+        "groups": {"count": 3},
+        "success_threshold": 80,
+        "error_threshold_count": 3,
+        "silence_s": 600,
+        **overrides,
+    }
+    return client.post("/api/rollouts", headers=classroom["teacher"], json=body)
+
+
+@pytest.mark.parametrize("classroom", [BOTS], indirect=True)
+def test_group_two_over_the_error_threshold_pauses_with_group_three_untouched(app, client, classroom):
+    created = create(client, classroom)
+    assert created.status_code == 201, created.get_json()
+    rollout_id = created.get_json()["rollout"]["id"]
+    plan = created.get_json()["rollout"]
+    groups = [group_of(plan, number) for number in (1, 2, 3)]
+    assert [len(group) for group in groups] == [20, 20, 20]
+    start = client.post(f"/api/rollouts/{rollout_id}/start", headers=classroom["teacher"]).get_json()["rollout"]
+    assert (start["state"], start["current_group"]) == ("running", 1)
+    assert pull(client, classroom, groups[1][0]).status_code == 304  # not in an open group: no update
+    for product_id in groups[0][:15]:
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    assert rollout(client, classroom, rollout_id)["current_group"] == 1  # 15 of 20 < 80 %
+    for product_id in groups[0][15:]:
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    state = rollout(client, classroom, rollout_id)
+    assert (state["current_group"], state["groups"][0]["succeeded"]) == (2, 20)
+
+    for product_id in groups[1][:14]:
+        update_succeeds(client, classroom, product_id)
+    update_fails(client, classroom, groups[1][14], "flash write error")
+    update_fails(client, classroom, groups[1][15], "rolled back: the new firmware did not confirm")
+    goes_silent_after_download(app, client, classroom, groups[1][16])
+    for product_id in groups[1][17:]:
+        assert pull(client, classroom, product_id).status_code == 200  # downloading, still within the timeout
+    sweep(app)
+    state = rollout(client, classroom, rollout_id)
+    assert state["state"] == "paused" and state["current_group"] == 2
+    assert state["paused_reason"] == "group 2: 3 of 20 bots failed"
+    failed = {bot["product_id"]: bot["reason"] for bot in state["groups"][1]["bots"] if bot["state"] == "failed"}
+    assert failed == {
+        groups[1][14]: "flash write error",
+        groups[1][15]: "rolled back: the new firmware did not confirm",
+        groups[1][16]: "silent for 600 s after its download",
+    }
+    assert state["groups"][2]["pending"] == 20
+    for product_id in groups[2]:
+        assert pull(client, classroom, product_id).status_code == 304
+    with app.app_context():
+        old = db.session.scalar(select(Release).where(Release.version == "1.0.0")).artifact_id
+        third = db.session.scalars(select(Device).where(Device.product_id.in_(groups[2]))).all()
+        assert {device.target_artifact_id for device in third} == {old}
+
+    # Fixed: retry only the failed bots, they update, and the rollout carries on to the end.
+    retried = client.post(f"/api/rollouts/{rollout_id}/retry", headers=classroom["teacher"]).get_json()["rollout"]
+    assert retried["state"] == "running" and retried["groups"][1]["updating"] == 6
+    for product_id in groups[1][14:]:
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    assert rollout(client, classroom, rollout_id)["current_group"] == 3
+    for product_id in groups[2]:
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    final = rollout(client, classroom, rollout_id)
+    assert final["state"] == "done" and [group["succeeded"] for group in final["groups"]] == [20, 20, 20]
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEntry.action)))
+        assert {"rollout.create", "rollout.start", "rollout.retry"} <= actions
+
+
+def test_a_student_upload_takes_the_bot_out_of_the_rollout(app, client, classroom, tmp_path):
+    created = create(client, classroom, groups={"percentages": [50, 50]}, success_threshold=100).get_json()["rollout"]
+    second = group_of(created, 2)
+    client.post(f"/api/rollouts/{created['id']}/start", headers=classroom["teacher"])
+    student_image = image(9, tmp_path)
+    with app.app_context():
+        device = db.session.scalar(select(Device).where(Device.product_id == second[0]))
+        path = tmp_path / "student.bin"
+        path.write_bytes(student_image)
+        from webide.core.firmware.store import APP_IMAGE, artifact_store, publish_artifact
+
+        artifact = publish_artifact(artifact_store(app.config["SETTINGS"]), ESP32, {APP_IMAGE: path})
+        deploy_artifact(device, artifact, None)  # what the student's Upload does
+        db.session.commit()
+    for product_id in group_of(created, 1):
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    state = rollout(client, classroom, created["id"])
+    assert state["current_group"] == 2
+    left = [bot for bot in state["groups"][1]["bots"] if bot["state"] == "left"]
+    assert [bot["product_id"] for bot in left] == [second[0]]
+    with app.app_context():
+        device = db.session.scalar(select(Device).where(Device.product_id == second[0]))
+        assert device.target_artifact.sha256 == hashlib.sha256(student_image).hexdigest()
+
+
+def test_pause_resume_advance_cancel(client, classroom):
+    created = create(client, classroom).get_json()["rollout"]
+    url = f"/api/rollouts/{created['id']}"
+    teacher = classroom["teacher"]
+    assert client.post(f"{url}/pause", headers=teacher).status_code == 409  # not started
+    assert client.post(f"{url}/start", headers=teacher).status_code == 200
+    assert client.post(f"{url}/pause", headers=teacher).get_json()["rollout"]["paused_reason"] == "paused by hand"
+    assert client.post(f"{url}/resume", headers=teacher).get_json()["rollout"]["state"] == "running"
+    advanced = client.post(f"{url}/advance", headers=teacher).get_json()["rollout"]
+    assert advanced["current_group"] == 2 and advanced["groups"][1]["updating"] == advanced["groups"][1]["size"] == 2
+    assert client.post(f"{url}/cancel", headers=teacher).get_json()["rollout"]["state"] == "cancelled"
+    assert client.post(f"{url}/start", headers=teacher).status_code == 409
+    assert client.post(f"{url}/explode", headers=teacher).status_code in (400, 409)
+    # once cancelled, its bots may join a new rollout
+    assert create(client, classroom).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "overrides,status,needle",
+    [
+        ({"targets": {"class_name": "lab", "board": "esp32:esp32:lolin_s3"}}, 400, "No bot matches"),
+        ({"targets": {"product_ids": []}}, 400, "No bot matches"),
+        ({"success_threshold": 0}, 400, "success_threshold"),
+        ({"success_threshold": 101}, 400, "success_threshold"),
+        ({"error_threshold_count": None}, 400, "error threshold"),
+        ({"error_threshold_percent": 10}, 400, "error threshold"),
+        ({"groups": {"count": 3, "percentages": [50, 50]}}, 400, "exactly one of count"),
+        ({"groups": {"percentages": [50, 40]}}, 400, "adding up to 100"),
+        ({"groups": {"lists": [["bot_00"], ["bot_01"]]}}, 400, "every target bot exactly once"),
+        ({"version": "9.9.9"}, 404, "No release"),
+        ({"targets": {"class_name": "no such class"}}, 404, "No class named"),
+    ],
+)
+def test_bad_rollouts_are_refused_and_nothing_changes(app, client, classroom, overrides, status, needle):
+    response = create(client, classroom, **overrides)
+    assert response.status_code == status, response.get_json()
+    assert needle in response.get_json()["error"]
+    assert client.get("/api/rollouts", headers=classroom["teacher"]).get_json()["rollouts"] == []
+    with app.app_context():
+        assert db.session.scalar(select(Deployment.id).where(Deployment.state != RUNNING)) is None
+
+
+def test_a_second_rollout_over_the_same_bots_is_refused(client, classroom):
+    assert create(client, classroom).status_code == 201
+    again = create(client, classroom, targets={"product_ids": ["bot_05", "bot_01"]}, groups={"count": 1})
+    assert again.status_code == 409 and "bot_01, bot_05" in again.get_json()["error"]
+
+
+def test_a_release_being_rolled_out_cannot_be_deleted(client, classroom):
+    created = create(client, classroom).get_json()["rollout"]
+    refused = client.delete("/api/firmware/releases/1.1.0", headers=classroom["teacher"])
+    assert refused.status_code == 409 and "rolled out" in refused.get_json()["error"]
+    assert created["state"] == "ready"
