@@ -1,5 +1,6 @@
 /**
- * Bundle the editor page into static/dist/editor.js and editor.css (minified, no source maps, no timestamps),
+ * Bundle the editor page into static/dist/editor.js and editor.css, and the classroom console's pages into
+ * console.js and console.css (minified, no source maps, no timestamps),
  * so the same sources always give the same bytes and the service needs no Node.js at run time.
  */
 import { build } from 'esbuild';
@@ -11,7 +12,7 @@ const outdir = path.join(root, '..', 'static', 'dist');
 
 await build({
   absWorkingDir: root,
-  entryPoints: { editor: 'src/main.js' },
+  entryPoints: { editor: 'src/main.js', console: 'src/console/main.js' },
   bundle: true,
   minify: true,
   format: 'iife',
