@@ -77,6 +77,7 @@ def test_cards_carry_a_qr_code_of_the_login_address_and_never_a_password(people)
     assert page.count("<svg") == 1 and "qrline" in page
     assert "/login?mode=device&amp;product_id=bot_a" in page
     assert "11111" not in page
+    assert 'id="cards-loopback"' in page and "WEBIDE_PUBLIC_URL" in page  # the test client's host is localhost
     assert people["b"].get("/classes/class-a/cards").status_code == 404
 
 

@@ -95,6 +95,7 @@ def test_an_instructor_creates_a_class_imports_a_roster_with_a_bad_row_and_print
     page.emulate_media(media="print")
     expect(page.locator(".topbar")).to_be_hidden()
     expect(page.locator("#btn-print")).to_be_hidden()
+    screenshot(page, "console-cards-print")
     page.emulate_media(media="screen")
     page.reload()  # shown once: the password is gone
     expect(first.locator(".card-password")).to_have_text("ask your instructor")
@@ -114,6 +115,12 @@ def test_an_instructor_resets_a_password_and_the_bot_logs_in_with_it(
     new_password = secret.inner_text()
     screenshot(page, "console-password-reset")
     page.click("#secret-close")
+    expect(page.locator("#page-message")).to_have_text("reset_bot has a new password.")
+
+    page.locator('#roster tr[data-product-id="reset_bot"] .kit').click()
+    confirm(page)  # the kit says why it cannot be made yet, and the bot's token is left alone
+    expect(page.locator("#page-message")).to_have_attribute("data-kind", "error")
+    expect(page.locator("#page-message")).to_contain_text("No Wi-Fi settings are stored for reset_bot")
 
     student = chromium.new_context(base_url=browser_service.base_url, viewport=DESKTOP)
     try:

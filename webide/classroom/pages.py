@@ -6,6 +6,8 @@ bundled into static/dist/console.js) sends every change through that API.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import render_template
 from flask_login import current_user, login_required
 
@@ -15,8 +17,9 @@ from ..core.cards import credential_cards
 from ..core.classes import class_summaries, visible_classroom, visible_classrooms
 from ..core.people import all_users
 from ..core.presenters import board_names, device_summaries
+from ..core.provisioning import is_loopback
 from ..core.roster import class_devices
-from ..core.toolchain import available_boards
+from ..core.toolchain import available_boards, default_board
 from ..extensions import current_settings, public_base_url
 from ..models import Role
 from . import bp
@@ -55,7 +58,7 @@ def roster_page(class_name: str) -> str:
         bots=device_summaries(class_devices(classroom), settings),
         board_names=board_names(settings),
         boards=available_boards(settings),
-        default_fqbn=settings.default_fqbn,
+        default_fqbn=default_board(settings),
         other_classes=others,
         max_rows=settings.max_roster_rows,
     )
@@ -68,5 +71,7 @@ def cards_page(class_name: str) -> str:
     """Printable credential cards: product ID, login address and its QR code; a password only right after it was set
     in this browser (passwords are stored hashed, so the page can never show one again)."""
     classroom = visible_classroom(require_staff(current_user), class_name)
-    cards = credential_cards(class_devices(classroom), public_base_url(current_settings()))
-    return render_template("classroom/cards.html", classroom=classroom, cards=cards)
+    base_url = public_base_url(current_settings())
+    cards = credential_cards(class_devices(classroom), base_url)
+    loopback = is_loopback(urlsplit(base_url).hostname or "")
+    return render_template("classroom/cards.html", classroom=classroom, cards=cards, loopback=loopback)

@@ -280,9 +280,10 @@ function setUpRosterImport(panel) {
       kind: bot.password ? 'password' : 'given',
       productId: bot.product_id,
     }));
-    await showSecrets(`${data.created.length} bots imported`, entries,
+    const imported = `${data.created.length} bot${data.created.length === 1 ? '' : 's'} imported`;
+    await showSecrets(imported, entries,
       'Each bot also got a device token; its first-flash kit (roster page) issues the one it will use.');
-    reloadWith(`${data.created.length} bots imported.`);
+    reloadWith(`${imported}.`);
   });
 }
 
