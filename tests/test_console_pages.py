@@ -182,3 +182,27 @@ def test_the_account_page_lists_tokens_and_offers_the_password_form(people, clie
     accounts.api_token(client, username="teacher_a", password="password a")
     page = people["a"].get("/account").get_data(as_text=True)
     assert 'id="password-form"' in page and 'class="revoke-token"' in page
+
+
+# --- the demo credentials printed at start ------------------------------------------------------------------------
+
+
+def test_the_demo_banner_never_prints_credentials_that_stopped_working(app, settings):
+    from webide.core.accounts import find_principal, reset_password
+    from webide.core.registry import reset_device_token
+    from webide.demo import ensure_demo_accounts
+    from webide.extensions import db
+
+    with app.app_context():
+        first = ensure_demo_accounts(settings)
+        db.session.commit()
+        assert ensure_demo_accounts(settings) == first  # a restart prints the same, still valid, credentials
+        assert "changed since" not in first and "replaced" not in first
+        bot = find_principal("device", "bot_001")
+        reset_device_token(bot)
+        reset_password(bot, "54321")
+        db.session.commit()
+        later = ensure_demo_accounts(settings)
+    assert "password (changed since it was printed first" in later and "password 12345" not in later
+    assert "device token (replaced by a newer one" in later
+    assert later.splitlines()[0] == first.splitlines()[0]  # the instructor's still work
