@@ -16,12 +16,25 @@ BAD_ROSTER = "product_id,password,name\ncard_bot_1,,Ada\nnot a valid id!,12345,G
 GOOD_ROSTER = "product_id,password,name\ncard_bot_1,,Ada\ncard_bot_3,13579,Grace\ncard_bot_2,24680,Linus\n"
 
 
+def wait_for_console(page: Page) -> None:
+    """The console script marks the page once its controls work (they call the API only from then on)."""
+    expect(page.locator("html")).to_have_attribute("data-console", "ready")
+
+
 def create_class(page: Page, name: str) -> None:
-    """On the classes page: type the name, press Create, wait for the new row."""
+    """On the classes page: type the name, press Create, wait for the reloaded page with the new row."""
     page.goto("/classes")
+    wait_for_console(page)
     page.fill("#new-class-name", name)
     page.get_by_role("button", name="Create class").click()
     expect(page.locator(f'#classes tr[data-class="{name}"]')).to_be_visible()
+    expect(page.locator("#page-message")).to_have_text("Class created.")
+
+
+def open_roster(page: Page, class_name: str) -> None:
+    page.locator(f'#classes tr[data-class="{class_name}"] .class-link').click()
+    expect(page.locator("h1")).to_contain_text(class_name)
+    wait_for_console(page)
 
 
 def choose_roster(page: Page, text: str) -> None:
@@ -43,6 +56,7 @@ def import_roster(page: Page, text: str) -> dict[str, str]:
         for cell in dialog.locator('dd[data-secret="password"]').all()
     }
     page.click("#secret-close")
+    expect(page.locator("#page-message")).to_contain_text("imported.")  # the reloaded page's script says so
     return shown
 
 
@@ -62,8 +76,7 @@ def test_an_instructor_creates_a_class_imports_a_roster_with_a_bad_row_and_print
     expect(row.locator("time")).to_have_text(re.compile(r"^(just now|\d+ s ago)$"))
     screenshot(page, "console-classes")
 
-    row.locator(".class-link").click()
-    expect(page.locator("h1")).to_contain_text("Period 3")
+    open_roster(page, "Period 3")
     choose_roster(page, BAD_ROSTER)
     page.click("#btn-roster-preview")
     bad = page.locator('#roster-preview tr[data-ok="false"]')
@@ -76,6 +89,7 @@ def test_an_instructor_creates_a_class_imports_a_roster_with_a_bad_row_and_print
     screenshot(page, "console-roster-preview-bad-row")
     page.reload()
     expect(page.locator("#no-bots")).to_be_visible()  # nothing was imported
+    wait_for_console(page)
 
     passwords = import_roster(page, GOOD_ROSTER)
     assert list(passwords) == ["card_bot_1"] and re.fullmatch(r"\d{6}", passwords["card_bot_1"])
@@ -84,6 +98,7 @@ def test_an_instructor_creates_a_class_imports_a_roster_with_a_bad_row_and_print
     screenshot(page, "console-roster")
 
     page.click("#link-cards")
+    wait_for_console(page)
     cards = page.locator(".cred-card")
     expect(cards).to_have_count(3)
     first = page.locator('.cred-card[data-product-id="card_bot_1"]')
@@ -106,7 +121,7 @@ def test_an_instructor_resets_a_password_and_the_bot_logs_in_with_it(
 ) -> None:
     log_in(page, *INSTRUCTOR, mode="user")
     create_class(page, "Reset lab")
-    page.locator('#classes tr[data-class="Reset lab"] .class-link').click()
+    open_roster(page, "Reset lab")
     import_roster(page, "product_id,password,name\nreset_bot,11111,Sam\n")
     page.locator('#roster tr[data-product-id="reset_bot"] .reset-password').click()
     confirm(page)
@@ -138,11 +153,13 @@ def test_an_admin_blocks_a_person_who_then_cannot_log_in_and_the_audit_log_shows
 ) -> None:
     log_in(page, *ADMIN, mode="user")
     page.click("#nav-admin")
+    wait_for_console(page)
     page.fill("#new-user-name", "substitute")
     page.fill("#new-user-password", "temporary pw")
     page.get_by_role("button", name="Create account").click()
     row = page.locator('#users tr[data-user="substitute"]')
     expect(row).to_be_visible()
+    expect(page.locator("#page-message")).to_have_text("Account created.")
     row.locator(".block-user").click()
     confirm(page)
     expect(row.locator(".blocked-badge")).to_have_text("Blocked")
@@ -173,11 +190,12 @@ def test_an_admin_blocks_a_person_who_then_cannot_log_in_and_the_audit_log_shows
 def test_the_audit_log_shows_an_instructors_roster_actions(page: Page) -> None:
     log_in(page, *INSTRUCTOR, mode="user")
     create_class(page, "Audit lab")
-    page.locator('#classes tr[data-class="Audit lab"] .class-link').click()
+    open_roster(page, "Audit lab")
     import_roster(page, "product_id,password,name\naudit_bot,11111,Kim\n")
     page.locator('#roster tr[data-product-id="audit_bot"] .block-bot').click()
     confirm(page)
     expect(page.locator('#roster tr[data-product-id="audit_bot"] .blocked-badge')).to_be_visible()
+    expect(page.locator("#page-message")).to_have_text("audit_bot is blocked.")
     page.click("#nav-activity")
     for action in ("class.create", "device.create", "device.block"):
         expect(page.locator(f'#activity tr[data-action="{action}"]').first).to_be_visible()
@@ -186,13 +204,16 @@ def test_the_audit_log_shows_an_instructors_roster_actions(page: Page) -> None:
 
 def test_classes_are_created_renamed_and_deleted_with_the_keyboard(page: Page) -> None:
     log_in(page, *INSTRUCTOR, mode="user")
+    wait_for_console(page)
     page.locator("#nav-classes").focus()
-    page.keyboard.press("Tab")  # the next stop in the top bar
+    page.keyboard.press("Tab")
+    expect(page.locator("#nav-activity")).to_be_focused()  # the top bar is one Tab stop per page
     page.locator("#new-class-name").focus()
     page.keyboard.type("Keyboard class")
     page.keyboard.press("Enter")
     row = page.locator('#classes tr[data-class="Keyboard class"]')
     expect(row).to_be_visible()
+    expect(page.locator("#page-message")).to_have_text("Class created.")
 
     row.locator(".rename-class").focus()
     page.keyboard.press("Enter")
@@ -202,6 +223,7 @@ def test_classes_are_created_renamed_and_deleted_with_the_keyboard(page: Page) -
     page.keyboard.press("Enter")
     renamed = page.locator('#classes tr[data-class="Keys only"]')
     expect(renamed).to_be_visible()
+    expect(page.locator("#page-message")).to_have_text("Class renamed.")
 
     renamed.locator(".delete-class").focus()
     page.keyboard.press("Enter")
@@ -213,3 +235,36 @@ def test_classes_are_created_renamed_and_deleted_with_the_keyboard(page: Page) -
     expect(renamed).to_have_count(0)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+
+
+def test_a_student_changes_the_password_on_the_account_page(
+    page: Page, chromium: Browser, browser_service: BrowserService
+) -> None:
+    log_in(page, *INSTRUCTOR, mode="user")
+    create_class(page, "Account lab")
+    open_roster(page, "Account lab")
+    import_roster(page, "product_id,password,name\naccount_bot,11111,Noor\n")
+
+    student = chromium.new_context(base_url=browser_service.base_url, viewport=DESKTOP)
+    try:
+        bot_page = student.new_page()
+        log_in(bot_page, "account_bot", "11111")
+        wait_for_editor(bot_page)
+        bot_page.goto("/account")
+        wait_for_console(bot_page)
+        bot_page.fill("#current-password", "11111")
+        bot_page.fill("#new-password", "new secret")
+        bot_page.fill("#repeat-password", "new secrets")
+        bot_page.get_by_role("button", name="Change password").click()
+        expect(bot_page.locator("#password-form .form-error")).to_have_text("The two new passwords differ.")
+        bot_page.fill("#repeat-password", "new secret")
+        bot_page.keyboard.press("Enter")
+        expect(bot_page.locator("#page-message")).to_have_text(
+            "Password changed. Your other sessions and API tokens have ended."
+        )
+        screenshot(bot_page, "console-account")
+        bot_page.click("#btn-logout")
+        log_in(bot_page, "account_bot", "new secret")
+        wait_for_editor(bot_page)
+    finally:
+        student.close()

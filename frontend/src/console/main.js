@@ -340,6 +340,7 @@ function start() {
   const importPanel = document.getElementById('import-panel');
   if (importPanel) setUpRosterImport(importPanel);
   if (document.querySelector('.cards-page')) fillCardPasswords();
+  document.documentElement.dataset.console = 'ready'; // for people's scripts and browser tests: controls work now
 }
 
 start();
