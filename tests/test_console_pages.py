@@ -118,7 +118,7 @@ def test_navigation_names_the_console_pages(people):
     teacher = people["a"].get("/account").get_data(as_text=True)
     assert 'id="nav-classes"' in teacher and 'id="nav-admin"' not in teacher
     bot = people["bot"].get("/account").get_data(as_text=True)
-    assert 'id="nav-account"' in bot and 'id="nav-classes"' not in bot
+    assert 'id="nav-account"' in bot and 'id="nav-editor"' in bot and 'id="nav-classes"' not in bot
 
 
 # --- the account's own API tokens ---------------------------------------------------------------------------------
