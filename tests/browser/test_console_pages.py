@@ -268,3 +268,33 @@ def test_a_student_changes_the_password_on_the_account_page(
         wait_for_editor(bot_page)
     finally:
         student.close()
+
+
+def test_a_bot_gets_a_new_device_token_moves_to_another_class_and_is_deleted(page: Page) -> None:
+    log_in(page, *INSTRUCTOR, mode="user")
+    create_class(page, "Move target")
+    create_class(page, "Move lab")
+    open_roster(page, "Move lab")
+    import_roster(page, "product_id,password,name\nmove_bot,11111,Ira\n")
+    row = page.locator('#roster tr[data-product-id="move_bot"]')
+
+    row.locator(".new-token").click()
+    expect(page.locator("#ask-message")).to_contain_text("stays offline until it is provisioned again")
+    confirm(page)
+    expect(page.locator("#secret-warning")).to_contain_text("provisioned again with this token")
+    expect(page.locator('#secret-dialog dd[data-secret="device_token"] code')).to_have_text(re.compile(r"\S{20,}"))
+    page.click("#secret-close")
+    expect(page.locator("#page-message")).to_have_text("move_bot has a new device token: provision the bot again.")
+
+    row.locator(".move-bot select").select_option("Move target")
+    row.locator(".move-bot button").click()
+    expect(page.locator("#page-message")).to_have_text("move_bot moved to another class.")
+    expect(page.locator("#no-bots")).to_be_visible()
+
+    page.goto("/classes")
+    open_roster(page, "Move target")
+    page.locator('#roster tr[data-product-id="move_bot"] .delete-bot').click()
+    expect(page.locator("#ask-message")).to_contain_text("Delete move_bot and all its data")
+    confirm(page)
+    expect(page.locator("#page-message")).to_have_text("move_bot and its data are deleted.")
+    expect(page.locator("#no-bots")).to_be_visible()
