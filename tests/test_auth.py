@@ -27,9 +27,12 @@ def test_instructor_logs_in_and_sees_their_classes(client, accounts):
     accounts.bot("bot_001", class_name="robotics-a")
     accounts.bot("bot_002", class_name="other-class")
     assert accounts.browser_login(client, "teacher", "correct horse", mode="user").status_code == 302
-    page = client.get("/").get_data(as_text=True)
-    assert "robotics-a" in page and "bot_001" in page
-    assert "bot_002" not in page
+    start = client.get("/", follow_redirects=True)
+    assert start.request.path == "/classes"
+    page = start.get_data(as_text=True)
+    assert 'data-class="robotics-a"' in page and 'data-class="other-class"' not in page
+    roster = client.get("/classes/robotics-a").get_data(as_text=True)
+    assert "bot_001" in roster and "bot_002" not in roster
 
 
 @pytest.mark.parametrize("identifier,password", [("bot_001", "wrong"), ("nobody", "12345"), ("BOT_001 ", "12345")])

@@ -38,7 +38,8 @@ def add_bots(app, accounts, first: int, count: int) -> None:  # type: ignore[no-
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/devices", "/api/classes/lab", "/", "/api/dashboard", "/api/classes/lab/dashboard"]
+    "path",
+    ["/api/devices", "/api/classes/lab", "/classes/lab", "/classes", "/api/dashboard", "/api/classes/lab/dashboard"],
 )
 def test_a_fifty_bot_list_costs_what_a_five_bot_list_costs(app, client, accounts, path):
     accounts.instructor("teacher", "teacher pw", classes=("lab",))
@@ -52,7 +53,9 @@ def test_a_fifty_bot_list_costs_what_a_five_bot_list_costs(app, client, accounts
     assert response.status_code == 200
     with app.app_context():
         assert len(db.session.scalars(select(Device)).all()) == 50
-    if path != "/":
+    if path.startswith("/api/"):
         bots = response.get_json().get("devices") or response.get_json()["bots"]
         assert len(bots) == 50 and sum(1 for bot in bots if bot["flash"]) == 25
+    elif path == "/classes/lab":
+        assert response.get_data(as_text=True).count("<tr data-product-id=") == 50
     assert len(large) == len(small), f"{len(small)} queries for 5 bots but {len(large)} for 50"

@@ -235,6 +235,34 @@ def test_class_routes_need_a_login(app, client, two_classes):
             assert response.status_code == 401, f"{method} {url} gave {response.status_code}"
 
 
+# Console pages outside a class: who may open each (a class's own pages are covered by the class routes above).
+CONSOLE_PAGES = {
+    "classroom.classes_page": "staff",
+    "admin.users_page": "admin",
+    "admin.devices_page": "admin",
+    "admin.activity_page": "staff",
+    "auth.account_page": "anyone",
+}
+
+
+@pytest.mark.parametrize(
+    "who,credentials,allowed",
+    [
+        ("bot", {"product_id": "bot_a", "password": "11111"}, {"anyone"}),
+        ("instructor", {"username": "teacher_a", "password": "password a"}, {"anyone", "staff"}),
+        ("admin", {"username": "root", "password": "admin secret"}, {"anyone", "staff", "admin"}),
+    ],
+)
+def test_console_pages_open_only_for_their_roles(app, client, accounts, two_classes, who, credentials, allowed):
+    token = accounts.api_token(client, **credentials)
+    pages = {rule.endpoint: rule.rule for rule in app.url_map.iter_rules() if rule.endpoint in CONSOLE_PAGES}
+    assert set(pages) == set(CONSOLE_PAGES)
+    for endpoint, path in pages.items():
+        response = client.get(path, headers=bearer(token))
+        expected = 200 if CONSOLE_PAGES[endpoint] in allowed else 403
+        assert response.status_code == expected, f"{who}: GET {path} gave {response.status_code}"
+
+
 def test_a_bot_cannot_manage_itself(app, client, accounts, two_classes):
     token = accounts.api_token(client, product_id="bot_a", password="11111")
     routes = [(m, r) for m, r in product_routes_with_methods(app) if r.endpoint in STAFF_DEVICE_ENDPOINTS]

@@ -9,6 +9,7 @@ import secrets
 from .config import Settings
 from .core.accounts import find_principal
 from .core.registry import create_device, create_user, get_or_create_class
+from .core.security import tokens_match, verify_password
 from .core.toolchain import default_board
 
 DEMO_FILE = "demo-credentials.json"
@@ -28,11 +29,28 @@ def ensure_demo_accounts(settings: Settings) -> str:
         with os.fdopen(fd, "w") as handle:
             json.dump(credentials, handle)
     teacher, bot = credentials["instructor"], credentials["bot"]
+    works = working_credentials(credentials)
+    changed = "(changed since it was printed first: reset it on the class's roster page)"
     return (
-        f"Demo instructor: username {teacher['username']}  password {teacher['password']}\n"
-        f"Demo bot:        product ID {bot['product_id']}  password {bot['password']}  "
-        f"device token {bot['device_token']}"
+        f"Demo instructor: username {teacher['username']}  "
+        f"password {teacher['password'] if works['instructor'] else changed}\n"
+        f"Demo bot:        product ID {bot['product_id']}  "
+        f"password {bot['password'] if works['bot'] else changed}  "
+        f"device token {bot['device_token'] if works['device_token'] else '(replaced by a newer one: use the bot’s first-flash kit)'}"
     )
+
+
+def working_credentials(credentials: dict) -> dict[str, bool]:
+    """Which stored demo credentials still work: a password reset or a new device token from the console since the
+    first start must not leave the start banner printing ones that fail."""
+    teacher = find_principal("user", credentials["instructor"]["username"])
+    bot = find_principal("device", credentials["bot"]["product_id"])
+    return {
+        "instructor": teacher is not None
+        and verify_password(teacher.password_hash, credentials["instructor"]["password"]),
+        "bot": bot is not None and verify_password(bot.password_hash, credentials["bot"]["password"]),
+        "device_token": bot is not None and tokens_match(bot.device_token_hash, credentials["bot"]["device_token"]),
+    }
 
 
 def create_demo_accounts(settings: Settings) -> dict:

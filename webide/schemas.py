@@ -104,6 +104,17 @@ class PasswordChange(RequestBody):
     new_password: Secret
 
 
+class TokenSummary(BaseModel):
+    id: int
+    created_at: str | None
+    expires_at: str | None
+    current: bool = Field(description="The token this request carries")
+
+
+class TokenList(Reply):
+    tokens: list[TokenSummary] = Field(description="Your API tokens that still work, newest first (never the tokens)")
+
+
 # --- bots ---------------------------------------------------------------------------------------------------------
 
 

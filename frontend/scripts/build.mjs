@@ -1,6 +1,7 @@
 /**
- * Bundle the editor page into static/dist/editor.js and editor.css, the class dashboard into dashboard.js and
- * dashboard.css, and the class assignments page into assignments.js (minified, no source maps, no timestamps),
+ * Bundle the editor page into static/dist/editor.js and editor.css, the classroom console's pages into console.js
+ * and console.css, the class dashboard into dashboard.js and dashboard.css, and the class assignments page into
+ * assignments.js (minified, no source maps, no timestamps),
  * so the same sources always give the same bytes and the service needs no Node.js at run time.
  */
 import { build } from 'esbuild';
@@ -12,7 +13,12 @@ const outdir = path.join(root, '..', 'static', 'dist');
 
 await build({
   absWorkingDir: root,
-  entryPoints: { editor: 'src/main.js', dashboard: 'src/dashboard/main.js', assignments: 'src/assignments.js' },
+  entryPoints: {
+    editor: 'src/main.js',
+    console: 'src/console/main.js',
+    dashboard: 'src/dashboard/main.js',
+    assignments: 'src/assignments.js',
+  },
   bundle: true,
   minify: true,
   format: 'iife',

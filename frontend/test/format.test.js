@@ -39,3 +39,8 @@ test('last seen is relative to now', () => {
   assert.equal(lastSeenText('2024-05-01T09:00:00Z', now), '3 h ago');
   assert.equal(lastSeenText(null, now), 'never');
 });
+
+test('last seen reads the server\'s times with microseconds', () => {
+  const now = Date.parse('2026-11-30T15:00:00Z');
+  assert.equal(lastSeenText('2026-11-30T14:59:48.123456Z', now), '12 s ago');
+});

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 REDIS_DATABASE = 9
 BOT_PASSWORD = "12345"
 INSTRUCTOR = ("teacher", "correct horse")
+ADMIN = ("root", "admin secret")
 CLASS_NAME = "robotics-1"
 BOTS = (
     "bot_login",
@@ -89,6 +90,7 @@ def browser_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) ->
             for bot in BOTS
         }
         teacher = create_user(*INSTRUCTOR, "instructor")
+        create_user(*ADMIN, "admin")
         get_or_create_class(CLASS_NAME, teacher)
         db.session.commit()
     # ESP32 bots build with the arduino-cli stand-in (the ESP32 core cannot be installed here), AVR bots with

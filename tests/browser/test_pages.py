@@ -1,4 +1,4 @@
-"""The instructor's dashboard, accessible names of the controls, and the layout at laptop and tablet sizes."""
+"""The instructor's way from the classes to a bot's editor, accessible names of the controls, and the layout at laptop and tablet sizes."""
 
 from __future__ import annotations
 
@@ -24,14 +24,15 @@ TABLET = {"width": 820, "height": 1180}
 
 def test_an_instructor_sees_the_class_and_opens_a_bots_editor(page: Page) -> None:
     log_in(page, *INSTRUCTOR, mode="user")
-    expect(page.locator("h1")).to_have_text("Your bots")
-    expect(page.locator("h2").first).to_have_text(CLASS_NAME)
-    rows = page.locator("table.bots tbody tr")
+    expect(page).to_have_url(re.compile(r"/classes$"))
+    expect(page.locator("h1")).to_have_text("Classes")
+    page.locator(f'#classes tr[data-class="{CLASS_NAME}"] .class-link').click()
+    rows = page.locator("#roster tbody tr")
     expect(rows).to_have_count(len(BOTS))
     row = page.locator('tr[data-product-id="bot_class"]')
-    expect(row.locator("td").nth(2)).to_have_text("arduino:avr:uno")
-    expect(row.locator("td").nth(3)).to_have_text("offline")
-    screenshot(page, "instructor-dashboard")
+    expect(row.locator("td").nth(1)).to_have_text(re.compile("Arduino Uno", re.IGNORECASE))
+    expect(row.locator("td").nth(2)).to_contain_text("offline")
+    screenshot(page, "instructor-roster")
 
     row.get_by_role("link", name="bot_class").click()
     expect(page).to_have_url(re.compile(r"/devices/bot_class/editor$"))

@@ -8,6 +8,7 @@ from flask_wtf.csrf import generate_csrf
 
 from ..api import PUBLIC, acting, documented
 from ..core.accounts import (
+    active_tokens,
     authenticate,
     change_password,
     issue_api_token,
@@ -15,11 +16,13 @@ from ..core.accounts import (
     refresh_api_token,
     remember_device,
     revoke_api_token,
+    revoke_own_token,
+    token_views,
 )
 from ..core.audit import record
 from ..core.errors import ApiError, BadRequest, Unauthorized
 from ..extensions import csrf_exempt, current_settings, db
-from ..schemas import CsrfReply, Login, LoginReply, PasswordChange, Reply, WhoAmI
+from ..schemas import CsrfReply, Login, LoginReply, PasswordChange, Reply, TokenList, WhoAmI
 from . import bp
 from .sessions import bearer_token
 
@@ -35,7 +38,9 @@ def login_page() -> str | Response:
     """The login page (bots: product ID and password; people: username and password)."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
-    return render_template("auth/login.html", mode=request.args.get("mode", "device"), error=None)
+    mode = request.args.get("mode", "device")
+    identifier = request.args.get("product_id", "")[:MAX_SECRET] if mode == "device" else ""
+    return render_template("auth/login.html", mode=mode, error=None, identifier=identifier)
 
 
 @bp.post("/login")
@@ -160,6 +165,34 @@ def api_change_password(json: PasswordChange) -> dict:
     if bearer_token() is None:
         login_user(current_user._get_current_object())  # keep this browser signed in; every other session ends
     return {"success": True}
+
+
+@bp.get("/api/auth/tokens")
+@login_required
+@documented("auth", TokenList, errors=(401,))
+def list_tokens() -> dict:
+    """The caller's own API tokens that still work (creation and expiry; the tokens themselves are never shown)."""
+    return {"success": True, "tokens": token_views(active_tokens(current_user), bearer_token())}
+
+
+@bp.delete("/api/auth/tokens/<int:token_id>")
+@login_required
+@documented("auth", Reply, errors=(400, 401, 404))
+def revoke_token(token_id: int) -> dict:
+    """Revoke one of the caller's own API tokens (a script or device that uses it must log in again)."""
+    token = revoke_own_token(current_user._get_current_object(), token_id)
+    record(acting(), "account.token_revoke", current_user._get_current_object(), token_id=token.id)
+    db.session.commit()
+    return {"success": True}
+
+
+@bp.get("/account")
+@login_required
+@documented("pages", other={200: None}, errors=(401,))
+def account_page() -> str:
+    """Every account's own page: change the password, see and revoke API tokens."""
+    tokens = token_views(active_tokens(current_user), None)
+    return render_template("auth/account.html", tokens=tokens)
 
 
 def remember_this_browser(kind: str, identifier: str) -> None:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("classroom", __name__)
 
-from . import assignments, dashboard, views  # noqa: E402,F401
+from . import assignments, dashboard, pages, views  # noqa: E402,F401

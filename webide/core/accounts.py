@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from ..extensions import current_secret_key, current_settings, db
-from ..models import ApiToken, Device, User, as_utc, utcnow
+from ..models import ApiToken, Device, User, as_utc, iso, utcnow
 from .audit import Actor, record
 from .errors import ApiError, BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 from .metrics import LOGIN_FAILURES
@@ -172,7 +173,7 @@ def change_password(principal: Principal, new_password: str) -> None:
 def end_sessions(principal: Principal) -> None:
     """Sign the principal out everywhere: browser sessions (by their version) and every API token."""
     principal.session_version += 1
-    owner = ApiToken.device_id if isinstance(principal, Device) else ApiToken.user_id
+    owner = owner_column(principal)
     for token in db.session.scalars(select(ApiToken).where(owner == principal.id, ApiToken.revoked_at.is_(None))):
         token.revoked_at = utcnow()
 
@@ -232,3 +233,42 @@ def accessible_device(principal: Principal, product_id: str) -> Device:
     if device is None or not principal.can_access(device):
         raise NotFound(f"No bot named {product_id!r}")
     return device
+
+
+def owner_column(principal: Principal) -> Any:
+    """The API token column that points at this kind of principal."""
+    return ApiToken.device_id if isinstance(principal, Device) else ApiToken.user_id
+
+
+def active_tokens(principal: Principal) -> list[ApiToken]:
+    """The principal's API tokens that still work (not revoked, not expired), newest first."""
+    query = (
+        select(ApiToken)
+        .where(owner_column(principal) == principal.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def token_views(tokens: list[ApiToken], current_token: str | None) -> list[dict[str, object]]:
+    """Tokens as their owner sees them: never the token itself (only its hash is stored)."""
+    current_hash = token_digest(current_token) if current_token else None
+    return [
+        {
+            "id": token.id,
+            "created_at": iso(token.created_at),
+            "expires_at": iso(token.expires_at),
+            "current": token.token_hash == current_hash,
+        }
+        for token in tokens
+    ]
+
+
+def revoke_own_token(principal: Principal, token_id: int) -> ApiToken:
+    """Revoke one of the principal's working tokens; anyone else's (or an unknown id) is a 404."""
+    token = db.session.get(ApiToken, token_id) if 0 < token_id < 2**63 else None
+    owner = None if token is None else (token.device_id if isinstance(principal, Device) else token.user_id)
+    if token is None or owner != principal.id or token.revoked_at is not None:
+        raise NotFound(f"No token with id {token_id}")
+    token.revoked_at = utcnow()
+    return token

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select
@@ -13,6 +13,7 @@ from ..config import Settings
 from ..models import Build, BuildStatus, Deployment, Device, as_utc, iso, utcnow
 from .deployments import newest_deployment, newest_deployments
 from .firmware.urls import firmware_url
+from .toolchain import available_boards
 
 
 def is_online(device: Device, settings: Settings) -> bool:
@@ -109,3 +110,20 @@ def build_detail(build: Build, with_log: bool = True) -> dict[str, Any]:
     if with_log:
         detail["log"] = build.log
     return detail
+
+
+def readable_time(moment: datetime | None) -> str:
+    """A time as people read it on a page, to the minute in UTC ("2026-11-30 14:52 UTC"); pages turn it into
+    "12 s ago" in the browser's own terms."""
+    moment = as_utc(moment)
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def board_names(settings: Settings) -> dict[str, str]:
+    """Installed boards by FQBN, with the names people know them by ("ESP32 Dev Module")."""
+    return {board.fqbn: board.name for board in available_boards(settings)}
+
+
+def board_label(names: dict[str, str], fqbn: str) -> str:
+    """A board's name, also for an FQBN with menu options ("arduino:avr:mega:cpu=atmega2560"); else the FQBN."""
+    return names.get(fqbn) or names.get(":".join(fqbn.split(":")[:3])) or fqbn
