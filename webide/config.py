@@ -233,18 +233,24 @@ def load_or_create_secret(data_dir: Path, name: str = "secret_key") -> str:
     path = data_dir / name
     data_dir.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        # Write a private temp file, then link it into place: concurrent starters agree on one key.
-        temp = data_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            pass
-        finally:
-            temp.unlink()
+        write_private_once(path, secrets.token_hex(32).encode())
     return path.read_text().strip()
+
+
+def write_private_once(path: Path, content: bytes) -> None:
+    """Create ``path`` (mode 0600) holding ``content`` unless it exists: a private temp file is linked into place, so
+    processes starting at once agree on one file and nobody ever reads a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
 
 
 def settings_table() -> list[tuple[str, str]]:

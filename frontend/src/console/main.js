@@ -7,6 +7,7 @@ import { el } from '../ui/dom.js';
 import { ask, showModal } from '../ui/dialogs.js';
 import { lastSeenText } from '../lib/format.js';
 import { describePreview, generatedPasswords } from '../lib/rosterpreview.js';
+import { createSender } from '../ui/api.js';
 import { buttonBody, formBody } from '../lib/formbody.js';
 import { rememberPasswords, takePasswords } from '../lib/cardpasswords.js';
 import './console.css';
@@ -16,23 +17,12 @@ const FLASH_KEY = 'webide.console-message';
 const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content || '';
 const className = document.querySelector('[data-class-name]')?.dataset.className || null;
 
+const { send } = createSender(csrfToken);
+
 /** One API call; resolves {ok, status, data} for every answer (status 0: the server could not be reached). */
 async function call(method, url, body) {
-  const headers = { Accept: 'application/json', 'X-CSRFToken': csrfToken };
-  let payload;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(url, { method, headers, body: payload, credentials: 'same-origin' });
-  } catch {
-    return { ok: false, status: 0, data: { error: 'The server cannot be reached; check the connection and try again' } };
-  }
-  const data = await response.json().catch(() => ({ error: `Unexpected answer from the server (HTTP ${response.status})` }));
-  return { ok: response.ok, status: response.status, data };
+  const { status, data } = await send(method, url, body);
+  return { ok: status >= 200 && status < 300, status, data };
 }
 
 // --- messages and times -----------------------------------------------------------------------------------------

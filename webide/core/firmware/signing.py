@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import secrets
 import stat
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature, encode_dss_signature
 from sqlalchemy import select
 
-from ...config import Settings
+from ...config import Settings, write_private_once
 from ...extensions import db
 from ...models import Artifact, ImageSignature, utcnow
 from ..errors import ServiceUnavailable
@@ -79,17 +77,7 @@ def create_key_file(path: Path) -> None:
     """A new P-256 key in PEM, written privately and linked into place so concurrent starters agree on one key."""
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        pass
-    finally:
-        temp.unlink()
+    write_private_once(path, pem)
 
 
 @lru_cache(maxsize=4)
