@@ -8,7 +8,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from ..live import ApiClient, InOrderClient
-from .conftest import BOT_PASSWORD, BUILD_TIMEOUT_MS, INSTRUCTOR, BrowserService, log_in, screenshot
+from .conftest import ADMIN, BOT_PASSWORD, BUILD_TIMEOUT_MS, INSTRUCTOR, BrowserService, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -120,19 +120,35 @@ def test_the_filters_and_sort_work_from_the_keyboard(page: Page, dashboard_class
     expect(page.locator("#sort-select")).to_have_value("status")
 
 
-def test_a_bot_cannot_join_a_class_room(browser_service: BrowserService, dashboard_class: dict[str, str]) -> None:
-    student = ApiClient(browser_service.base_url, product_id="dash_b", password=BOT_PASSWORD)
+def class_room_answers(service: BrowserService, token: str, *requests_: dict) -> list[dict]:
+    """What the server answers to each join_class request of one Socket.IO client logged in with ``token``."""
     client = InOrderClient(reconnection=False)
     client.connect(
-        browser_service.base_url,
-        namespaces=["/ota-update"],
-        auth={"token": student.token},
-        transports=["websocket"],
-        wait_timeout=10,
+        service.base_url, namespaces=["/ota-update"], auth={"token": token}, transports=["websocket"], wait_timeout=10
     )
     try:
-        ack = client.call("join_class", {"class_name": CLASS}, namespace="/ota-update", timeout=10)
-        assert ack == {"success": False, "error": f"No class named {CLASS!r}"}
-        assert client.call("join_class", {}, namespace="/ota-update", timeout=10)["success"] is False
+        return [client.call("join_class", body, namespace="/ota-update", timeout=10) for body in requests_]
     finally:
         client.disconnect()
+
+
+def test_a_bot_cannot_join_a_class_room(browser_service: BrowserService, dashboard_class: dict[str, str]) -> None:
+    student = ApiClient(browser_service.base_url, product_id="dash_b", password=BOT_PASSWORD)
+    named, empty = class_room_answers(browser_service, student.token, {"class_name": CLASS}, {})
+    assert named == {"success": False, "error": f"No class named {CLASS!r}"}
+    assert empty["success"] is False
+
+
+def test_only_the_class_instructor_and_admins_join_its_room(
+    browser_service: BrowserService, dashboard_class: dict[str, str]
+) -> None:
+    admin = ApiClient(browser_service.base_url, username=ADMIN[0], password=ADMIN[1])
+    body = {"username": "dash_other_teacher", "role": "instructor", "password": "other teacher pw"}
+    assert admin.post("/api/admin/users", json=body).status_code == 201
+    other = ApiClient(browser_service.base_url, username=body["username"], password=body["password"])
+    owner = ApiClient(browser_service.base_url, username=INSTRUCTOR[0], password=INSTRUCTOR[1])
+    [refused] = class_room_answers(browser_service, other.token, {"class_name": CLASS})
+    assert refused == {"success": False, "error": f"No class named {CLASS!r}"}
+    for allowed in (owner, admin):
+        [joined] = class_room_answers(browser_service, allowed.token, {"class_name": CLASS})
+        assert joined["success"] is True and joined["class_name"] == CLASS
