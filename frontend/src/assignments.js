@@ -63,19 +63,25 @@ function showAssignments(assignments, modes) {
   byId('no-assignments').hidden = assignments.length > 0;
 }
 
+function buildLabel(build) {
+  return `${build.product_id} · revision ${build.revision} · ${build.requested_by} · `
+    + `${build.created_at.slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 function showGoldenChoices(builds, goldenId) {
   const select = byId('golden-select');
   fillSelect(select, builds.map((build) => [build.update_id,
-    `${build.product_id} · revision ${build.revision} · ${build.requested_by} · ${build.created_at.slice(0, 16).replace('T', ' ')}`
-    + (build.update_id === goldenId ? ' (golden)' : '')]));
-  if (goldenId && builds.some((build) => build.update_id === goldenId)) select.value = goldenId;
+    buildLabel(build) + (build.update_id === goldenId ? ' (golden)' : '')]));
+  const golden = builds.find((build) => build.update_id === goldenId);
+  if (golden) select.value = goldenId;
   const empty = builds.length === 0;
   byId('btn-golden').disabled = empty;
   byId('btn-revert').disabled = empty;
   select.hidden = empty;
   byId('golden-current').textContent = empty
     ? 'No build of this class has produced firmware yet: flash the class or Upload from a bot first.'
-    : goldenId ? `Golden build: ${goldenId}` : 'No golden build chosen yet.';
+    : golden ? `Golden build: ${buildLabel(golden)}` : goldenId ? 'The golden build is no longer among the recent builds.'
+      : 'No golden build chosen yet.';
 }
 
 async function reload() {

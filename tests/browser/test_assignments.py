@@ -11,7 +11,7 @@ from webide import create_app
 from webide.core.registry import create_device, create_user, get_or_create_class
 from webide.extensions import db
 
-from ..conftest import AVR_FQBN
+from ..conftest import AVR_FQBN, ESP32_FQBN
 from ..live import ApiClient
 from .conftest import (
     BOT_PASSWORD,
@@ -29,8 +29,9 @@ pytestmark = pytest.mark.browser
 
 # Their own instructor and classes, so the other browser tests' class and dashboard stay as they expect.
 TEACHER = ("teacher_assign", "assign password")
-HANDOUT_CLASS, FROZEN_CLASS = "assign-handout", "assign-frozen"
+HANDOUT_CLASS, FROZEN_CLASS, REVERT_CLASS = "assign-handout", "assign-frozen", "assign-revert"
 BOTS = {"bot_assign": HANDOUT_CLASS, "bot_frozen": FROZEN_CLASS, "bot_twin": FROZEN_CLASS}
+REVERT_BOTS = {"bot_golden": ESP32_FQBN, "bot_golden_2": ESP32_FQBN, "bot_golden_uno": AVR_FQBN}
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +39,12 @@ def assignment_classes(browser_service: BrowserService) -> BrowserService:
     app = create_app(browser_service.live.settings)
     with app.app_context():
         teacher = create_user(*TEACHER, "instructor")
-        for name in (HANDOUT_CLASS, FROZEN_CLASS):
+        for name in (HANDOUT_CLASS, FROZEN_CLASS, REVERT_CLASS):
             get_or_create_class(name, teacher)
         for product_id, class_name in BOTS.items():
             create_device(product_id, BOT_PASSWORD, "", AVR_FQBN, class_name)
+        for product_id, fqbn in REVERT_BOTS.items():
+            create_device(product_id, BOT_PASSWORD, "", fqbn, REVERT_CLASS)
         db.session.commit()
         db.engine.dispose()
     return browser_service
@@ -155,3 +158,35 @@ def test_a_save_in_one_editor_updates_the_other_in_place(
         screenshot(watcher, "assignments-teacher-follows-student")
     finally:
         watcher.context.close()
+
+
+def upload_as_student(service: BrowserService, product_id: str, source: str) -> dict:
+    student = ApiClient(service.base_url, product_id=product_id, password=BOT_PASSWORD)
+    result = student.wait(student.submit(product_id, [{"name": f"{product_id}.ino", "content": source}], True))
+    assert result["status"] == "complete", result["log"]
+    return result
+
+
+def test_reverting_the_class_to_a_golden_build_retargets_its_bots(
+    page: Page, assignment_classes: BrowserService, teacher_api: ApiClient
+) -> None:
+    golden = upload_as_student(assignment_classes, "bot_golden", "void setup() {}\nvoid loop() {}\n")
+    later = upload_as_student(assignment_classes, "bot_golden_2", "int x;\nvoid setup() { x = 1; }\nvoid loop() {}\n")
+    assert later["artifact"]["sha256"] != golden["artifact"]["sha256"]
+
+    log_in(page, *TEACHER, mode="user")
+    page.goto(f"/classes/{REVERT_CLASS}/assignments")
+    page.on("dialog", lambda dialog: dialog.accept())
+    choice = page.locator(f'#golden-select option[value="{golden["update_id"]}"]')
+    expect(choice).to_have_count(1)
+    page.select_option("#golden-select", golden["update_id"])
+    page.click("#btn-golden")
+    expect(page.locator("#golden-current")).to_contain_text("Golden build: bot_golden · revision")
+    page.click("#btn-revert")
+    expect(page.locator("#page-message")).to_contain_text("Reverted 2 of 3 bots")
+    expect(page.locator('#revert-table tr[data-product-id="bot_golden_2"]')).to_contain_text("Reverted")
+    expect(page.locator('#revert-table tr[data-product-id="bot_golden_uno"]')).to_contain_text("Skipped")
+    screenshot(page, "assignments-reverted")
+    for product_id in ("bot_golden", "bot_golden_2"):
+        target = teacher_api.get(f"/api/devices/{product_id}").json()["target"]
+        assert target["sha256"] == golden["artifact"]["sha256"], product_id
