@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Artifact, Build, Deployment, Device, Release, Rollout, RolloutTarget, as_utc, iso, utcnow
+from ..models import Artifact, Build, Deployment, Device, Release, Rollout, RolloutTarget, User, as_utc, iso, utcnow
 from .deployments import FAILED, REBOOTING, ROLLED_BACK, RUNNING, deploy_artifact, newest_deployments
 from .errors import BadRequest, Conflict, NotFound
 
@@ -324,6 +324,18 @@ def advance_rollouts() -> bool:
         evaluate(rollout)
         changed = changed or before != (rollout.state, rollout.current_group) or bool(db.session.dirty)
     return changed
+
+
+def visible_rollouts(user: User) -> list[Rollout]:
+    """The rollouts ``user`` may see, newest first: admins every one, an instructor those they created."""
+    query = (
+        select(Rollout)
+        .options(selectinload(Rollout.targets).selectinload(RolloutTarget.device))
+        .order_by(Rollout.id.desc())
+    )
+    if not user.is_admin:
+        query = query.where(Rollout.created_by == user.display_name)
+    return list(db.session.scalars(query))
 
 
 def rollout_view(rollout: Rollout) -> dict[str, Any]:
