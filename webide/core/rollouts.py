@@ -231,10 +231,14 @@ def open_group(rollout: Rollout, number: int) -> None:
     newest = newest_deployments([target.device_id for target in targets])
     for target in targets:
         current = newest.get(target.device_id)
-        if (current.id if current else None) != target.deployment_id:
+        if current is not None and current.artifact_id == rollout.artifact_id:
+            # Already given this image, e.g. by a sweep in another worker process that opened the group first.
+            target.deployment_id = current.id
+            set_target_state(target, UPDATING, "")
+        elif (current.id if current else None) != target.deployment_id:
             set_target_state(target, LEFT, "the bot got another target (an Upload) before its group opened")
-            continue
-        deploy(target, rollout)
+        else:
+            deploy(target, rollout)
 
 
 def deploy(target: RolloutTarget, rollout: Rollout) -> None:
