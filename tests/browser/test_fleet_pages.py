@@ -121,3 +121,9 @@ def test_an_instructor_uploads_a_release_rolls_it_out_and_blocks_it(
     expect(release.locator(".block-reason")).to_have_text("motor stalls on boot")
     expect(page.locator("#page-message")).to_have_text(f"{VERSION} is blocked.")
     screenshot(page, "firmware-blocked")
+    wait_for_console(page)
+
+    release.locator(".unblock-release").focus()  # with the keyboard, as a teacher might
+    page.keyboard.press("Enter")
+    expect(page.locator("#page-message")).to_have_text(f"{VERSION} is in service again.")
+    expect(page.locator(f'#releases tr[data-version="{VERSION}"]')).to_have_attribute("data-blocked", "false")
