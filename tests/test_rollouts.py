@@ -314,3 +314,27 @@ def test_a_group_another_sweep_opened_first_keeps_its_bots(app, client, classroo
     sweep(app)
     reply = client.get(f"/api/rollouts/{created['id']}", headers=classroom["teacher"]).get_json()["rollout"]
     assert reply["state"] == "done" and reply["groups"][1]["succeeded"] == len(second)
+
+
+def test_a_bot_given_the_image_twice_stays_in_its_group(app, client, classroom):
+    """Two sweeps opening a group at the same moment each give its bots the image: the newer deployment of the same
+    image is still the rollout's, so the bot is counted when it runs it."""
+    body = {
+        "version": "1.1.0",
+        "targets": {"class_name": "lab"},
+        "groups": {"count": 1},
+        "success_threshold": 100,
+        "error_threshold_count": 3,
+    }
+    created = client.post("/api/rollouts", headers=classroom["teacher"], json=body).get_json()["rollout"]
+    assert client.post(f"/api/rollouts/{created['id']}/start", headers=classroom["teacher"]).status_code == 200
+    bots = [bot["product_id"] for bot in created["groups"][0]["bots"]]
+    with app.app_context():
+        artifact = db.session.scalar(select(Release).where(Release.version == "1.1.0")).artifact
+        deploy_artifact(db.session.scalar(select(Device).where(Device.product_id == bots[0])), artifact, None)
+        db.session.commit()
+    for product_id in bots:
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    reply = client.get(f"/api/rollouts/{created['id']}", headers=classroom["teacher"]).get_json()["rollout"]
+    assert reply["groups"][0]["succeeded"] == len(bots) and reply["state"] == "done"

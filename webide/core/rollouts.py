@@ -275,6 +275,8 @@ def observe(rollout: Rollout) -> None:
     silent_before = utcnow() - timedelta(seconds=rollout.silence_s)
     for target in updating:
         deployment = newest.get(target.device_id)
+        if deployment is not None and deployment.artifact_id == rollout.artifact_id:
+            target.deployment_id = deployment.id  # the image again (a second sweep's deployment), not an Upload
         if deployment is None or deployment.id != target.deployment_id:
             set_target_state(target, LEFT, "the bot got another target (an Upload) during the rollout")
         elif deployment.state == RUNNING and runs_image(target.device, rollout.artifact):
