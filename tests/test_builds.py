@@ -238,7 +238,10 @@ def test_bad_build_requests_get_clear_errors(service, body, status, needle):
 def test_unknown_update_id_reports_not_found(service):
     api = bot_client(service, 1)
     response = api.get("/ota-update-progress/0123456789abcdef")
-    assert response.status_code == 404 and response.json()["status"] == "not_found"
+    assert response.status_code == 404
+    assert response.json()["status"] == "not_found"
+    assert response.json()["error"] == "Update not found"
+    assert response.json()["message"] == "Update not found"
 
 
 def test_late_listener_receives_what_it_missed_then_the_live_tail(service):

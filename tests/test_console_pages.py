@@ -116,9 +116,10 @@ def test_navigation_names_the_console_pages(people):
     admin = people["root"].get("/account").get_data(as_text=True)
     assert 'id="nav-classes"' in admin and 'id="nav-admin"' in admin and 'id="nav-account"' in admin
     teacher = people["a"].get("/account").get_data(as_text=True)
-    assert 'id="nav-classes"' in teacher and 'id="nav-admin"' not in teacher
+    assert 'id="nav-classes"' in teacher and 'id="nav-admin"' not in teacher and 'id="nav-firmware"' in teacher
     bot = people["bot"].get("/account").get_data(as_text=True)
     assert 'id="nav-account"' in bot and 'id="nav-editor"' in bot and 'id="nav-classes"' not in bot
+    assert 'id="nav-firmware"' not in bot
 
 
 # --- the account's own API tokens ---------------------------------------------------------------------------------

@@ -238,6 +238,7 @@ def test_class_routes_need_a_login(app, client, two_classes):
 # Console pages outside a class: who may open each (a class's own pages are covered by the class routes above).
 CONSOLE_PAGES = {
     "classroom.classes_page": "staff",
+    "fleet.firmware_page": "staff",
     "admin.users_page": "admin",
     "admin.devices_page": "admin",
     "admin.activity_page": "staff",

@@ -284,3 +284,57 @@ def test_a_release_being_rolled_out_cannot_be_deleted(client, classroom):
     refused = client.delete("/api/firmware/releases/1.1.0", headers=classroom["teacher"])
     assert refused.status_code == 409 and "rolled out" in refused.get_json()["error"]
     assert created["state"] == "ready"
+
+
+def test_a_group_another_sweep_opened_first_keeps_its_bots(app, client, classroom):
+    """Every worker process sweeps: when another one opened group 2 first, its bots already have the image as their
+    target, which is not a student's Upload, so they stay in the rollout."""
+    body = {
+        "version": "1.1.0",
+        "targets": {"class_name": "lab"},
+        "groups": {"count": 2},
+        "success_threshold": 100,
+        "error_threshold_count": 3,
+    }
+    created = client.post("/api/rollouts", headers=classroom["teacher"], json=body).get_json()["rollout"]
+    assert client.post(f"/api/rollouts/{created['id']}/start", headers=classroom["teacher"]).status_code == 200
+    second = [bot["product_id"] for bot in created["groups"][1]["bots"]]
+    with app.app_context():
+        artifact = db.session.scalar(select(Release).where(Release.version == "1.1.0")).artifact
+        for product_id in second:  # what the other process's sweep committed
+            deploy_artifact(db.session.scalar(select(Device).where(Device.product_id == product_id)), artifact, None)
+        db.session.commit()
+    for bot in created["groups"][0]["bots"]:
+        update_succeeds(client, classroom, bot["product_id"])
+    sweep(app)
+    groups = client.get(f"/api/rollouts/{created['id']}", headers=classroom["teacher"]).get_json()["rollout"]["groups"]
+    assert [bot["state"] for bot in groups[1]["bots"]] == ["updating"] * len(second)
+    for product_id in second:
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    reply = client.get(f"/api/rollouts/{created['id']}", headers=classroom["teacher"]).get_json()["rollout"]
+    assert reply["state"] == "done" and reply["groups"][1]["succeeded"] == len(second)
+
+
+def test_a_bot_given_the_image_twice_stays_in_its_group(app, client, classroom):
+    """Two sweeps opening a group at the same moment each give its bots the image: the newer deployment of the same
+    image is still the rollout's, so the bot is counted when it runs it."""
+    body = {
+        "version": "1.1.0",
+        "targets": {"class_name": "lab"},
+        "groups": {"count": 1},
+        "success_threshold": 100,
+        "error_threshold_count": 3,
+    }
+    created = client.post("/api/rollouts", headers=classroom["teacher"], json=body).get_json()["rollout"]
+    assert client.post(f"/api/rollouts/{created['id']}/start", headers=classroom["teacher"]).status_code == 200
+    bots = [bot["product_id"] for bot in created["groups"][0]["bots"]]
+    with app.app_context():
+        artifact = db.session.scalar(select(Release).where(Release.version == "1.1.0")).artifact
+        deploy_artifact(db.session.scalar(select(Device).where(Device.product_id == bots[0])), artifact, None)
+        db.session.commit()
+    for product_id in bots:
+        update_succeeds(client, classroom, product_id)
+    sweep(app)
+    reply = client.get(f"/api/rollouts/{created['id']}", headers=classroom["teacher"]).get_json()["rollout"]
+    assert reply["groups"][0]["succeeded"] == len(bots) and reply["state"] == "done"

@@ -66,6 +66,15 @@ def test_a_bot_updates_itself_from_a_sketch_zip(app, client, callers):
     assert progress.status_code == 200 and progress.get_json()["status"] == "pending"
 
 
+def test_an_unknown_update_answers_seed_002s_not_found(client, callers):
+    for caller in ("bot", "teacher"):
+        response = client.get("/ota-update-progress/0123456789abcdef", headers=callers[caller])
+        assert response.status_code == 404
+        reply = response.get_json()
+        assert reply["error"] == "Update not found" and reply["message"] == "Update not found"
+        assert reply["success"] is False and reply["status"] == "not_found"
+
+
 def test_an_instructor_names_the_bot(app, client, callers):
     zip_data = make_zip({"blink.ino": BLINK})
     assert send(client, "/ota-update", callers["teacher"], zip_data, product_id="bot_a").status_code == 200

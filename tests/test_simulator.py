@@ -196,6 +196,7 @@ class LyingServer:
         self.reply: tuple[int, dict[str, str], bytes] = (304, {}, b"")
         self.reports: list[dict] = []
         self.requests: list[dict[str, str]] = []
+        self.heartbeat_answers: list[int] = []  # statuses for the next heartbeats; 200 once used up
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -211,8 +212,10 @@ class LyingServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 outer.reports.append(json.loads(self.rfile.read(length)))
-                payload = b'{"success": true}'
-                self.send_response(200)
+                answers = outer.heartbeat_answers if self.path.endswith("/heartbeat") else []
+                status = answers.pop(0) if answers else 200
+                payload = b'{"success": true}' if status == 200 else b'{"success": false, "error": "busy"}'
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -283,6 +286,41 @@ def test_simulator_sends_the_stock_http_update_request(liar):
     ):
         assert sent[name], name
     assert sent["authorization"] == "Bearer token"
+
+
+def serve_image(liar: LyingServer) -> None:
+    liar.reply = (200, {"Content-Length": str(len(IMAGE)), "x-MD5": hashlib.md5(IMAGE).hexdigest()}, IMAGE)
+
+
+def heartbeats(liar: LyingServer) -> list[dict]:
+    return [report for report in liar.reports if "uptime" in report]
+
+
+def test_new_firmware_stays_on_probation_until_the_server_accepts_a_heartbeat(liar):
+    serve_image(liar)
+    liar.heartbeat_answers = [503, 503]
+    bot = SimulatedBot(liar.url, "bot_liar", "token", say=lambda _line: None, probation_heartbeat_s=0.01)
+    outcome = bot.pull()
+    assert outcome.result == "updated", outcome
+    assert bot.running == IMAGE
+    assert [report["md5"] for report in heartbeats(liar)] == [hashlib.md5(IMAGE).hexdigest()] * 3
+    assert not any(report.get("status") == "FAILED" for report in liar.reports)
+
+
+def test_new_firmware_the_server_never_confirms_is_rolled_back_and_reported(liar):
+    serve_image(liar)
+    liar.heartbeat_answers = [503] * 1000
+    bot = SimulatedBot(
+        liar.url, "bot_liar", "token", say=lambda _line: None, confirm_window_s=0.2, probation_heartbeat_s=0.02
+    )
+    outcome = bot.pull()
+    assert (outcome.result, outcome.detail) == ("failed", "rolled back")
+    assert bot.running == factory_image("bot_liar") and bot.firmware_version == "bootstrap"
+    failed = [report for report in liar.reports if report.get("status") == "FAILED"]
+    assert len(failed) == 1 and "rolled back" in failed[0]["message"]
+    on_probation, after = heartbeats(liar)[:-1], heartbeats(liar)[-1]
+    assert on_probation and all(report["md5"] == hashlib.md5(IMAGE).hexdigest() for report in on_probation)
+    assert after["rolled_back"] is True and after["md5"] == hashlib.md5(factory_image("bot_liar")).hexdigest()
 
 
 def test_device_row_untouched_by_simulator_against_wrong_server(service):

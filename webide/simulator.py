@@ -214,6 +214,10 @@ class SimulatedBot:
     partial_etag: str | None = None
     last_result: str = ""
     last_status: int | None = None  # HTTP status of the last firmware request
+    # Like the agent (WEBIDE_CONFIRM_WINDOW_MS, kProbationHeartbeatMs): a new image stays on probation, sending a
+    # heartbeat this often, until the server accepts one; if none is accepted within the window it is rolled back.
+    confirm_window_s: float = 180.0
+    probation_heartbeat_s: float = 5.0
 
     def __post_init__(self) -> None:
         self.running = self.running or factory_image(self.product_id)
@@ -404,19 +408,41 @@ class SimulatedBot:
 
     def reboot_into(self, image: bytes, version: str | None) -> PullOutcome:
         """Restart; the new image heartbeats on probation, or the bootloader returns to the old one."""
-        previous = self.running
+        previous, previous_version = self.running, self.firmware_version
         self.booted_at = time.monotonic()
         if self.reject_new_firmware or self.fate == "rollback":
-            self.running = previous
             self.log("new firmware failed on probation; bootloader returned to the previous image")
-            self.report("FAILED", 0, "rolled back to the previous firmware")
-            self.heartbeat(rolled_back=True)
-            return PullOutcome("failed", "rolled back")
+            return self.roll_back(previous, previous_version, "rolled back to the previous firmware")
         self.running = image
         self.firmware_version = f"build-{version}" if version else "downloaded"
-        self.log(f"rebooted into md5={self.running_md5}")
-        self.heartbeat()
+        self.log(f"rebooted into md5={self.running_md5}; on probation until the server accepts a heartbeat")
+        if not self.confirmed_by_server():
+            self.log("the server did not confirm the new firmware in time; rolling back")
+            return self.roll_back(previous, previous_version, "rolled back: the server did not confirm it in time")
+        self.log("new firmware confirmed by the server; marked valid")
         return PullOutcome("updated", f"md5={self.running_md5}")
+
+    def confirmed_by_server(self) -> bool:
+        """Heartbeats on probation until the server accepts one (200) or the confirmation window closes."""
+        deadline = time.monotonic() + self.confirm_window_s
+        while True:
+            try:
+                if self.heartbeat().status == 200:
+                    return True
+            except SimulatorError as error:
+                self.log(f"heartbeat on probation failed: {error}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(self.probation_heartbeat_s, left))
+
+    def roll_back(self, previous: bytes, previous_version: str, message: str) -> PullOutcome:
+        """Boot the previous image again and tell the server (status FAILED naming the rollback, then a heartbeat)."""
+        self.running, self.firmware_version = previous, previous_version
+        self.booted_at = time.monotonic()
+        self.report("FAILED", 0, message)
+        self.heartbeat(rolled_back=True)
+        return PullOutcome("failed", "rolled back")
 
 
 class ProgressReports:

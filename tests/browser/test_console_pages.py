@@ -207,7 +207,7 @@ def test_classes_are_created_renamed_and_deleted_with_the_keyboard(page: Page) -
     wait_for_console(page)
     page.locator("#nav-classes").focus()
     page.keyboard.press("Tab")
-    expect(page.locator("#nav-activity")).to_be_focused()  # the top bar is one Tab stop per page
+    expect(page.locator("#nav-firmware")).to_be_focused()  # the top bar is one Tab stop per page
     page.locator("#new-class-name").focus()
     page.keyboard.type("Keyboard class")
     page.keyboard.press("Enter")

@@ -89,8 +89,8 @@ def progress(update_id: str) -> tuple[dict, int]:
             "success": False,
             "status": "not_found",
             "progress": 0,
-            "message": "No such update",
-            "error": "not found",
+            "message": "Update not found",
+            "error": "Update not found",
         }, 404
     return build_progress(build), 200
 

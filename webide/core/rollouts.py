@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Artifact, Build, Deployment, Device, Release, Rollout, RolloutTarget, as_utc, iso, utcnow
+from ..models import Artifact, Build, Deployment, Device, Release, Rollout, RolloutTarget, User, as_utc, iso, utcnow
 from .deployments import FAILED, REBOOTING, ROLLED_BACK, RUNNING, deploy_artifact, newest_deployments
 from .errors import BadRequest, Conflict, NotFound
 
@@ -231,10 +231,14 @@ def open_group(rollout: Rollout, number: int) -> None:
     newest = newest_deployments([target.device_id for target in targets])
     for target in targets:
         current = newest.get(target.device_id)
-        if (current.id if current else None) != target.deployment_id:
+        if current is not None and current.artifact_id == rollout.artifact_id:
+            # Already given this image, e.g. by a sweep in another worker process that opened the group first.
+            target.deployment_id = current.id
+            set_target_state(target, UPDATING, "")
+        elif (current.id if current else None) != target.deployment_id:
             set_target_state(target, LEFT, "the bot got another target (an Upload) before its group opened")
-            continue
-        deploy(target, rollout)
+        else:
+            deploy(target, rollout)
 
 
 def deploy(target: RolloutTarget, rollout: Rollout) -> None:
@@ -271,6 +275,8 @@ def observe(rollout: Rollout) -> None:
     silent_before = utcnow() - timedelta(seconds=rollout.silence_s)
     for target in updating:
         deployment = newest.get(target.device_id)
+        if deployment is not None and deployment.artifact_id == rollout.artifact_id:
+            target.deployment_id = deployment.id  # the image again (a second sweep's deployment), not an Upload
         if deployment is None or deployment.id != target.deployment_id:
             set_target_state(target, LEFT, "the bot got another target (an Upload) during the rollout")
         elif deployment.state == RUNNING and runs_image(target.device, rollout.artifact):
@@ -324,6 +330,18 @@ def advance_rollouts() -> bool:
         evaluate(rollout)
         changed = changed or before != (rollout.state, rollout.current_group) or bool(db.session.dirty)
     return changed
+
+
+def visible_rollouts(user: User) -> list[Rollout]:
+    """The rollouts ``user`` may see, newest first: admins every one, an instructor those they created."""
+    query = (
+        select(Rollout)
+        .options(selectinload(Rollout.targets).selectinload(RolloutTarget.device))
+        .order_by(Rollout.id.desc())
+    )
+    if not user.is_admin:
+        query = query.where(Rollout.created_by == user.display_name)
+    return list(db.session.scalars(query))
 
 
 def rollout_view(rollout: Rollout) -> dict[str, Any]:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("fleet", __name__)
 
-from . import rollouts, seed, views  # noqa: E402,F401
+from . import pages, rollouts, seed, views  # noqa: E402,F401

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..api import acting, documented
 from ..core.accounts import accessible_device
@@ -22,9 +20,10 @@ from ..core.rollouts import (
     rollout_or_404,
     rollout_view,
     split_into_groups,
+    visible_rollouts,
 )
 from ..extensions import current_settings, db
-from ..models import Device, Rollout, RolloutTarget
+from ..models import Device, Rollout
 from ..schemas import RolloutCreate, RolloutList, RolloutReply, RolloutTargets
 from . import bp
 from .views import visible_build
@@ -73,14 +72,7 @@ def new_rollout(json: RolloutCreate) -> tuple[dict, int]:
 @documented("fleet", RolloutList, errors=(401, 403), access="staff")
 def list_rollouts() -> dict:
     """The rollouts the caller may see (admins: all; instructors: those they created), newest first."""
-    query = (
-        select(Rollout)
-        .options(selectinload(Rollout.targets).selectinload(RolloutTarget.device))
-        .order_by(Rollout.id.desc())
-    )
-    if not current_user.is_admin:
-        query = query.where(Rollout.created_by == current_user.display_name)
-    return {"success": True, "rollouts": [rollout_view(rollout) for rollout in db.session.scalars(query)]}
+    return {"success": True, "rollouts": [rollout_view(rollout) for rollout in visible_rollouts(current_user)]}
 
 
 @bp.get("/api/rollouts/<int:rollout_id>")

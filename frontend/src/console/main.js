@@ -1,5 +1,6 @@
 /**
- * The classroom console's pages (classes, roster, cards, admin, audit log, account): server-rendered, enhanced here.
+ * The classroom console's pages (classes, roster, cards, admin, audit log, account, firmware): server-rendered,
+ * enhanced here.
  * Every change goes through the JSON API named on the control (data-api, data-method, data-body); secrets the
  * server returns once are shown in a dialog, and passwords are kept in this tab until the cards page shows them.
  */
@@ -159,9 +160,9 @@ async function runForm(form) {
     repeat.focus();
     return;
   }
-  const fields = [...form.elements].filter((field) => field.name && !field.disabled)
-    .map(({ name, value, type, checked, required }) => ({ name, value, type, checked, required }));
-  const body = formBody(fields);
+  const body = 'multipart' in form.dataset ? new FormData(form) : formBody([...form.elements]
+    .filter((field) => field.name && !field.disabled)
+    .map(({ name, value, type, checked, required }) => ({ name, value, type, checked, required })));
   const submit = form.querySelector('button[type=submit]');
   if (submit) submit.disabled = true;
   const { ok, data } = await call(form.dataset.method || 'POST', form.dataset.api, body);
