@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import redis
 
 from tests.conftest import ESP32_FQBN, Broker, bearer
 from tests.mqtt_probe import Probe, wait_until
@@ -16,9 +17,10 @@ from webide.bridge import Bridge, BrokerAddress, sync_broker_files
 from webide.core.broker import BrokerFiles
 from webide.core.commands import expire_commands
 from webide.core.devicelink import LogLimiter, record_log_lines
+from webide.core.linkstatus import device_link_state
 from webide.extensions import current_event_log, db
 from webide.models import Device, utcnow
-from webide.runner import bridge_password
+from webide.runner import bridge_password, free_port
 
 
 @pytest.fixture
@@ -203,6 +205,28 @@ def test_broker_down_keeps_http_working_and_the_bridge_catches_up(app, client, a
         assert (topic, json.loads(payload)["id"]) == ("devices/bot_001/command", command_id)
     finally:
         probe.close()
+
+
+def test_the_pages_know_when_the_link_is_down(app, broker, bridge):  # type: ignore[no-untyped-def]
+    def state() -> str:
+        with app.app_context():
+            return device_link_state()
+
+    assert wait_until(lambda: state() == "online")
+    broker.stop()
+    assert wait_until(lambda: state() == "offline")
+    broker.start()
+    assert wait_until(lambda: state() == "online", timeout=45)
+    bridge.stopping = True
+    assert wait_until(lambda: state() == "offline")
+
+
+def test_the_link_state_is_unknown_without_redis(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        event_log = current_event_log()
+        event_log.publisher = redis.Redis(port=free_port(), socket_connect_timeout=0.5)  # nothing listens there
+        assert device_link_state() == "unknown"
+        assert event_log.quiet_until > 0  # the next pages do not ask again for a few seconds
 
 
 # --- the HTTP fallback and who may send what (no broker needed) -----------------------------------------------------

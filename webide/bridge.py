@@ -30,6 +30,7 @@ from .core.commands import commands_to_deliver, expire_commands, move_to, wire_f
 from .core.devicelink import REPORT_LEAVES, LogLimiter, Outbox, handle_report, parse_topic
 from .core.errors import ApiError
 from .core.events import publish_many
+from .core.linkstatus import LINK_RENEW_S, mark_device_link
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Bridge:
     counters: Counter = field(default_factory=Counter)
     connected: bool = False
     stopping: bool = False
+    marked_connected: bool = False
 
     def __post_init__(self) -> None:
         self.settings: Settings = self.app.config["SETTINGS"]
@@ -116,7 +118,7 @@ class Bridge:
         self.sync_broker_files()
         self.client.connect_async(self.address.host, self.address.port, keepalive=30)
         self.client.loop_start()
-        next_sweep = next_sync = 0.0
+        next_sweep = next_sync = next_mark = 0.0
         try:
             while not self.stopping:
                 self.handle_waiting_messages(timeout=COMMAND_SWEEP_S)
@@ -127,7 +129,11 @@ class Bridge:
                 if now >= next_sync:
                     next_sync = now + self.settings.mqtt_reload_s
                     self.sync_broker_files()
+                if now >= next_mark or self.connected != self.marked_connected:
+                    next_mark = now + LINK_RENEW_S
+                    self.mark_link(self.connected)
         finally:
+            self.mark_link(False)
             self.client.disconnect()
             self.client.loop_stop()
 
@@ -212,6 +218,12 @@ class Bridge:
             except Exception:
                 db.session.rollback()
                 log.exception("Could not deliver or expire commands")
+
+    def mark_link(self, connected: bool) -> None:
+        """Tell the pages whether the link is up (renewed every LINK_RENEW_S while connected)."""
+        with self.app.app_context():
+            mark_device_link(connected)
+        self.marked_connected = connected
 
     def sync_broker_files(self) -> None:
         sync_broker_files(self.app, self.files, self.address.password)
