@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from sqlalchemy import select
 
 from tests.conftest import ESP32_FQBN, Broker, bearer
 from tests.mqtt_probe import Probe, wait_until
@@ -205,6 +206,25 @@ def test_broker_down_keeps_http_working_and_the_bridge_catches_up(app, client, a
         assert (topic, json.loads(payload)["id"]) == ("devices/bot_001/command", command_id)
     finally:
         probe.close()
+
+
+def test_a_batch_of_reports_is_recorded_together_and_a_refused_one_alone(app, accounts, settings):  # type: ignore[no-untyped-def]
+    accounts.bot("bot_001", class_name="lab-1")
+    accounts.bot("bot_002", class_name="lab-1")
+    bridge = Bridge(app, BrokerAddress.from_url("mqtt://_webide_bridge:unused@127.0.0.1:1"))  # never connects
+    batch = [
+        ("devices/bot_001/health", b'{"heap": 1}'),
+        ("devices/bot_002/health", b'{"heap": 2}'),
+        ("devices/bot_009/health", b'{"heap": 9}'),  # no such bot: refused, the rest are kept
+        ("devices/bot_001/logs", b"hello"),
+        ("devices/bot_001/health", b'{"heap": 3}'),  # the same bot twice in one batch: the later one wins
+    ]
+    with app.app_context():
+        assert bridge.handle_together(batch) == len(batch)
+        heaps = {d.product_id: d.telemetry["heap"] for d in db.session.scalars(select(Device)) if d.telemetry}
+    assert heaps == {"bot_001": 3, "bot_002": 2}
+    assert (bridge.counters["handled"], bridge.counters["refused"]) == (4, 1)
+    assert serial_lines(app) == ["hello"]
 
 
 def test_the_pages_know_when_the_link_is_down(app, broker, bridge):  # type: ignore[no-untyped-def]
