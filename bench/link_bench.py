@@ -193,9 +193,11 @@ def measure(base_url: str, settings: Settings, tokens: dict[str, str], bridge: C
 
     threading.Thread(target=watch_memory, daemon=True).start()
     print(f"  {SECONDS:.0f} s of health and serial lines…", flush=True)
+    cpu_before = sum(bridge_process.cpu_times()[:2])
     fleet.run(streamers, SECONDS)
     time.sleep(3)  # let the last lines through before counting
     stop.set()
+    bridge_cpu_s = sum(bridge_process.cpu_times()[:2]) - cpu_before
     lags = [lag for viewer in viewers for lag in line_lags_ms(viewer)]
     expected_per_viewer = fleet.sent_lines / STREAMERS
     received = [len(line_lags_ms(viewer)) for viewer in viewers]
@@ -228,6 +230,7 @@ def measure(base_url: str, settings: Settings, tokens: dict[str, str], bridge: C
         ),
         ("link: load average (1 min) at the end", f"{os.getloadavg()[0]:.1f}", ""),
         ("link: bridge process peak RSS", f"{max(peak) / 2**20:.0f} MB", "bounded"),
+        ("link: bridge CPU time (user + system) for the run", f"{bridge_cpu_s:.1f} s in {SECONDS + 3:.0f} s", ""),
     ]
 
 
