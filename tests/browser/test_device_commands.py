@@ -73,7 +73,15 @@ def test_led_on_reaches_done_and_a_stopped_bridge_shows_the_link_offline(
         assert link.outputs["led"] is True
         page.click("#btn-monitor")
         expect(page.locator("#monitor-log li", has_text="command led done")).to_have_count(1)
+        page.locator("#command-state").scroll_into_view_if_needed()
+        expect(page.locator("#command-state")).to_be_in_viewport()  # reachable at 1280×720
         screenshot(page, "device-commands-led-on-done")
+
+        page.click("#device-commands button[data-command='reboot']")  # asks first; Cancel sends nothing
+        expect(page.locator("#ask-dialog")).to_be_visible()
+        screenshot(page, "device-commands-reboot-confirmation")
+        page.click("#ask-cancel")
+        expect(page.locator("#command-state")).to_have_text("LED on: done")  # no "Reboot: sending…"
 
         dashboard = chromium.new_page(base_url=browser_service.base_url, viewport={"width": 1280, "height": 720})
         log_in(dashboard, *INSTRUCTOR, mode="user")
