@@ -1,4 +1,5 @@
-# webide with arduino-cli and the ESP32 core installed at build time.
+# webide with arduino-cli and the ESP32 core installed at build time. The user webide has uid/gid 10001, which the
+# compose file's Mosquitto runs as too (it reads the 0600 password and ACL files the bridge writes).
 #   docker build -t webide --build-arg ARDUINO_CLI_VERSION=1.1.1 --build-arg ESP32_CORE_VERSION=3.0.7 .
 #   docker run --rm webide webide doctor --compile     # a real compile of Blink + the OTA agent
 # arduino-cli finds its data folder, sketchbook and config file (/opt/arduino/arduino-cli.yaml) through
@@ -20,7 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # sandbox's PATH (/usr/bin:/bin), where this image's own Python (/usr/local/bin) is not.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends bubblewrap clang-format ca-certificates curl redis-server \
-      python3 python3-serial \
+      python3 python3-serial mosquitto \
  && rm -rf /var/lib/apt/lists/*
 
 RUN curl -fsSL "https://downloads.arduino.cc/arduino-cli/arduino-cli_${ARDUINO_CLI_VERSION}_Linux_64bit.tar.gz" \
@@ -41,7 +42,8 @@ COPY templates ./templates
 COPY static ./static
 COPY bootstrap_firmware ./bootstrap_firmware
 RUN pip install --no-cache-dir -e '.[postgres,s3]' \
- && useradd --system --home /data webide \
+ && groupadd --system --gid 10001 webide \
+ && useradd --system --uid 10001 --gid 10001 --home /data webide \
  && mkdir -p /data && chown webide /data
 
 USER webide

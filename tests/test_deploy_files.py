@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import re
 import shlex
 import subprocess
@@ -20,14 +22,17 @@ from sqlalchemy import select
 from webide import create_app
 from webide.cli import main
 from webide.config import Settings
+from webide.core.broker import BrokerFiles
 from webide.core.builds.status import COMPLETE, end_build
-from webide.core.registry import create_device
+from webide.core.registry import create_device, set_device_token
 from webide.database import migrate_database
 from webide.extensions import db
 from webide.models import Build, Device, utcnow
+from webide.runner import bridge_password, free_port
 
 from .conftest import ROOT, live_processes, traversable
 from .live import RoomListener
+from .mqtt_probe import Probe, wait_until
 from .ota_support import ESP32_FQBN, deploy_image, nginx_config, nginx_executable, private_nginx_http
 
 
@@ -218,3 +223,88 @@ def test_nginx_in_front_sends_firmware_by_x_accel_redirect_and_proxies_socketio(
             listener.wait_for(lambda events: any(event["type"] == "device" for event in events))
         finally:
             listener.close()
+
+
+# --- the live device link's broker in compose -------------------------------------------------------------------
+
+MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto.conf"
+MOSQUITTO_RUN = ROOT / "deploy" / "mosquitto-run.sh"
+
+
+def setting_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_compose_runs_the_bridge_and_mosquitto_on_the_shared_files():
+    services = compose()["services"]
+    bridge, broker = services["bridge"], services["mosquitto"]
+    assert bridge["command"] == ["webide", "bridge"]
+    assert bridge["environment"]["WEBIDE_MQTT_URL"].startswith("mqtt://_webide_bridge:${MQTT_BRIDGE_PASSWORD:?")
+    assert bridge["environment"]["WEBIDE_MQTT_URL"].endswith("@mosquitto:1883")
+    assert bridge["environment"]["REDIS_URL"] == services["web"]["environment"]["REDIS_URL"]
+    assert "webide-data:/data" in bridge["volumes"] and "webide-data:/data:ro" in broker["volumes"]
+    assert "1883:1883" in broker["ports"]
+    for mounted in broker["volumes"]:
+        source = mounted.split(":", 1)[0]
+        assert not source.startswith("./") or (ROOT / source).exists(), f"compose mounts missing {source}"
+    # The broker reads the 0600 files the image's webide user writes: the same uid on both sides.
+    assert broker["user"] == "10001:10001"
+    assert "--uid 10001" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_committed_broker_config_is_the_generated_one_on_the_data_volume():
+    generated = BrokerFiles(Path("/data/mosquitto")).config_text("0.0.0.0", 1883)
+    # No pid file: the broker runs in its own container, where deploy/mosquitto-run.sh reloads it.
+    expected = [line for line in setting_lines(generated) if not line.startswith("pid_file ")]
+    assert setting_lines(MOSQUITTO_CONF.read_text()) == expected
+
+
+def test_the_broker_script_waits_for_the_files_and_reloads_them_when_a_token_changes(app, accounts, settings):  # type: ignore[no-untyped-def]
+    """deploy/mosquitto-run.sh with the real Mosquitto: it starts once the files exist, and a rotated token is
+    refused after the bridge's next write, without a signal from the bridge."""
+    bot = accounts.bot("bot_001")
+    files = BrokerFiles(settings.mqtt_dir)
+    settings.mqtt_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = settings.mqtt_dir / "compose-like.conf"
+    config.write_text(files.config_text("127.0.0.1", port) + f"user {pwd.getpwuid(os.getuid()).pw_name}\n")
+    env = dict(
+        os.environ,
+        MOSQUITTO_CONFIG=str(config),
+        MOSQUITTO_FILES_DIR=str(settings.mqtt_dir),
+        MOSQUITTO_CHECK_EVERY_S="0.2",
+        PATH=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin",
+    )
+    log_path = settings.mqtt_dir / "compose-like.log"
+    with log_path.open("wb") as log_file:
+        script = subprocess.Popen(["sh", str(MOSQUITTO_RUN)], env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        with app.app_context():
+            files.write(bridge_password(settings))
+        old_token = bot.device_token
+
+        def logs_in(token: str) -> bool:
+            try:
+                probe = Probe(port, "bot_001", token)
+            except OSError:  # not listening yet
+                return False
+            try:
+                return probe.connected()
+            finally:
+                probe.close()
+
+        assert wait_until(lambda: logs_in(old_token), timeout=20), log_path.read_text()
+        with app.app_context():
+            device = db.session.scalar(select(Device).where(Device.product_id == "bot_001"))
+            new_token = set_device_token(device)
+            db.session.commit()
+            files.write(bridge_password(settings))
+        assert wait_until(lambda: not logs_in(old_token), timeout=20), "the rotated token still logs in"
+        assert wait_until(lambda: logs_in(new_token), timeout=20)
+    finally:
+        script.terminate()
+        try:
+            script.wait(10)
+        except subprocess.TimeoutExpired:
+            script.kill()
+            script.wait(5)

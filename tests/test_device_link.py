@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import redis
+from sqlalchemy import select
 
 from tests.conftest import ESP32_FQBN, Broker, bearer
 from tests.mqtt_probe import Probe, wait_until
@@ -16,9 +18,10 @@ from webide.bridge import Bridge, BrokerAddress, sync_broker_files
 from webide.core.broker import BrokerFiles
 from webide.core.commands import expire_commands
 from webide.core.devicelink import LogLimiter, record_log_lines
+from webide.core.linkstatus import device_link_state
 from webide.extensions import current_event_log, db
 from webide.models import Device, utcnow
-from webide.runner import bridge_password
+from webide.runner import bridge_password, free_port
 
 
 @pytest.fixture
@@ -203,6 +206,47 @@ def test_broker_down_keeps_http_working_and_the_bridge_catches_up(app, client, a
         assert (topic, json.loads(payload)["id"]) == ("devices/bot_001/command", command_id)
     finally:
         probe.close()
+
+
+def test_a_batch_of_reports_is_recorded_together_and_a_refused_one_alone(app, accounts, settings):  # type: ignore[no-untyped-def]
+    accounts.bot("bot_001", class_name="lab-1")
+    accounts.bot("bot_002", class_name="lab-1")
+    bridge = Bridge(app, BrokerAddress.from_url("mqtt://_webide_bridge:unused@127.0.0.1:1"))  # never connects
+    batch = [
+        ("devices/bot_001/health", b'{"heap": 1}'),
+        ("devices/bot_002/health", b'{"heap": 2}'),
+        ("devices/bot_009/health", b'{"heap": 9}'),  # no such bot: refused, the rest are kept
+        ("devices/bot_001/logs", b"hello"),
+        ("devices/bot_001/health", b'{"heap": 3}'),  # the same bot twice in one batch: the later one wins
+    ]
+    with app.app_context():
+        assert bridge.handle_together(batch) == len(batch)
+        heaps = {d.product_id: d.telemetry["heap"] for d in db.session.scalars(select(Device)) if d.telemetry}
+    assert heaps == {"bot_001": 3, "bot_002": 2}
+    assert (bridge.counters["handled"], bridge.counters["refused"]) == (4, 1)
+    assert serial_lines(app) == ["hello"]
+
+
+def test_the_pages_know_when_the_link_is_down(app, broker, bridge):  # type: ignore[no-untyped-def]
+    def state() -> str:
+        with app.app_context():
+            return device_link_state()
+
+    assert wait_until(lambda: state() == "online")
+    broker.stop()
+    assert wait_until(lambda: state() == "offline")
+    broker.start()
+    assert wait_until(lambda: state() == "online", timeout=45)
+    bridge.stopping = True
+    assert wait_until(lambda: state() == "offline")
+
+
+def test_the_link_state_is_unknown_without_redis(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        event_log = current_event_log()
+        event_log.publisher = redis.Redis(port=free_port(), socket_connect_timeout=0.5)  # nothing listens there
+        assert device_link_state() == "unknown"
+        assert event_log.quiet_until > 0  # the next pages do not ask again for a few seconds
 
 
 # --- the HTTP fallback and who may send what (no broker needed) -----------------------------------------------------

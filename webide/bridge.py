@@ -18,6 +18,7 @@ import signal
 import socket
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -27,10 +28,12 @@ from flask import Flask
 from .config import Settings
 from .core.broker import BRIDGE_USERNAME, BrokerFiles, topic
 from .core.commands import commands_to_deliver, expire_commands, move_to, wire_form
-from .core.devicelink import REPORT_LEAVES, LogLimiter, Outbox, handle_report, parse_topic
+from .core.devicelink import REPORT_LEAVES, LogLimiter, Outbox, handle_report, load_devices, parse_topic
 from .core.errors import ApiError
 from .core.events import publish_many
+from .core.linkstatus import LINK_RENEW_S, mark_device_link
 from .extensions import db
+from .models import Device
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ class Bridge:
     counters: Counter = field(default_factory=Counter)
     connected: bool = False
     stopping: bool = False
+    marked_connected: bool = False
 
     def __post_init__(self) -> None:
         self.settings: Settings = self.app.config["SETTINGS"]
@@ -116,7 +120,7 @@ class Bridge:
         self.sync_broker_files()
         self.client.connect_async(self.address.host, self.address.port, keepalive=30)
         self.client.loop_start()
-        next_sweep = next_sync = 0.0
+        next_sweep = next_sync = next_mark = 0.0
         try:
             while not self.stopping:
                 self.handle_waiting_messages(timeout=COMMAND_SWEEP_S)
@@ -127,7 +131,11 @@ class Bridge:
                 if now >= next_sync:
                     next_sync = now + self.settings.mqtt_reload_s
                     self.sync_broker_files()
+                if now >= next_mark or self.connected != self.marked_connected:
+                    next_mark = now + LINK_RENEW_S
+                    self.mark_link(self.connected)
         finally:
+            self.mark_link(False)
             self.client.disconnect()
             self.client.loop_stop()
 
@@ -158,13 +166,16 @@ class Bridge:
         """Handle the batch in one transaction; returns len(batch) once committed, else how far it got. Serial
         lines are published together too, in one round trip to the event log."""
         outbox: Outbox = []
-        for index, (topic_name, payload) in enumerate(batch):
-            try:
-                self.handle(topic_name, payload, outbox)
-            except Exception:
-                db.session.rollback()
-                publish_many(outbox)
-                return index
+        # One SELECT for the batch's bots, and no flush before each lookup: the changes go out once, at the commit.
+        with db.session.no_autoflush:
+            devices = load_devices(bots_needing_the_database(batch))
+            for index, (topic_name, payload) in enumerate(batch):
+                try:
+                    self.handle(topic_name, payload, outbox, devices)
+                except Exception:
+                    db.session.rollback()
+                    publish_many(outbox)
+                    return index
         publish_many(outbox)
         try:
             db.session.commit()
@@ -184,14 +195,16 @@ class Bridge:
             self.counters["failed"] += 1
             log.exception("Could not handle a message on %s", topic_name[:120])
 
-    def handle(self, topic_name: str, payload: bytes, outbox: Outbox | None = None) -> None:
+    def handle(
+        self, topic_name: str, payload: bytes, outbox: Outbox | None = None, devices: Mapping[str, Device] | None = None
+    ) -> None:
         """Stage one report; a refused one is counted and logged. Unexpected errors go to the caller."""
         parsed = parse_topic(topic_name)
         if parsed is None:
             self.counters["ignored"] += 1
             return
         try:
-            handle_report(*parsed, payload, self.limiter, self.settings, outbox)
+            handle_report(*parsed, payload, self.limiter, self.settings, outbox, devices)
             self.counters["handled"] += 1
         except ApiError as error:
             self.counters["refused"] += 1
@@ -213,11 +226,27 @@ class Bridge:
                 db.session.rollback()
                 log.exception("Could not deliver or expire commands")
 
+    def mark_link(self, connected: bool) -> None:
+        """Tell the pages whether the link is up (renewed every LINK_RENEW_S while connected)."""
+        with self.app.app_context():
+            mark_device_link(connected)
+        self.marked_connected = connected
+
     def sync_broker_files(self) -> None:
         sync_broker_files(self.app, self.files, self.address.password)
 
     def request_stop(self, _signum: int, _frame: object) -> None:
         self.stopping = True
+
+
+def bots_needing_the_database(batch: list[tuple[str, bytes]]) -> set[str]:
+    """The bots with reports in the batch other than serial lines (those need no database)."""
+    bots = set()
+    for topic_name, _payload in batch:
+        parsed = parse_topic(topic_name)
+        if parsed is not None and parsed[1] != "logs":
+            bots.add(parsed[0])
+    return bots
 
 
 def sync_broker_files(app: Flask, files: BrokerFiles, bridge_password: str) -> bool:

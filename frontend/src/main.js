@@ -79,7 +79,7 @@ class EditorPage {
     this.createTerminal();
     this.createSync(sketch);
     this.createBuilds();
-    this.device = new DevicePanel({ api: this.api, initial: this.config.device });
+    this.device = new DevicePanel({ api: this.api, initial: this.config.device, link: this.config.deviceLink });
     this.history = new HistoryDialog({
       api: this.api,
       currentFiles: () => this.editor.files(),

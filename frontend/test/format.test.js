@@ -1,7 +1,7 @@
 import './shared-rules.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sizeSummary, formatElapsed, flashStatusText, lastSeenText } from '../src/lib/format.js';
+import { sizeSummary, formatElapsed, flashStatusText, lastSeenText, deviceLinkText, commandStateText } from '../src/lib/format.js';
 
 test('size summary uses the Arduino IDE sentences', () => {
   const text = sizeSummary({ flash_bytes: 924, flash_max: 32256, flash_percent: 2.9, ram_bytes: 9, ram_max: 2048, ram_percent: 0.4 });
@@ -43,4 +43,16 @@ test('last seen is relative to now', () => {
 test('last seen reads the server\'s times with microseconds', () => {
   const now = Date.parse('2026-11-30T15:00:00Z');
   assert.equal(lastSeenText('2026-11-30T14:59:48.123456Z', now), '12 s ago');
+});
+
+test('the device link is described in words', () => {
+  assert.equal(deviceLinkText('online'), 'device link online');
+  assert.equal(deviceLinkText('offline'), 'device link offline');
+  assert.equal(deviceLinkText(undefined), 'device link state unknown');
+});
+
+test('a command state line names the button and the state', () => {
+  assert.equal(commandStateText('LED on', 'done'), 'LED on: done');
+  assert.equal(commandStateText('Reboot', 'timed_out'), 'Reboot: timed out');
+  assert.equal(commandStateText('Identify', 'failed', 'no LED pin'), 'Identify: failed — no LED pin');
 });

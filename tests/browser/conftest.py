@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -48,6 +49,7 @@ BOTS = (
     "bot_flood",
     "bot_overflow",
     "bot_serial",
+    "bot_command",
 )
 ESP32_BOTS = {"bot_upload"}  # the bots whose Upload is pulled over the air
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -72,6 +74,7 @@ class BrowserService:
 
     live: LiveService
     device_tokens: dict[str, str]
+    app: Flask  # the same database and Redis, for work done in the test process (the device link's bridge)
 
     @property
     def base_url(self) -> str:
@@ -99,7 +102,7 @@ def browser_service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) ->
     toolchain.chmod(0o711)
     esp32 = service_environment(toolchain)
     with live_processes(settings, folder, **esp32) as live:
-        yield BrowserService(live, tokens)
+        yield BrowserService(live, tokens, app)
     with app.app_context():
         db.engine.dispose()
     shutil.rmtree(toolchain, ignore_errors=True)

@@ -13,6 +13,7 @@ from ..core.classes import visible_classroom
 from ..core.dashboard import dashboard_rows, sensor_series
 from ..core.deployments import STATE_LINES
 from ..core.errormap import error_map
+from ..core.linkstatus import device_link_state
 from ..core.roster import class_devices
 from ..extensions import current_settings
 from ..models import Classroom
@@ -83,5 +84,6 @@ def dashboard_page(class_name: str) -> str:
         "socketPath": "/socket.io",
         "rules": {"flashStates": STATE_LINES},
         "csrfToken": generate_csrf(),
+        "deviceLink": device_link_state(),
     }
     return render_template("classroom/dashboard.html", classroom=classroom, page_config=page_config)

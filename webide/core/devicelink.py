@@ -16,6 +16,7 @@ import math
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,26 +164,46 @@ def record_outputs(device: Device, outputs: dict[str, bool | int]) -> None:
     announce(device.product_id, "line", stream="device", text=f"outputs {shown}")
 
 
-def reporting_device(product_id: str) -> Device:
-    device = db.session.scalar(select(Device).where(Device.product_id == product_id))
+def load_devices(product_ids: Iterable[str]) -> dict[str, Device]:
+    """The bots of a batch of reports in one query (one SELECT for a classroom's heartbeats instead of one each)."""
+    wanted = sorted(set(product_ids))
+    if not wanted:
+        return {}
+    return {
+        device.product_id: device for device in db.session.scalars(select(Device).where(Device.product_id.in_(wanted)))
+    }
+
+
+def reporting_device(product_id: str, devices: Mapping[str, Device] | None = None) -> Device:
+    if devices is None:
+        device = db.session.scalar(select(Device).where(Device.product_id == product_id))
+    else:
+        device = devices.get(product_id)
     if device is None or device.blocked:
         raise NotFound(f"No bot named {product_id!r}")
     return device
 
 
 def handle_report(
-    product_id: str, kind: str, payload: bytes, limiter: LogLimiter, settings: Settings, outbox: Outbox | None = None
+    product_id: str,
+    kind: str,
+    payload: bytes,
+    limiter: LogLimiter,
+    settings: Settings,
+    outbox: Outbox | None = None,
+    devices: Mapping[str, Device] | None = None,
 ) -> None:
     """One message from a bot, handled as its HTTP twin would be; raises BadRequest/NotFound for a refused one.
 
     Stages changes only; the caller commits (or rolls back on an error). Serial lines need no database: the broker
-    let only this bot publish on its topic; they go to ``outbox`` when given.
+    let only this bot publish on its topic; they go to ``outbox`` when given. ``devices`` are the batch's bots
+    loaded beforehand (:func:`load_devices`); without it the bot is looked up alone.
     """
     if kind == "logs":
         record_log_lines(product_id, log_lines(payload), limiter, settings, outbox)
         return
     body = json_object(payload)
-    device = reporting_device(product_id)
+    device = reporting_device(product_id, devices)
     if kind == "health":
         record_heartbeat(device, parse_heartbeat(body), settings)
     elif kind == "ota/status":

@@ -17,6 +17,7 @@ from ..core.accounts import accessible_device
 from ..core.classes import freeze_reason
 from ..core.deployments import STATE_LINES
 from ..core.examples import list_examples
+from ..core.linkstatus import device_link_state
 from ..core.presenters import device_summary
 from ..core.sketches import HAND_OUT_KINDS, REVISION_KINDS
 from ..core.toolchain import available_boards
@@ -57,6 +58,7 @@ def render_editor(device: Device) -> str:
         "csrfToken": generate_csrf(),
         "socketPath": "/socket.io",
         "freeze": freeze_notice(device),
+        "deviceLink": device_link_state(),
     }
     return render_template("editor/editor.html", device=summary, page_config=page_config)
 

@@ -7,6 +7,7 @@ import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import { configureShared } from '../lib/shared.js';
 import { applyEvent, appendSample, errorMap, needsReload, seriesFields } from '../lib/dashboard.js';
+import { deviceLinkText } from '../lib/format.js';
 import { byId } from '../ui/dom.js';
 import { BotTable } from './table.js';
 import { ErrorMapView } from './errormap.js';
@@ -32,6 +33,7 @@ class Dashboard {
       offlineAfterS: () => this.offlineAfterS,
     });
     this.errors = new ErrorMapView(byId('error-map'), byId('clean-summary'));
+    byId('device-link').textContent = deviceLinkText(config.deviceLink);
     this.bindControls();
     this.connect();
     setInterval(() => this.tick(), 1000);

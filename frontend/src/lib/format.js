@@ -53,3 +53,16 @@ export function lastSeenText(isoTime, now = Date.now()) {
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
   return `${Math.floor(seconds / 86400)} d ago`;
 }
+
+/** What the pages say about the live device link (the bridge to the MQTT broker): online, offline or unknown. */
+export function deviceLinkText(state) {
+  if (state === 'online') return 'device link online';
+  if (state === 'offline') return 'device link offline';
+  return 'device link state unknown';
+}
+
+/** One line of a command's progress, e.g. "LED on: acked" or "Reboot: failed — no permission". */
+export function commandStateText(label, state, message = '') {
+  const words = { pending: 'waiting for the bot', timed_out: 'timed out' };
+  return `${label}: ${words[state] || state}${message ? ` — ${message}` : ''}`;
+}

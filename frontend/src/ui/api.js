@@ -67,6 +67,7 @@ export function createApi(productId, csrfToken) {
     device: () => request('GET', device),
     setBoard: (fqbn) => request('PATCH', device, { fqbn }),
     wifi: () => request('GET', `${device}/wifi`),
+    sendCommand: (command, args) => request('POST', `${device}/commands`, { command, args }),
     setWifi: (ssid, password) => request('PUT', `${device}/wifi`, { ssid, password }),
     // Sent only after the person agreed that the bot must be flashed again (the server asks a bot to confirm).
     provisioningKit: () => download('POST', `${device}/provisioning`, csrfToken, { confirm_reflash: true }),

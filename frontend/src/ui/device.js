@@ -4,17 +4,24 @@
  * serial output (sent over the live link) with the server's time of each (so a reload lists the same times).
  * Heartbeats and serial lines never go to the build terminal.
  */
-import { lastSeenText } from '../lib/format.js';
+import { commandStateText, deviceLinkText, lastSeenText } from '../lib/format.js';
 import { ask } from './dialogs.js';
 import { el, byId } from './dom.js';
 
 const MONITOR_LIMIT = 500;
+const COMMANDS_KEPT = 50;
+const COMMAND_ORDER = ['pending', 'sent', 'acked', 'done', 'failed', 'timed_out'];
 
 export class DevicePanel {
-  constructor({ api, initial }) {
+  constructor({ api, initial, link }) {
     this.api = api;
     this.device = initial;
     this.monitor = byId('monitor-log');
+    this.commands = new Map(); // command id -> { label, state }, the commands sent from this page
+    byId('device-link').textContent = deviceLinkText(link);
+    for (const button of byId('device-commands').querySelectorAll('button[data-command]')) {
+      button.addEventListener('click', () => this.sendCommand(button));
+    }
     byId('wifi-form').addEventListener('submit', (event) => this.saveWifi(event));
     byId('btn-provisioning').addEventListener('click', () => this.downloadKit());
     setInterval(() => this.renderLastSeen(), 5000);
@@ -41,6 +48,10 @@ export class DevicePanel {
   handleEvent(event) {
     if (event.type === 'line' && event.stream === 'serial') {
       this.log(event.text, event.ts, 'serial');
+      return true;
+    }
+    if (event.type === 'command') {
+      this.commandMoved(event.id, event.state);
       return true;
     }
     if (event.type === 'device') {
@@ -127,6 +138,42 @@ export class DevicePanel {
     } catch (error) {
       message.textContent = `Could not make the kit: ${error.message}`;
     }
+  }
+
+  /** Send the button's command (a reboot only after the user agreed) and show its state as it moves. */
+  async sendCommand(button) {
+    const { command, state } = button.dataset;
+    const label = button.textContent.replace('…', '');
+    if (button.dataset.confirm) {
+      const agreed = await ask({
+        title: `${label} the bot?`,
+        message: 'The bot restarts at once: the running sketch stops and the bot is offline until it is back.',
+        okLabel: label,
+      });
+      if (!agreed) return;
+    }
+    const shown = byId('command-state');
+    shown.textContent = `${label}: sending…`;
+    try {
+      const reply = await this.api.sendCommand(command, state ? { state } : {});
+      const known = this.commands.get(reply.command.id);
+      this.commands.set(reply.command.id, { label, state: known?.state || reply.command.state });
+      this.commandMoved(reply.command.id, reply.command.state);
+    } catch (error) {
+      shown.textContent = `${label}: not sent — ${error.message}`;
+    }
+  }
+
+  /** A command's state changed (reply or event); states only move forward, whichever arrives first. */
+  commandMoved(id, state) {
+    const entry = this.commands.get(id);
+    if (!entry) {
+      this.commands.set(id, { label: null, state }); // another page's command, or an event before our reply
+      if (this.commands.size > COMMANDS_KEPT) this.commands.delete(this.commands.keys().next().value);
+      return;
+    }
+    if (COMMAND_ORDER.indexOf(state) > COMMAND_ORDER.indexOf(entry.state)) entry.state = state;
+    if (entry.label) byId('command-state').textContent = commandStateText(entry.label, entry.state);
   }
 
   log(text, serverTime, kind = 'report') {

@@ -1,0 +1,101 @@
+"""The editor's command buttons drive a bot on the live device link (real Mosquitto, the bridge, a simulated bot on
+MQTT), and the editor and the class dashboard say when the link is offline."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from webide.bridge import Bridge, BrokerAddress
+from webide.runner import free_port
+from webide.simulator import MqttLink, SimulatedBot
+
+from ..conftest import Broker
+from ..mqtt_probe import wait_until
+from .conftest import CLASS_NAME, INSTRUCTOR, UI_TIMEOUT_MS, BrowserService, log_in, open_editor_as_bot, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BOT = "bot_command"
+
+
+class RunningBridge:
+    def __init__(self, service: BrowserService, broker: Broker):
+        self.bridge = Bridge(service.app, BrokerAddress.from_url(broker.bridge_url))
+        self.thread = threading.Thread(target=self.bridge.run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.bridge.stopping = True
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "the bridge did not stop"
+
+
+@pytest.fixture
+def device_link(browser_service: BrowserService) -> Iterator[tuple[Broker, RunningBridge]]:
+    """A private Mosquitto holding the browser service's bots, and the bridge running in this process."""
+    settings = replace(browser_service.live.settings, mqtt_port=free_port())
+    broker = Broker(browser_service.app, settings)
+    broker.start()
+    running = RunningBridge(browser_service, broker)
+    try:
+        yield broker, running
+    finally:
+        if running.thread.is_alive():
+            running.stop()
+        broker.stop()
+
+
+def open_device_panel(page: Page) -> None:
+    page.click("#btn-device")
+    expect(page.locator("#device-panel")).to_be_visible()
+
+
+def test_led_on_reaches_done_and_a_stopped_bridge_shows_the_link_offline(
+    page: Page, chromium: Browser, browser_service: BrowserService, device_link: tuple[Broker, RunningBridge]
+) -> None:
+    broker, running = device_link
+    bot = SimulatedBot(browser_service.base_url, BOT, browser_service.device_tokens[BOT], say=lambda _: None)
+    link = MqttLink(bot, "127.0.0.1", broker.port)
+    try:
+        assert link.connected.wait(30), f"the simulated bot could not log in to the broker: {link.refused}"
+        assert wait_until(lambda: running.bridge.marked_connected, timeout=30), "the bridge did not connect"
+        open_editor_as_bot(page, BOT)
+        open_device_panel(page)
+        expect(page.locator("#device-link")).to_have_text("device link online")
+
+        page.click("#device-commands button[data-command='led'][data-state='on']")
+        expect(page.locator("#command-state")).to_have_text("LED on: done", timeout=UI_TIMEOUT_MS)
+        assert link.outputs["led"] is True
+        page.click("#btn-monitor")
+        expect(page.locator("#monitor-log li", has_text="command led done")).to_have_count(1)
+        page.locator("#command-state").scroll_into_view_if_needed()
+        expect(page.locator("#command-state")).to_be_in_viewport()  # reachable at 1280×720
+        screenshot(page, "device-commands-led-on-done")
+
+        page.click("#device-commands button[data-command='reboot']")  # asks first; Cancel sends nothing
+        expect(page.locator("#ask-dialog")).to_be_visible()
+        screenshot(page, "device-commands-reboot-confirmation")
+        page.click("#ask-cancel")
+        expect(page.locator("#command-state")).to_have_text("LED on: done")  # no "Reboot: sending…"
+
+        dashboard = chromium.new_page(base_url=browser_service.base_url, viewport={"width": 1280, "height": 720})
+        log_in(dashboard, *INSTRUCTOR, mode="user")
+        dashboard.goto(f"/classes/{CLASS_NAME}/dashboard")
+        expect(dashboard.locator("#device-link")).to_have_text("device link online")
+
+        running.stop()
+        page.reload()
+        open_device_panel(page)
+        expect(page.locator("#device-link")).to_have_text("device link offline")
+        screenshot(page, "device-link-offline-editor")
+        dashboard.reload()
+        expect(dashboard.locator("#device-link")).to_have_text("device link offline")
+        screenshot(dashboard, "device-link-offline-dashboard")
+        dashboard.close()
+    finally:
+        link.close()

@@ -1,0 +1,56 @@
+"""Whether the live device link is up, as the pages tell it ("device link online" / "device link offline").
+
+The bridge renews a short-lived Redis key while it is connected to the broker and deletes it when it loses the
+broker or stops; a bridge that dies without a word lets the key expire within ``LINK_ALIVE_TTL_S``. Pages read
+the key with the web process's short publish timeout, so a hung Redis costs a page at most that and then says
+"unknown" for a few seconds; the device path never reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+from ..extensions import current_event_log
+from .events import QUIET_AFTER_FAILURE_S
+
+log = logging.getLogger(__name__)
+
+LINK_ALIVE_TTL_S = 10
+LINK_RENEW_S = 2.0
+LINK_STATES = ("online", "offline", "unknown")
+
+
+def link_key(namespace: str) -> str:
+    return f"{namespace}:device-link:alive"
+
+
+def mark_device_link(connected: bool) -> None:
+    """The bridge's side: renew the key while connected to the broker, delete it otherwise (best effort)."""
+    event_log = current_event_log()
+    if event_log is None or time.monotonic() < event_log.quiet_until:
+        return
+    key = link_key(event_log.namespace)
+    try:
+        if connected:
+            event_log.publisher.set(key, "1", ex=LINK_ALIVE_TTL_S)
+        else:
+            event_log.publisher.delete(key)
+    except redis.exceptions.RedisError as error:
+        event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        log.warning("Could not record the device link's state: %s", error)
+
+
+def device_link_state() -> str:
+    """``online`` while a bridge is connected to the broker, ``offline`` when none is, ``unknown`` without Redis."""
+    event_log = current_event_log()
+    if event_log is None or time.monotonic() < event_log.quiet_until:
+        return "unknown"
+    try:
+        return "online" if event_log.publisher.exists(link_key(event_log.namespace)) else "offline"
+    except redis.exceptions.RedisError as error:
+        event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        log.warning("Could not read the device link's state: %s", error)
+        return "unknown"
