@@ -165,3 +165,10 @@ def test_exam_mode_stops_students_not_their_teacher(client, accounts, teacher):
         e["action"] for e in client.get("/api/admin/activity?action=class", headers=teacher).get_json()["entries"]
     ]
     assert "class.exam" in actions
+
+
+@pytest.mark.parametrize("assignment_id", [2**31, 2**70])  # beyond PostgreSQL's INTEGER, beyond SQLite's
+def test_an_absurd_assignment_id_is_a_404(client, teacher, assignment_id):
+    url = f"/api/classes/empty-class/assignments/{assignment_id}/preview"
+    response = client.post(url, json={"mode": "add"}, headers=teacher)
+    assert response.status_code == 404 and "has no assignment" in response.get_json()["error"]

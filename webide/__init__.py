@@ -16,7 +16,7 @@ from .core.errors import Unauthorized
 from .core.firmware.signing import signing_key
 from .errors import register_error_handlers, wants_json
 from .extensions import csrf, db, login_manager
-from .request_input import RowIdConverter, StrictJSONProvider
+from .request_input import StrictJSONProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -34,7 +34,6 @@ def create_app(settings: Settings | None = None, realtime_server: bool = True) -
     signing_key(settings)  # created on first start; a key others may read stops the service with the reason
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.json = StrictJSONProvider(app)
-    app.url_map.converters["int"] = RowIdConverter
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=load_or_create_secret(settings.data_dir),

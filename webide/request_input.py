@@ -1,5 +1,4 @@
-"""Reading request input: one strict JSON parser, one body helper and bounded URL ids, so every endpoint rejects bad
-input the same way."""
+"""Reading request bodies: one strict JSON parser and one helper, so every endpoint rejects bad input the same way."""
 
 from __future__ import annotations
 
@@ -8,18 +7,8 @@ from typing import Any
 
 from flask import request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.routing import IntegerConverter, Map
 
 from .core.errors import BadRequest, TooLarge
-from .core.rules import MAX_ROW_ID
-
-
-class RowIdConverter(IntegerConverter):
-    """``<int:…>`` in a URL: a number beyond what an SQL INTEGER holds names nothing (404), never a database error."""
-
-    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_ROW_ID)
-        super().__init__(url_map, *args, **kwargs)
 
 
 class StrictJSONProvider(DefaultJSONProvider):

@@ -20,7 +20,7 @@ from .builds.queue import ensure_queue_reachable, queue_build
 from .classes import check_open, files_for
 from .errors import BadRequest, Conflict, NotFound
 from .examples import example_files
-from .rules import check_display_name
+from .rules import MAX_ROW_ID, check_display_name
 from .sketches import (
     HAND_OUT_KINDS,
     UNTOUCHED_KINDS,
@@ -131,7 +131,7 @@ def create_assignment(
 
 
 def class_assignment(classroom: Classroom, assignment_id: int) -> Assignment:
-    found = db.session.get(Assignment, assignment_id)
+    found = db.session.get(Assignment, assignment_id) if 0 < assignment_id <= MAX_ROW_ID else None
     if found is None or found.classroom_id != classroom.id:
         raise NotFound(f"Class {classroom.name!r} has no assignment {assignment_id}")
     return found

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Classroom, User, iso
 from .errors import BadRequest, NotFound
+from .rules import MAX_ROW_ID
 
 
 def all_users() -> list[User]:
@@ -41,11 +42,8 @@ def user_views(users: list[User]) -> list[dict[str, Any]]:
     ]
 
 
-MAX_ID = 2**63 - 1  # larger numbers in a URL would overflow the database's integer
-
-
 def user_by_id(user_id: int) -> User:
-    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ROW_ID else None
     if user is None:
         raise NotFound(f"No user with id {user_id}")
     return user
