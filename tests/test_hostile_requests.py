@@ -254,6 +254,9 @@ def send(client, case: Case):  # type: ignore[no-untyped-def]
             data=case.body + f"&csrf_token={csrf_token(client)}",
             content_type="application/x-www-form-urlencoded",
         )
+    for value in case.body.values():
+        if isinstance(value, FileStorage):
+            value.stream.seek(0)  # each case runs once per database: read its file from the start every time
     boundary, data = encode_multipart(case.body)  # in memory (the test client would spool large bodies to a file)
     return client.open(
         case.path, method=case.method, data=data, content_type=f"multipart/form-data; boundary={boundary}"
