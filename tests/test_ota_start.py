@@ -8,7 +8,7 @@ import io
 import pytest
 from sqlalchemy import select
 
-from webide.core.firmware.store import APP_IMAGE, publish_artifact
+from webide.core.firmware.store import APP_IMAGE, artifact_store, publish_artifact
 from webide.extensions import db
 from webide.models import Build, BuildStatus, Device
 
@@ -85,7 +85,7 @@ def make_build(app, product_id: str, fqbn: str, status: str, image: bytes, tmp_p
     with app.app_context():
         path = tmp_path / f"build-{product_id}.bin"
         path.write_bytes(image)
-        artifact = publish_artifact(app.config["SETTINGS"].artifacts_dir, fqbn, {APP_IMAGE: path})
+        artifact = publish_artifact(artifact_store(app.config["SETTINGS"]), fqbn, {APP_IMAGE: path})
         device = db.session.scalar(select(Device).where(Device.product_id == product_id))
         build = Build(device_id=device.id, revision=1, fqbn=fqbn, status=status, artifact=artifact)
         db.session.add(build)
