@@ -4,14 +4,31 @@
  */
 import { el } from './dom.js';
 
-/** Open `dialog` modally; resolves with its returnValue when closed. Focus goes back to the opener. */
+/** The open session of each dialog whose `close` event has not arrived yet: calling it ends that session. */
+const sessions = new WeakMap();
+
+/**
+ * Open `dialog` modally; resolves with its returnValue when closed. Focus goes back to the opener.
+ *
+ * The browser fires `close` a task after the dialog closes, so a quick Escape-then-Enter can reopen the dialog
+ * before the first session has heard of its close: the reopening ends that session on the spot, and a `close`
+ * event that arrives while the dialog is open again belongs to it and is ignored.
+ */
 export function showModal(dialog, focusTarget = null) {
+  sessions.get(dialog)?.();
   const opener = document.activeElement;
   return new Promise((resolve) => {
-    dialog.addEventListener('close', () => {
+    const end = () => {
+      dialog.removeEventListener('close', onClose);
+      sessions.delete(dialog);
       if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
       resolve(dialog.returnValue);
-    }, { once: true });
+    };
+    const onClose = () => {
+      if (!dialog.open) end();
+    };
+    dialog.addEventListener('close', onClose);
+    sessions.set(dialog, end);
     dialog.returnValue = '';
     dialog.showModal();
     (focusTarget || dialog.querySelector('[autofocus], input, select, textarea, button'))?.focus();
@@ -55,6 +72,7 @@ export async function ask({ title, message = '', okLabel = 'OK', input = null })
   field.value = input?.value ?? '';
   error.textContent = '';
   const form = dialog.querySelector('form');
+  let answer = null;
   const validate = (event) => {
     if (!input || event.submitter?.value !== 'ok') return;
     const problem = input.validate ? input.validate(field.value.trim()) : null;
@@ -62,12 +80,14 @@ export async function ask({ title, message = '', okLabel = 'OK', input = null })
       event.preventDefault();
       error.textContent = problem;
       field.focus();
+      return;
     }
+    answer = field.value.trim();
   };
   form.addEventListener('submit', validate);
   const result = await showModal(dialog, input ? field : dialog.querySelector('#ask-ok'));
   form.removeEventListener('submit', validate);
-  if (input) return result === 'ok' ? field.value.trim() : null;
+  if (input) return result === 'ok' ? answer : null;
   return result === 'ok';
 }
 
