@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -12,9 +14,10 @@ from sqlalchemy import select
 
 from webide.core.deployments import RUNNING, deploy_artifact, newest_deployment
 from webide.core.registry import create_device
+from webide.core.rollouts import evaluate, locked_rollout
 from webide.core.security import argon2_hash
 from webide.extensions import db
-from webide.models import AuditEntry, Deployment, Device, Release, utcnow
+from webide.models import AuditEntry, Deployment, Device, Release, RolloutTarget, utcnow
 from webide.tasks import sweep_once
 
 from .conftest import bearer
@@ -287,8 +290,8 @@ def test_a_release_being_rolled_out_cannot_be_deleted(client, classroom):
 
 
 def test_a_group_another_sweep_opened_first_keeps_its_bots(app, client, classroom):
-    """Every worker process sweeps: when another one opened group 2 first, its bots already have the image as their
-    target, which is not a student's Upload, so they stay in the rollout."""
+    """Bots of group 2 given the image another way before their group opens (a class flash of the same build, say)
+    already have it as their target, which is not a student's Upload, so they stay in the rollout."""
     body = {
         "version": "1.1.0",
         "targets": {"class_name": "lab"},
@@ -301,7 +304,7 @@ def test_a_group_another_sweep_opened_first_keeps_its_bots(app, client, classroo
     second = [bot["product_id"] for bot in created["groups"][1]["bots"]]
     with app.app_context():
         artifact = db.session.scalar(select(Release).where(Release.version == "1.1.0")).artifact
-        for product_id in second:  # what the other process's sweep committed
+        for product_id in second:  # given the image before their group opens
             deploy_artifact(db.session.scalar(select(Device).where(Device.product_id == product_id)), artifact, None)
         db.session.commit()
     for bot in created["groups"][0]["bots"]:
@@ -317,8 +320,8 @@ def test_a_group_another_sweep_opened_first_keeps_its_bots(app, client, classroo
 
 
 def test_a_bot_given_the_image_twice_stays_in_its_group(app, client, classroom):
-    """Two sweeps opening a group at the same moment each give its bots the image: the newer deployment of the same
-    image is still the rollout's, so the bot is counted when it runs it."""
+    """A bot given the same image again while it updates (a class flash of the same build, say): the newer
+    deployment of that image is still the rollout's, so the bot is counted when it runs it."""
     body = {
         "version": "1.1.0",
         "targets": {"class_name": "lab"},
@@ -338,3 +341,47 @@ def test_a_bot_given_the_image_twice_stays_in_its_group(app, client, classroom):
     sweep(app)
     reply = client.get(f"/api/rollouts/{created['id']}", headers=classroom["teacher"]).get_json()["rollout"]
     assert reply["groups"][0]["succeeded"] == len(bots) and reply["state"] == "done"
+
+
+def test_a_sweep_waits_for_the_one_holding_the_rollout_and_then_changes_nothing(app, client, classroom):
+    """Every process sweeps. One holds the rollout (its group 1 confirmed, group 2 about to open) while a second sweep
+    starts: the second waits, then reads what the first committed, so no bot changes state twice."""
+    created = create(client, classroom, groups={"count": 2}, success_threshold=100).get_json()["rollout"]
+    assert client.post(f"/api/rollouts/{created['id']}/start", headers=classroom["teacher"]).status_code == 200
+    for bot in created["groups"][0]["bots"]:
+        update_succeeds(client, classroom, bot["product_id"])
+    holding, release = threading.Event(), threading.Event()
+
+    def first_sweep() -> None:
+        with app.app_context():
+            rollout = locked_rollout(created["id"])
+            holding.set()
+            release.wait(20)
+            evaluate(rollout)
+            db.session.commit()
+            db.session.remove()
+
+    first = threading.Thread(target=first_sweep)
+    first.start()
+    assert holding.wait(20)
+    second = threading.Thread(target=sweep, args=(app,))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second sweep waits while the first holds the rollout"
+    release.set()
+    first.join(20)
+    with app.app_context():
+        after_first = {
+            target.id: (target.state, target.updated_at) for target in db.session.scalars(select(RolloutTarget))
+        }
+    second.join(20)
+    assert not first.is_alive() and not second.is_alive()
+    with app.app_context():
+        after_both = {
+            target.id: (target.state, target.updated_at) for target in db.session.scalars(select(RolloutTarget))
+        }
+        image = db.session.scalar(select(Release.artifact_id).where(Release.version == "1.1.0"))
+        given = Counter(db.session.scalars(select(Deployment.device_id).where(Deployment.artifact_id == image)))
+    assert after_both == after_first
+    assert {state for state, _ in after_both.values()} == {"succeeded", "updating"}
+    assert set(given.values()) == {1}, "each bot was given the image once"

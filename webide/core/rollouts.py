@@ -21,7 +21,7 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -171,13 +171,36 @@ def bots_in_open_rollouts(device_ids: list[int]) -> set[str]:
     return set(rows)
 
 
-def rollout_or_404(rollout_id: int) -> Rollout:
-    rollout = db.session.get(
-        Rollout, rollout_id, options=[selectinload(Rollout.targets).selectinload(RolloutTarget.device)]
-    )
+def rollout_or_404(rollout_id: int, *, lock: bool = False) -> Rollout:
+    """The rollout with its bots; with ``lock``, held until this transaction ends (see ``locked_rollout``)."""
+    rollout = locked_rollout(rollout_id) if lock else load_rollout(rollout_id)
     if rollout is None:
         raise NotFound(f"No rollout {rollout_id}")
     return rollout
+
+
+def load_rollout(rollout_id: int) -> Rollout | None:
+    return db.session.get(
+        Rollout,
+        rollout_id,
+        options=[selectinload(Rollout.targets).selectinload(RolloutTarget.device)],
+        populate_existing=True,
+    )
+
+
+def locked_rollout(rollout_id: int) -> Rollout | None:
+    """The rollout, read after taking its write lock, which this transaction keeps until it ends.
+
+    Every worker process and web process sweeps, and teachers steer rollouts by hand: whoever comes second waits
+    for the first to commit and then reads what it did, so a group is opened once and a bot is counted once. The
+    lock is a no-op UPDATE because that is what both databases serialise: PostgreSQL locks the row, SQLite the file.
+    """
+    db.session.flush()
+    statement = update(Rollout).where(Rollout.id == rollout_id).values(state=Rollout.state)
+    if db.session.execute(statement.execution_options(synchronize_session=False)).rowcount == 0:  # type: ignore[attr-defined]
+        return None
+    db.session.expire_all()  # what this session read before the lock may be older than what the lock waited for
+    return load_rollout(rollout_id)
 
 
 def act(rollout: Rollout, action: str) -> None:
@@ -232,7 +255,7 @@ def open_group(rollout: Rollout, number: int) -> None:
     for target in targets:
         current = newest.get(target.device_id)
         if current is not None and current.artifact_id == rollout.artifact_id:
-            # Already given this image, e.g. by a sweep in another worker process that opened the group first.
+            # Already given this image another way (a class flash of the same build, say): not an Upload.
             target.deployment_id = current.id
             set_target_state(target, UPDATING, "")
         elif (current.id if current else None) != target.deployment_id:
@@ -276,7 +299,7 @@ def observe(rollout: Rollout) -> None:
     for target in updating:
         deployment = newest.get(target.device_id)
         if deployment is not None and deployment.artifact_id == rollout.artifact_id:
-            target.deployment_id = deployment.id  # the image again (a second sweep's deployment), not an Upload
+            target.deployment_id = deployment.id  # the same image given again another way, not an Upload
         if deployment is None or deployment.id != target.deployment_id:
             set_target_state(target, LEFT, "the bot got another target (an Upload) during the rollout")
         elif deployment.state == RUNNING and runs_image(target.device, rollout.artifact):
@@ -323,13 +346,14 @@ def too_many_failures(rollout: Rollout, failed: int, size: int) -> bool:
 
 
 def advance_rollouts() -> bool:
-    """Evaluate every running rollout (the worker's sweep does this every few seconds); True when any changed."""
-    changed = False
-    for rollout in db.session.scalars(select(Rollout).where(Rollout.state == ACTIVE)):
-        before = (rollout.state, rollout.current_group)
-        evaluate(rollout)
-        changed = changed or before != (rollout.state, rollout.current_group) or bool(db.session.dirty)
-    return changed
+    """Evaluate every running rollout, one at a time under its lock (every process's sweep does this every few
+    seconds); True when there was one, so the caller commits and lets the next sweep in."""
+    running = db.session.scalars(select(Rollout.id).where(Rollout.state == ACTIVE).order_by(Rollout.id)).all()
+    for rollout_id in running:
+        rollout = locked_rollout(rollout_id)
+        if rollout is not None:
+            evaluate(rollout)
+    return bool(running)
 
 
 def visible_rollouts(user: User) -> list[Rollout]:

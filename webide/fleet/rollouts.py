@@ -89,18 +89,18 @@ def show_rollout(rollout_id: int) -> dict:
 def steer_rollout(rollout_id: int, action: str) -> dict:
     """``start``, ``pause``, ``resume``, ``advance`` (open the next group by hand), ``cancel`` (bots already
     updated keep the image; the others keep theirs) or ``retry`` (only the failed bots get the image again)."""
-    rollout = managed_rollout(rollout_id)
     if action not in ACTIONS:
         raise BadRequest(f"Action must be one of {', '.join(ACTIONS)}")
+    rollout = managed_rollout(rollout_id, lock=True)
     act(rollout, action)
     record(acting(), f"rollout.{action}", f"rollout {rollout.id}", target_kind="rollout")
     db.session.commit()
     return {"success": True, "rollout": rollout_view(rollout)}
 
 
-def managed_rollout(rollout_id: int) -> Rollout:
+def managed_rollout(rollout_id: int, *, lock: bool = False) -> Rollout:
     """Admins see every rollout, an instructor the ones they created; others' are a 404."""
-    rollout = rollout_or_404(rollout_id)
+    rollout = rollout_or_404(rollout_id, lock=lock)
     if not current_user.is_admin and rollout.created_by != current_user.display_name:
         rollout_or_404(-1)
     return rollout
