@@ -36,7 +36,7 @@ def test_upload_compile_pull_reboot_confirm(app, accounts, settings, tmp_path):
         listener = RoomListener(service.base_url, api.token, "esp_1")
         try:
             result = api.wait(api.submit("esp_1", [{"name": "esp_1.ino", "content": SKETCH}], deploy=True))
-            assert result["status"] == "complete", result["log"]
+            assert result["status"] == "complete", result
             artifact = result["artifact"]
             stored = Path(settings.artifacts_dir, artifact["sha256"][:2], artifact["sha256"])
             assert (stored / "firmware.bin").read_bytes()[0] == 0xE9

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from webide import create_app
+from webide.core.deployments import deploy_artifact
 from webide.database import migrate_database
 from webide.extensions import db
 from webide.models import Device
@@ -314,6 +315,24 @@ class TestFlashStates:
         assert response.status_code == 304
         assert flash_state(app, "bot_a")[0] == "running"
         assert device_row(app, "bot_a")["running_sha256"] == firmware.sha256
+
+    def test_a_bot_running_its_image_confirms_its_own_new_deployment_whatever_other_bots_do(
+        self, app, client, bots, firmware
+    ):
+        """The device path reads each bot's own newest deployment: bot_a, given the image it already runs again,
+        confirms that deployment at its next check even while bot_b's newer deployment is already running."""
+        headers = {**STOCK_HEADERS, **bearer(bots["bot_a"]), "x-ESP32-sketch-md5": firmware.md5}
+        assert client.get("/bot_a.ino.bin", headers=headers).status_code == 304
+        with app.app_context():
+            bot_a = db.session.scalar(select(Device).where(Device.product_id == "bot_a"))
+            deploy_artifact(bot_a, bot_a.target_artifact, None)  # the same image again, e.g. a class flash
+            db.session.commit()
+        other = deploy_image(app, "bot_b", seed=8)
+        other_headers = {**STOCK_HEADERS, **bearer(bots["bot_b"]), "x-ESP32-sketch-md5": other.md5}
+        assert client.get("/bot_b.ino.bin", headers=other_headers).status_code == 304
+        assert flash_state(app, "bot_b")[0] == "running" and flash_state(app, "bot_a")[0] == "waiting_for_button"
+        assert client.get("/bot_a.ino.bin", headers=headers).status_code == 304
+        assert flash_state(app, "bot_a")[0] == "running"
 
     @pytest.mark.parametrize(
         "reports,expected",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, literal, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from ..extensions import db
@@ -50,14 +50,24 @@ def deploy_artifact(device: Device, artifact: Artifact, build_id: str | None) ->
 
 
 def newest_deployment_id(device_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ScalarSelect[int]:
-    """SQL for the id of a bot's newest deployment: the one that moves on the bot's reports."""
-    other = aliased(Deployment)  # so the subquery never correlates with a Deployment of the outer query
-    return select(func.max(other.id)).where(other.device_id == device_id).scalar_subquery()
+    """SQL for the id of a bot's newest deployment: the one that moves on the bot's reports.
+
+    The subquery correlates with the bot's table wherever it appears in the enclosing query, however deeply nested
+    (auto-correlation would only look one level up), and never with a Deployment of the outer query.
+    """
+    other = aliased(Deployment)
+    return select(func.max(other.id)).where(other.device_id == device_id).correlate_except(other).scalar_subquery()
+
+
+# Built once: the device path asks this for many requests.
+NEWEST_DEPLOYMENT = (
+    select(Deployment).where(Deployment.device_id == bindparam("device_id")).order_by(Deployment.id.desc()).limit(1)
+)
 
 
 def newest_deployment(device: Device) -> Deployment | None:
     """The bot's newest deployment (its current target's), if it ever had one."""
-    return db.session.scalar(select(Deployment).where(Deployment.id == newest_deployment_id(literal(device.id))))
+    return db.session.scalar(NEWEST_DEPLOYMENT, {"device_id": device.id})
 
 
 def newest_deployments(device_ids: list[int]) -> dict[int, Deployment]:
