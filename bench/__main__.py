@@ -19,8 +19,9 @@ SUITES = {
     "workers": "bench.scaleout_bench:run_workers",
     "store": "bench.scaleout_bench:run_store",
     "link": "bench.link_bench:run",
+    "rollout": "bench.rollout_bench:run",
 }
-EVERYTHING = ("compile", "ota", "diagnostics", "device", "dashboard", "scaleout", "link")
+EVERYTHING = ("compile", "ota", "diagnostics", "device", "dashboard", "scaleout", "link", "rollout")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
