@@ -159,3 +159,22 @@ def test_a_bad_bundle_changes_nothing(app, client, callers, settings_text, needl
 def test_a_bundle_needs_its_settings_file(app, client, callers):
     response = send(client, "/ota-configure", callers["bot"], make_zip({"blink.ino": BLINK}), "bundle.zip")
     assert response.status_code == 400 and "no config.json" in response.get_json()["error"]
+
+
+def test_a_frozen_or_exam_class_holds_for_the_seed_endpoints_too(app, client, callers):
+    """/ota-update and /ota-configure are Uploads: a frozen class refuses its students' (staff may still flash),
+    an exam class refuses their saves, and a refusal changes nothing."""
+    sketch = make_zip({"blink/blink.ino": BLINK})
+    bundle = make_zip({"config.json": json.dumps({"name": "Rover"}), "starter.ino": BLINK})
+    before = state(app)
+    for freeze in ("frozen", "exam"):
+        assert (
+            client.put("/api/classes/lab/freeze", json={"state": freeze}, headers=callers["teacher"]).status_code == 200
+        )
+        for path, data in (("/ota-update", sketch), ("/ota-configure", bundle)):
+            refused = send(client, path, callers["bot"], data, "bundle.zip")
+            assert refused.status_code == 409, refused.get_json()
+            assert freeze in refused.get_json()["error"].lower()
+            assert state(app) == before
+    assert send(client, "/ota-update", callers["teacher"], sketch, product_id="bot_a").status_code == 200
+    assert state(app)["builds"] == [(True, before["head"] + 1)]

@@ -9,21 +9,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..api import acting, documented
+from ..api import documented
 from ..core.accounts import accessible_device
-from ..core.audit import record
 from ..core.builds.queue import (
     build_or_404,
-    dispatch,
-    ensure_queue_reachable,
-    queue_build,
     request_cancel,
 )
-from ..core.classes import check_student_edit, check_student_upload
 from ..core.errors import NotFound
 from ..core.firmware.store import ArtifactMissing, artifact_store, download_name
 from ..core.presenters import build_detail, build_progress
-from ..core.sketches import check_buildable, files_of, head_revision, save_sketch, sketch_name
+from ..core.sketches import files_of, head_revision, sketch_name
 from ..extensions import current_settings, db
 from ..models import Build
 from ..schemas import (
@@ -36,6 +31,7 @@ from ..schemas import (
     UnknownBuild,
 )
 from . import bp
+from .submission import save_and_queue
 
 ERRORS = (400, 401, 404)
 
@@ -51,29 +47,15 @@ def submit(product_id: str, json: BuildRequest) -> tuple[dict, int]:
     press.
     """
     device = accessible_device(current_user, product_id)
-    settings = current_settings()
-    head = head_revision(device)
-    files = head.files if json.files is None else files_of(json.files)
-    fqbn = check_buildable(device, files, json.fqbn or device.fqbn, settings)
-    if json.deploy:
-        check_student_upload(device, current_user)
-    if files != head.files:
-        check_student_edit(device, current_user)
-        head = save_sketch(device, files, head.number, "build", current_user.display_name, "Compiled")
-        db.session.commit()  # what the student typed is kept even when the queue turns out to be down
-    ensure_queue_reachable()
-    build = queue_build(device, head.number, fqbn, json.deploy, current_user.display_name)
-    if json.deploy:
-        record(acting(), "build.upload", device, update_id=build.id, revision=head.number)
-    db.session.commit()
-    dispatch([build])
+    files = head_revision(device).files if json.files is None else files_of(json.files)
+    build, revision = save_and_queue(device, files, json.fqbn, json.deploy)
     return {
         "success": True,
         "update_id": build.id,
         "status": build.status,
         "progress": build.progress,
         "message": build.message,
-        "revision": head.number,
+        "revision": revision,
     }, 202
 
 

@@ -8,13 +8,14 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
 from ..api import acting, documented
+from ..builds.submission import save_and_queue
 from ..core.accounts import accessible_device
 from ..core.archive import ImportLimits, read_bundle, read_upload
 from ..core.audit import record
-from ..core.builds.queue import dispatch, ensure_queue_reachable, queue_build
 from ..core.bundles import SETTINGS_FILE, apply_bundle
+from ..core.classes import check_student_edit, check_student_upload
 from ..core.errors import BadRequest
-from ..core.sketches import check_buildable, head_revision, main_file, save_sketch
+from ..core.sketches import check_buildable, head_revision, main_file
 from ..extensions import current_settings, db
 from ..models import Build, Device
 from ..schemas import SeedQueued
@@ -33,16 +34,11 @@ def ota_update() -> dict:
     upload = seed_zip()
     device = named_bot()
     settings = current_settings()
-    head = head_revision(device)
     limits = ImportLimits(settings.sketch_max_files, settings.sketch_max_bytes)
+    head = head_revision(device)
     files = read_upload(upload.filename or "", upload.read(), main_file(device), head.files, limits)
-    fqbn = check_buildable(device, files, device.fqbn, settings)
-    if files != head.files:
-        head = save_sketch(
-            device, files, head.number, "import", current_user.display_name, f"OTA update {upload.filename}"
-        )
-        db.session.commit()  # the imported sketch is kept even when the queue turns out to be down
-    build = queue_upload(device, head.number, fqbn, "ota-update")
+    note = f"OTA update {upload.filename}"
+    build, _ = save_and_queue(device, files, None, True, kind="import", note=note, via="ota-update")
     return queued(build, f"Update queued for {device.product_id}: compiling, then the bot installs it")
 
 
@@ -58,11 +54,14 @@ def ota_configure() -> dict:
     settings = current_settings()
     limits = ImportLimits(settings.sketch_max_files, settings.sketch_max_bytes)
     text, files = read_bundle(upload.filename or "", upload.read(), main_file(device), SETTINGS_FILE, limits)
+    check_student_upload(device, current_user)  # checked before the bundle changes anything
+    if files is not None:
+        check_student_edit(device, current_user)
     revision = apply_bundle(device, text, files, settings, current_user.display_name)
-    fqbn = check_buildable(device, revision.files, device.fqbn, settings)
+    check_buildable(device, revision.files, device.fqbn, settings)
     record(acting(), "device.configure", device, bundle=(upload.filename or "")[:100], sketch=files is not None)
     db.session.commit()  # the configuration stands even when the queue turns out to be down
-    build = queue_upload(device, revision.number, fqbn, "ota-configure")
+    build, _ = save_and_queue(device, revision.files, None, True, via="ota-configure")
     return queued(build, f"Configuration applied to {device.product_id}; its first build is queued")
 
 
@@ -86,15 +85,6 @@ def named_bot() -> Device:
     if not named:
         raise BadRequest("Name the bot in the form field product_id")
     return accessible_device(current_user, named)
-
-
-def queue_upload(device: Device, revision: int, fqbn: str, via: str) -> Build:
-    ensure_queue_reachable()
-    build = queue_build(device, revision, fqbn, True, current_user.display_name)
-    record(acting(), "build.upload", device, update_id=build.id, revision=revision, via=via)
-    db.session.commit()
-    dispatch([build])
-    return build
 
 
 def queued(build: Build, message: str) -> dict:
