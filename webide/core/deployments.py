@@ -15,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from ..extensions import db
 from ..models import Artifact, Deployment, Device, as_utc, utcnow
 from .events import announce, announce_to_class
+from .rolloutfeed import announce_download
 
 WAITING, DOWNLOADING, REBOOTING = "waiting_for_button", "downloading", "rebooting"
 RUNNING, FAILED, ROLLED_BACK = "running", "failed", "rolled_back"
@@ -82,6 +83,8 @@ def set_flash_state(
     deployment.state, deployment.progress, deployment.message = state, progress, message[:300]
     deployment.updated_at = utcnow()
     announce_flash(device, flash_snapshot(deployment))
+    if state == REBOOTING:
+        announce_download(device, deployment)  # a rollout's bot: its terminal hears which rollout it was
 
 
 def flash_snapshot(deployment: Deployment) -> dict[str, Any]:
