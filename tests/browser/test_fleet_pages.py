@@ -16,7 +16,19 @@ from webide.simulator import SimulatedBot
 from ..conftest import ESP32_FQBN
 from ..live import ApiClient, InOrderClient
 from ..ota_support import esp32_image
-from .conftest import ADMIN, BOT_PASSWORD, INSTRUCTOR, BrowserService, log_in, screenshot
+from .conftest import (
+    ADMIN,
+    BOT_PASSWORD,
+    INSTRUCTOR,
+    UI_TIMEOUT_MS,
+    BrowserService,
+    log_in,
+    open_editor_as_bot,
+    screenshot,
+    terminal_text,
+    wait_for_terminal,
+    wait_for_terminal_settled,
+)
 from .test_console_pages import confirm, wait_for_console
 
 pytestmark = pytest.mark.browser
@@ -135,30 +147,30 @@ LIVE_VERSION = "2.2.0"
 SWEEP_TIMEOUT_MS = 60_000  # the worker's housekeeping counts the bots every few seconds
 
 
-@pytest.fixture(scope="module")
-def live_rollout(browser_service: BrowserService, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A started 2-group rollout of a release to a class of four ESP32 bots, made through the API like a script
-    (once for the module: the service lives for the whole session)."""
-    api = ApiClient(browser_service.base_url, username=INSTRUCTOR[0], password=INSTRUCTOR[1])
-    assert api.post("/api/classes", json={"name": LIVE_CLASS}).status_code == 201
+def started_rollout(
+    service: BrowserService, folder: Path, class_name: str, bots: tuple[str, ...], version: str, groups: int
+) -> dict:
+    """A started rollout of a new release to a new class of ESP32 bots, made through the API like a script."""
+    api = ApiClient(service.base_url, username=INSTRUCTOR[0], password=INSTRUCTOR[1])
+    assert api.post("/api/classes", json={"name": class_name}).status_code == 201
     tokens = {}
-    for product_id in LIVE_BOTS:
-        body = {"product_id": product_id, "class": LIVE_CLASS, "password": BOT_PASSWORD, "fqbn": ESP32_FQBN}
+    for product_id in bots:
+        body = {"product_id": product_id, "class": class_name, "password": BOT_PASSWORD, "fqbn": ESP32_FQBN}
         response = api.post("/api/devices/register", json=body)
         assert response.status_code == 201, response.text
         tokens[product_id] = response.json()["device_token"]
-    image = esp32_image(tmp_path_factory.mktemp("live") / "live.ino.bin", 40_000, seed=22)
+    image = esp32_image(folder / f"{version}.ino.bin", 40_000, seed=len(class_name))
     published = api.post(
         "/api/firmware/releases",
-        data={"version": LIVE_VERSION, "board": ESP32_FQBN},
-        files={"file": ("live.ino.bin", image, "application/octet-stream")},
+        data={"version": version, "board": ESP32_FQBN},
+        files={"file": ("app.ino.bin", image, "application/octet-stream")},
     )
     assert published.status_code == 201, published.text
     body = {
         "name": "spring <b>1.2</b>",
-        "version": LIVE_VERSION,
-        "targets": {"class_name": LIVE_CLASS},
-        "groups": {"count": 2},
+        "version": version,
+        "targets": {"class_name": class_name},
+        "groups": {"count": groups},
         "success_threshold": 100,
         "error_threshold_count": 1,
     }
@@ -166,8 +178,15 @@ def live_rollout(browser_service: BrowserService, tmp_path_factory: pytest.TempP
     assert created.status_code == 201, created.text
     rollout = created.json()["rollout"]
     assert api.post(f"/api/rollouts/{rollout['id']}/start").status_code == 200
-    groups = [[bot["product_id"] for bot in group["bots"]] for group in rollout["groups"]]
-    return {"id": rollout["id"], "groups": groups, "tokens": tokens}
+    members = [[bot["product_id"] for bot in group["bots"]] for group in rollout["groups"]]
+    return {"id": rollout["id"], "groups": members, "tokens": tokens}
+
+
+@pytest.fixture(scope="module")
+def live_rollout(browser_service: BrowserService, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A started 2-group rollout to a class of four ESP32 bots (once for the module: the service lives for the
+    whole session)."""
+    return started_rollout(browser_service, tmp_path_factory.mktemp("live"), LIVE_CLASS, LIVE_BOTS, LIVE_VERSION, 2)
 
 
 def test_the_firmware_page_counts_live_while_the_bots_check_in(
@@ -238,3 +257,21 @@ def test_only_the_rollouts_instructor_and_admins_join_its_room(
     for allowed in (owner, admin):
         [joined] = rollout_room_answers(browser_service, allowed.token, {"rollout_id": rollout_id})
         assert joined["success"] is True and joined["rollout_id"] == rollout_id
+
+
+def test_the_bots_terminal_follows_the_rollout(page: Page, browser_service: BrowserService, tmp_path: Path) -> None:
+    bot = "term_bot_1"
+    rollout = started_rollout(browser_service, tmp_path, "term-lab", (bot,), "2.3.0", 1)
+    open_editor_as_bot(page, bot)
+    label = r"Rollout 'spring <b>1\.2</b>' \(group 1\): "
+    wait_for_terminal(page, label + "the image is offered to the bot", timeout=UI_TIMEOUT_MS)  # replayed
+    update_like_the_bot(browser_service, bot, rollout["tokens"][bot])
+    wait_for_terminal(page, label + "bot runs the new image — succeeded", timeout=SWEEP_TIMEOUT_MS)  # live
+    wait_for_terminal_settled(page)
+    lines = [line for line in terminal_text(page).splitlines() if line.startswith("Rollout ")]
+    assert lines == [
+        "Rollout 'spring <b>1.2</b>' (group 1): the image is offered to the bot",
+        "Rollout 'spring <b>1.2</b>' (group 1): bot downloaded the image",
+        "Rollout 'spring <b>1.2</b>' (group 1): bot runs the new image — succeeded",
+    ]
+    screenshot(page, "rollout-terminal")
