@@ -377,6 +377,9 @@ def test_the_bots_terminal_follows_the_rollout_line_by_line(app, client, classro
     with app.app_context():
         flash = [e["text"] for e in current_event_log().since(first[0], 0) if e.get("stream") == "flash"]
     downloaded = flash.index(f"{label} (group 1): bot downloaded the image")
+    with app.app_context():
+        failed = [e["text"] for e in current_event_log().since(first[1], 0) if e.get("stream") == "flash"]
+    assert "Update failed: flash write error red" in failed  # the bot's own words, as plain text
     assert flash[downloaded - 1] == "Download complete; bot is rebooting into the new firmware"
 
     # The failed bot is offered the image again; the second group opens by hand.

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from compiler.text import one_line
+
 from ..extensions import db
 from ..models import Artifact, Deployment, Device, as_utc, utcnow
 from .events import announce, announce_to_class
@@ -76,11 +78,13 @@ def newest_deployments(device_ids: list[int]) -> dict[int, Deployment]:
 def set_flash_state(
     device: Device, deployment: Deployment, state: str, progress: int | None = None, message: str = ""
 ) -> None:
-    """Record a transition (a repeated identical state is not re-announced)."""
+    """Record a transition (a repeated identical state is not re-announced). ``message`` may come from the bot: it
+    is kept as one line of plain text, as the terminal and the pages show it."""
     progress = deployment.progress if progress is None else max(0, min(100, progress))
-    if (deployment.state, deployment.progress, deployment.message) == (state, progress, message[:300]):
+    message = one_line(message, 300)
+    if (deployment.state, deployment.progress, deployment.message) == (state, progress, message):
         return
-    deployment.state, deployment.progress, deployment.message = state, progress, message[:300]
+    deployment.state, deployment.progress, deployment.message = state, progress, message
     deployment.updated_at = utcnow()
     announce_flash(device, flash_snapshot(deployment))
     if state == REBOOTING:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from compiler.text import strip_control_sequences
+from compiler.text import one_line
 
 from ..extensions import db
 from ..models import Deployment, Device, Rollout, RolloutTarget
@@ -39,14 +39,8 @@ TARGET_LINES = {
 DOWNLOADED_LINE = "bot downloaded the image"
 
 
-def plain_text(text: str, limit: int) -> str:
-    """``text`` as one line of plain text of at most ``limit`` characters (for names and reasons from outside)."""
-    folded = " ".join(strip_control_sequences(text).split())
-    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
-
-
 def rollout_label(rollout: Rollout) -> str:
-    name = plain_text(rollout.name or "", MAX_NAME)
+    name = one_line(rollout.name or "", MAX_NAME)
     return f"Rollout '{name}'" if name else f"Rollout {rollout.id}"
 
 
@@ -60,7 +54,7 @@ def announce_target_state(target: RolloutTarget) -> None:
     """The line for the bot's new state in the rollout (none for ``pending``)."""
     template = TARGET_LINES.get(target.state)
     if template is not None:
-        reason = plain_text(target.reason or "no reason given", MAX_REASON)
+        reason = one_line(target.reason or "no reason given", MAX_REASON)
         announce_target_line(target, template.format(reason=reason))
 
 
