@@ -1,7 +1,8 @@
 /**
  * The firmware page's rollouts, live: each unfinished rollout's Socket.IO room sends a summary (state, open group,
  * each group's counters) whenever the rollout moves — one per change, however many bots moved. The summary is applied
- * at once; the table of bots is re-read from the API, at most every few seconds and only while it is shown.
+ * at once; then the whole rollout (with its bots) is re-read from the API, at most every few seconds: that fills the
+ * table of bots and corrects a summary overtaken by an older one (the web server and each worker publish their own).
  * After every (re)join the rollout is loaded once, so nothing missed while disconnected stays missing.
  * Every text from the server is set as text (names and reasons come from people and bots).
  */
@@ -10,27 +11,21 @@ import {
   GROUP_COUNTERS, OPEN_STATES, ROLLOUT_BUTTONS, progressText, stateLabel, throttle,
 } from '../lib/rollouts.js';
 
-const BOTS_REFRESH_MS = 2000;
+const RELOAD_MS = 2000;
 
 class LiveRollout {
   constructor(section) {
     this.section = section;
     this.id = Number(section.dataset.rollout);
-    this.details = section.querySelector('.rollout-bots');
-    this.botsStale = false;
-    this.refreshBots = throttle(() => this.load(), BOTS_REFRESH_MS);
-    this.details?.addEventListener('toggle', () => {
-      if (this.details.open && this.botsStale) this.refreshBots();
-    });
+    this.reload = throttle(() => this.load().catch(() => {}), RELOAD_MS);
   }
 
   get open() {
     return OPEN_STATES.has(this.section.dataset.state);
   }
 
-  /** Load the whole rollout once (after a join) or its bots (throttled, after changes). */
+  /** Load the whole rollout: after a join, and (throttled) after changes. */
   async load() {
-    this.botsStale = false;
     const response = await fetch(`/api/rollouts/${this.id}`, { credentials: 'same-origin' });
     if (!response.ok) return;
     const { rollout } = await response.json();
@@ -38,11 +33,10 @@ class LiveRollout {
     this.applyBots(rollout.groups);
   }
 
-  /** A summary from the room: patch at once; the bots follow when their table is shown. */
+  /** A summary from the room: patch at once; the bots and the checked state follow within a few seconds. */
   receive(summary) {
     this.applySummary(summary);
-    if (this.details?.open) this.refreshBots();
-    else this.botsStale = true;
+    this.reload();
   }
 
   applySummary(summary) {
