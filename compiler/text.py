@@ -41,6 +41,13 @@ def strip_control_sequences(text: str) -> str:
     return _CONTROL_SEQUENCE.sub("", text)
 
 
+def one_line(text: str, limit: int) -> str:
+    """``text`` as one line of plain text of at most ``limit`` characters: control sequences removed, every run of
+    whitespace (newlines and tabs included) folded to one space, a cut marked with an ellipsis."""
+    folded = " ".join(strip_control_sequences(text).split())
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
+
+
 def cap_line(raw: bytes, dropped: int = 0, limit: int = MAX_LINE_BYTES) -> str:
     """Decode one raw output line, keeping at most ``limit`` bytes and marking a cut.
 

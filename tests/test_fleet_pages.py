@@ -22,6 +22,13 @@ def row(html: str, marker: str) -> str:
     return found.group(0)
 
 
+def shown(html: str, button_class: str) -> bool:
+    """Whether the control is rendered visible (the live script shows and hides the others as the state moves)."""
+    found = re.search(rf'<button[^>]*class="{button_class}[ "][^>]*>', html)
+    assert found, button_class
+    return " hidden" not in found.group(0)
+
+
 def cell(html: str, css_class: str) -> str:
     found = re.search(rf'class="{css_class}"[^>]*>([^<]*)<', html)
     assert found, css_class
@@ -44,7 +51,7 @@ def test_the_page_lists_releases_and_a_rollouts_progress_per_group(app, client, 
     assert created.status_code == 201, created.get_json()
     rollout = created.get_json()["rollout"]
     ready = row(page(client, teacher), f'data-rollout="{rollout["id"]}"')
-    assert 'data-state="ready"' in ready and "rollout-start" in ready and "rollout-pause" not in ready
+    assert 'data-state="ready"' in ready and shown(ready, "rollout-start") and not shown(ready, "rollout-pause")
     assert client.post(f"/api/rollouts/{rollout['id']}/start", headers=teacher).status_code == 200
     first_group = rollout["groups"][0]["bots"]
     update_succeeds(client, classroom, first_group[0]["product_id"])
@@ -57,7 +64,8 @@ def test_the_page_lists_releases_and_a_rollouts_progress_per_group(app, client, 
     assert "stable" in release and "ESP32 · " in release and ESP32 in release and "teacher" in release
     assert 'data-blocked="false"' in release and "block-release" in release
     section = row(html, f'data-rollout="{rollout["id"]}"')
-    assert 'data-state="running"' in section and "1.1.0" in section and "rollout-pause" in section
+    assert 'data-state="running"' in section and "1.1.0" in section and shown(section, "rollout-pause")
+    assert not shown(section, "rollout-start") and not shown(section, "rollout-resume")
     group_one = row(section, 'data-group="1"')
     assert (cell(group_one, "succeeded"), cell(group_one, "failed"), cell(group_one, "updating")) == (
         "1",
@@ -65,7 +73,8 @@ def test_the_page_lists_releases_and_a_rollouts_progress_per_group(app, client, 
         str(len(first_group) - 2),
     )
     assert cell(group_one, "pending") == "0"
-    assert "flash write failed" in group_one
+    failed_bot = row(section, f'data-bot="{first_group[1]["product_id"]}"')
+    assert cell(failed_bot, "bot-state") == "failed" and cell(failed_bot, "bot-reason") == "flash write failed"
     assert cell(row(section, 'data-group="2"'), "succeeded") == "0"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -13,10 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from webide.core.deployments import RUNNING, deploy_artifact, newest_deployment
+from webide.core.events import CHANNEL, ROLLOUT_EVENT_NAME
 from webide.core.registry import create_device
 from webide.core.rollouts import evaluate, locked_rollout
 from webide.core.security import argon2_hash
-from webide.extensions import db
+from webide.extensions import current_event_log, db
 from webide.models import AuditEntry, Deployment, Device, Release, RolloutTarget, utcnow
 from webide.tasks import sweep_once
 
@@ -385,3 +387,87 @@ def test_a_sweep_waits_for_the_one_holding_the_rollout_and_then_changes_nothing(
     assert after_both == after_first
     assert {state for state, _ in after_both.values()} == {"succeeded", "updating"}
     assert set(given.values()) == {1}, "each bot was given the image once"
+
+
+def rollout_lines(app, product_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The rollout's lines in the bot's terminal (its room's stored events), in order."""
+    with app.app_context():
+        found = current_event_log().since(product_id, 0)
+    return [event["text"] for event in found if event["type"] == "line" and "rollout" in event]
+
+
+def test_the_bots_terminal_follows_the_rollout_line_by_line(app, client, classroom):
+    name = "spring\x1b[2J\x1b]0;owned\x07 <b>1.2</b>\r\n\tfinal"
+    created = create(client, classroom, name=name, groups={"count": 2}, success_threshold=100)
+    first, second = (group_of(created.get_json()["rollout"], number) for number in (1, 2))
+    rollout_id = created.get_json()["rollout"]["id"]
+    client.post(f"/api/rollouts/{rollout_id}/start", headers=classroom["teacher"])
+    label = "Rollout 'spring <b>1.2</b> final'"  # terminal commands gone, one line; tags are plain text there
+    assert rollout_lines(app, first[0]) == [f"{label} (group 1): the image is offered to the bot"]
+    assert rollout_lines(app, second[0]) == []
+
+    update_succeeds(client, classroom, first[0])
+    assert pull(client, classroom, first[1]).data == classroom["images"]["1.1.0"]  # the whole image, then:
+    update_fails(client, classroom, first[1], "flash write error \x1b[31mred\x1b[0m")
+    update_succeeds(client, classroom, first[2])
+    sweep(app)
+    assert rollout_lines(app, first[0]) == [
+        f"{label} (group 1): the image is offered to the bot",
+        f"{label} (group 1): bot downloaded the image",
+        f"{label} (group 1): bot runs the new image — succeeded",
+    ]
+    assert rollout_lines(app, first[1]) == [
+        f"{label} (group 1): the image is offered to the bot",
+        f"{label} (group 1): bot downloaded the image",
+        f"{label} (group 1): bot failed — flash write error red",
+    ]
+    with app.app_context():
+        flash = [e["text"] for e in current_event_log().since(first[0], 0) if e.get("stream") == "flash"]
+    downloaded = flash.index(f"{label} (group 1): bot downloaded the image")
+    with app.app_context():
+        failed = [e["text"] for e in current_event_log().since(first[1], 0) if e.get("stream") == "flash"]
+    assert "Update failed: flash write error red" in failed  # the bot's own words, as plain text
+    assert flash[downloaded - 1] == "Download complete; bot is rebooting into the new firmware"
+
+    # The failed bot is offered the image again; the second group opens by hand.
+    client.post(f"/api/rollouts/{rollout_id}/retry", headers=classroom["teacher"])
+    assert rollout_lines(app, first[1])[-1] == f"{label} (group 1): the image is offered to the bot"
+    client.post(f"/api/rollouts/{rollout_id}/advance", headers=classroom["teacher"])
+    assert rollout_lines(app, second[0]) == [f"{label} (group 2): the image is offered to the bot"]
+
+
+def rollout_room_messages(app, action) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The summaries the rollout rooms were sent while ``action`` ran (read up to a marker published after it)."""
+    with app.app_context():
+        event_log = current_event_log()
+        subscription = event_log.redis.pubsub()
+        subscription.subscribe(CHANNEL)
+        assert subscription.get_message(timeout=5)["type"] == "subscribe"
+        action()
+        event_log.redis.publish(CHANNEL, "end of test")
+        messages = []
+        while (message := subscription.get_message(timeout=5)) is not None and message["data"] != b"end of test":
+            if message["type"] == "message":
+                messages.append(json.loads(message["data"]))
+        subscription.close()
+    return [message for message in messages if message["event"] == ROLLOUT_EVENT_NAME]
+
+
+@pytest.mark.parametrize("classroom", [30], indirect=True)
+def test_the_firmware_page_gets_one_summary_per_change_however_many_bots_moved(app, client, classroom):
+    created = create(client, classroom, groups={"count": 2}, success_threshold=100).get_json()["rollout"]
+    url = f"/api/rollouts/{created['id']}"
+    [started] = rollout_room_messages(app, lambda: client.post(f"{url}/start", headers=classroom["teacher"]))
+    assert started["room"] == f"rollout:{created['id']}" and started["namespace"] == "/ota-update"
+    [summary] = started["data"]
+    assert (summary["state"], summary["current_group"]) == ("running", 1)
+    assert [(g["updating"], g["pending"]) for g in summary["groups"]] == [(15, 0), (0, 15)]
+
+    for product_id in group_of(created, 1):
+        update_succeeds(client, classroom, product_id)
+    # Fifteen bots succeed and the next group opens in one sweep: one summary, with no bots in it.
+    [moved] = rollout_room_messages(app, lambda: sweep(app))
+    [summary] = moved["data"]
+    assert summary["current_group"] == 2 and "bots" not in summary["groups"][0]
+    assert [(g["succeeded"], g["updating"]) for g in summary["groups"]] == [(15, 0), (0, 15)]
+    assert rollout_room_messages(app, lambda: sweep(app)) == []  # nothing moved: nothing sent

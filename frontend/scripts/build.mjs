@@ -1,7 +1,7 @@
 /**
  * Bundle the editor page into static/dist/editor.js and editor.css, the classroom console's pages into console.js
- * and console.css, the class dashboard into dashboard.js and dashboard.css, and the class assignments page into
- * assignments.js (minified, no source maps, no timestamps),
+ * and console.css, the class dashboard into dashboard.js and dashboard.css, the class assignments page into
+ * assignments.js and the firmware page's live rollouts into firmware.js (minified, no source maps, no timestamps),
  * so the same sources always give the same bytes and the service needs no Node.js at run time.
  */
 import { build } from 'esbuild';
@@ -18,6 +18,7 @@ await build({
     console: 'src/console/main.js',
     dashboard: 'src/dashboard/main.js',
     assignments: 'src/assignments.js',
+    firmware: 'src/fleet/main.js',
   },
   bundle: true,
   minify: true,

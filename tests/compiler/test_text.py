@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.text import MAX_LINE_BYTES, cap_line, safe_line, strip_control_sequences
+from compiler.text import MAX_LINE_BYTES, cap_line, one_line, safe_line, strip_control_sequences
 
 ESC, BEL, ST = "\x1b", "\x07", "\x1b\\"
 
@@ -55,3 +55,16 @@ def test_safe_line_caps_before_stripping() -> None:
     line = safe_line(raw)
     assert line.startswith("y") and "\x1b" not in line
     assert line.endswith(" [… line cut: 5 more bytes]")
+
+
+@pytest.mark.parametrize(
+    "raw,shown",
+    [
+        ("spring-1.2", "spring-1.2"),
+        ("spring\x1b[2J\x1b]0;title\x07 <b>1.2</b>\r\n\tfinal", "spring <b>1.2</b> final"),
+        ("  \n\t ", ""),
+        ("x" * 20, "x" * 9 + "…"),
+    ],
+)
+def test_one_line_is_plain_single_and_bounded(raw: str, shown: str) -> None:
+    assert one_line(raw, 10 if len(raw) == 20 else 100) == shown

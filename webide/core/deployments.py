@@ -12,9 +12,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from compiler.text import one_line
+
 from ..extensions import db
 from ..models import Artifact, Deployment, Device, as_utc, utcnow
 from .events import announce, announce_to_class
+from .rolloutfeed import announce_download
 
 WAITING, DOWNLOADING, REBOOTING = "waiting_for_button", "downloading", "rebooting"
 RUNNING, FAILED, ROLLED_BACK = "running", "failed", "rolled_back"
@@ -85,13 +88,17 @@ def newest_deployments(device_ids: list[int]) -> dict[int, Deployment]:
 def set_flash_state(
     device: Device, deployment: Deployment, state: str, progress: int | None = None, message: str = ""
 ) -> None:
-    """Record a transition (a repeated identical state is not re-announced)."""
+    """Record a transition (a repeated identical state is not re-announced). ``message`` may come from the bot: it
+    is kept as one line of plain text, as the terminal and the pages show it."""
     progress = deployment.progress if progress is None else max(0, min(100, progress))
-    if (deployment.state, deployment.progress, deployment.message) == (state, progress, message[:300]):
+    message = one_line(message, 300)
+    if (deployment.state, deployment.progress, deployment.message) == (state, progress, message):
         return
-    deployment.state, deployment.progress, deployment.message = state, progress, message[:300]
+    deployment.state, deployment.progress, deployment.message = state, progress, message
     deployment.updated_at = utcnow()
     announce_flash(device, flash_snapshot(deployment))
+    if state == REBOOTING:
+        announce_download(device, deployment)  # a rollout's bot: its terminal hears which rollout it was
 
 
 def flash_snapshot(deployment: Deployment) -> dict[str, Any]:

@@ -118,10 +118,17 @@ redis.call('PUBLISH', ARGV[2], ARGV[3] .. stamp .. ARGV[1] .. ARGV[4])
 return ts
 """
 CLASS_EVENT_NAME = "class_event"
+# Rollout rooms carry a rollout's progress to the firmware page: one summary per rollout and transaction (the newest
+# wins), neither numbered nor stored; a page that (re)joins loads the rollout once, then applies summaries.
+ROLLOUT_EVENT_NAME = "rollout_event"
 
 
 def room_for(product_id: str) -> str:
     return f"device:{product_id}"
+
+
+def rollout_room_for(rollout_id: int) -> str:
+    return f"rollout:{rollout_id}"
 
 
 def class_room_for(classroom_id: int) -> str:
@@ -272,6 +279,11 @@ class EventLog:
             )
         )
 
+    def broadcast(self, room: str, event: str, body: dict[str, Any]) -> None:
+        """Send one event to a room's sockets on every server (not numbered, not stored)."""
+        head, tail = self.message_frame("", room, event)
+        self.publisher.publish(CHANNEL, head + json.dumps(body) + tail)
+
     def series(self, product_ids: list[str], newest: int, retention_s: int) -> dict[str, list[dict[str, Any]]]:
         """The newest ``newest`` samples of each bot younger than the retention, oldest first (one round trip)."""
         pipe = self.redis.pipeline(transaction=False)
@@ -376,6 +388,25 @@ def announce_to_class(
         pending.append((classroom_id, product_id, event_type, payload, sample))
 
 
+def announce_to_room(room: str, event: str, body: dict[str, Any]) -> None:
+    """Broadcast ``body`` to ``room`` once the transaction commits; a later call for the same room and event in the
+    same transaction replaces it, so a sweep that moves a thousand bots sends one summary, not a thousand."""
+    db.session.info.setdefault(PENDING_ROOM_EVENTS, {})[(room, event)] = body
+
+
+def broadcast_rooms(pending: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Best-effort, like :func:`publish`: a Redis outage drops the summaries (pages catch up when they rejoin)."""
+    event_log = current_event_log()
+    if not pending or event_log is None or time.monotonic() < event_log.quiet_until:
+        return
+    try:
+        for (room, event), body in pending.items():
+            event_log.broadcast(room, event, body)
+    except redis.exceptions.RedisError as error:
+        event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        log.warning("Could not broadcast %s room events (events paused): %s", len(pending), error)
+
+
 def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
     """Best-effort publish of many events in one Redis round trip (the bridge's serial lines), like :func:`publish`."""
     event_log = current_event_log()
@@ -400,6 +431,7 @@ def announce(product_id: str, event_type: str, **payload: Any) -> None:
 
 PENDING_EVENTS = "webide_pending_events"
 PENDING_CLASS_EVENTS = "webide_pending_class_events"
+PENDING_ROOM_EVENTS = "webide_pending_room_events"
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -407,9 +439,11 @@ def _publish_announced(session: Session) -> None:
     publish_many(session.info.pop(PENDING_EVENTS, []))  # in order, one round trip for the whole transaction
     for classroom_id, product_id, event_type, payload, sample in session.info.pop(PENDING_CLASS_EVENTS, []):
         publish_class_event(classroom_id, product_id, event_type, payload, sample)
+    broadcast_rooms(session.info.pop(PENDING_ROOM_EVENTS, {}))
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_announced(session: Session) -> None:
     session.info.pop(PENDING_EVENTS, None)
     session.info.pop(PENDING_CLASS_EVENTS, None)
+    session.info.pop(PENDING_ROOM_EVENTS, None)

@@ -28,11 +28,11 @@ from ..extensions import db
 from ..models import Artifact, Build, Deployment, Device, Release, Rollout, RolloutTarget, User, as_utc, iso, utcnow
 from .deployments import FAILED, REBOOTING, ROLLED_BACK, RUNNING, deploy_artifact, newest_deployments
 from .errors import BadRequest, Conflict, NotFound
+from .events import ROLLOUT_EVENT_NAME, announce_to_room, rollout_room_for
+from .rolloutfeed import FAILED_TARGET, LEFT, PENDING, SUCCEEDED, TARGET_STATES, UPDATING, announce_target_state
 
 READY, ACTIVE, PAUSED, DONE, CANCELLED = "ready", "running", "paused", "done", "cancelled"
 OPEN_STATES = (READY, ACTIVE, PAUSED)
-PENDING, UPDATING, SUCCEEDED, FAILED_TARGET, LEFT = "pending", "updating", "succeeded", "failed", "left"
-TARGET_STATES = (PENDING, UPDATING, SUCCEEDED, FAILED_TARGET, LEFT)
 MAX_GROUPS = 20
 
 
@@ -232,6 +232,7 @@ def act(rollout: Rollout, action: str) -> None:
         raise NotFound(f"No rollout action {action!r}")
     db.session.flush()
     evaluate(rollout)
+    announce_progress(rollout)
 
 
 def require_state(rollout: Rollout, state: str, action: str) -> None:
@@ -288,7 +289,11 @@ def retry_failed(rollout: Rollout) -> None:
 
 
 def set_target_state(target: RolloutTarget, state: str, reason: str) -> None:
+    """Move a bot in the rollout; the bot's terminal gets a line for each move."""
+    moved = target.state != state
     target.state, target.reason, target.updated_at = state, reason[:300], utcnow()
+    if moved:
+        announce_target_state(target)
 
 
 def observe(rollout: Rollout) -> None:
@@ -347,12 +352,17 @@ def too_many_failures(rollout: Rollout, failed: int, size: int) -> bool:
 
 def advance_rollouts() -> bool:
     """Evaluate every running rollout, one at a time under its lock (every process's sweep does this every few
-    seconds); True when there was one, so the caller commits and lets the next sweep in."""
+    seconds), and tell its page when a count moved; True when there was one, so the caller commits and lets the
+    next sweep in."""
     running = db.session.scalars(select(Rollout.id).where(Rollout.state == ACTIVE).order_by(Rollout.id)).all()
     for rollout_id in running:
         rollout = locked_rollout(rollout_id)
-        if rollout is not None:
-            evaluate(rollout)
+        if rollout is None:
+            continue
+        before = rollout_summary(rollout)
+        evaluate(rollout)
+        if rollout_summary(rollout) != before:
+            announce_progress(rollout)
     return bool(running)
 
 
@@ -368,28 +378,26 @@ def visible_rollouts(user: User) -> list[Rollout]:
     return list(db.session.scalars(query))
 
 
+def managed_rollout(user: User, rollout_id: int, *, lock: bool = False) -> Rollout:
+    """The rollout if ``user`` may follow and steer it (admins every one, an instructor those they created);
+    another's is a 404, like one that does not exist. ``lock`` as in ``rollout_or_404``."""
+    rollout = rollout_or_404(rollout_id, lock=lock)
+    if not user.is_admin and rollout.created_by != user.display_name:
+        raise NotFound(f"No rollout {rollout_id}")
+    return rollout
+
+
 def rollout_view(rollout: Rollout) -> dict[str, Any]:
     """Progress per group and per bot."""
-    groups = []
-    for number in range(1, rollout.group_count + 1):
-        targets = group_targets(rollout, number)
-        counts = {state: sum(target.state == state for target in targets) for state in TARGET_STATES}
-        groups.append(
-            {
-                "number": number,
-                "size": len(targets),
-                **counts,
-                "bots": [
-                    {"product_id": t.device.product_id, "state": t.state, "reason": t.reason or None} for t in targets
-                ],
-            }
-        )
+    summary = rollout_summary(rollout)
+    for group in summary["groups"]:
+        group["bots"] = [
+            {"product_id": t.device.product_id, "state": t.state, "reason": t.reason or None}
+            for t in group_targets(rollout, group["number"])
+        ]
     return {
-        "id": rollout.id,
+        **summary,
         "name": rollout.name,
-        "state": rollout.state,
-        "current_group": rollout.current_group,
-        "paused_reason": rollout.paused_reason or None,
         "sha256": rollout.artifact.sha256,
         "build_id": rollout.build_id,
         "success_threshold": rollout.success_percent,
@@ -398,5 +406,25 @@ def rollout_view(rollout: Rollout) -> dict[str, Any]:
         "silence_s": rollout.silence_s,
         "created_by": rollout.created_by,
         "created_at": iso(rollout.created_at),
-        "groups": groups,
     }
+
+
+def rollout_summary(rollout: Rollout) -> dict[str, Any]:
+    """The rollout's state and each group's counts (no bots: small whatever the rollout's size)."""
+    counts = [dict.fromkeys(TARGET_STATES, 0) for _ in range(rollout.group_count)]
+    for target in rollout.targets:
+        counts[target.group_number - 1][target.state] += 1
+    return {
+        "id": rollout.id,
+        "state": rollout.state,
+        "current_group": rollout.current_group,
+        "paused_reason": rollout.paused_reason or None,
+        "groups": [
+            {"number": number, "size": sum(group.values()), **group} for number, group in enumerate(counts, start=1)
+        ],
+    }
+
+
+def announce_progress(rollout: Rollout) -> None:
+    """Tell the rollout's room (the firmware pages following it) its new summary once the change is committed."""
+    announce_to_room(rollout_room_for(rollout.id), ROLLOUT_EVENT_NAME, rollout_summary(rollout))

@@ -17,13 +17,13 @@ from ..core.rollouts import (
     Thresholds,
     act,
     create_rollout,
-    rollout_or_404,
+    managed_rollout,
     rollout_view,
     split_into_groups,
     visible_rollouts,
 )
 from ..extensions import current_settings, db
-from ..models import Device, Rollout
+from ..models import Device
 from ..schemas import RolloutCreate, RolloutList, RolloutReply, RolloutTargets
 from . import bp
 from .views import visible_build
@@ -80,7 +80,7 @@ def list_rollouts() -> dict:
 @documented("fleet", RolloutReply, errors=ERRORS, access="staff")
 def show_rollout(rollout_id: int) -> dict:
     """Progress per group and per bot (pending, updating, succeeded, failed, left)."""
-    return {"success": True, "rollout": rollout_view(managed_rollout(rollout_id))}
+    return {"success": True, "rollout": rollout_view(managed_rollout(current_user, rollout_id))}
 
 
 @bp.post("/api/rollouts/<int:rollout_id>/<action>")
@@ -91,19 +91,11 @@ def steer_rollout(rollout_id: int, action: str) -> dict:
     updated keep the image; the others keep theirs) or ``retry`` (only the failed bots get the image again)."""
     if action not in ACTIONS:
         raise BadRequest(f"Action must be one of {', '.join(ACTIONS)}")
-    rollout = managed_rollout(rollout_id, lock=True)
+    rollout = managed_rollout(current_user, rollout_id, lock=True)
     act(rollout, action)
     record(acting(), f"rollout.{action}", f"rollout {rollout.id}", target_kind="rollout")
     db.session.commit()
     return {"success": True, "rollout": rollout_view(rollout)}
-
-
-def managed_rollout(rollout_id: int, *, lock: bool = False) -> Rollout:
-    """Admins see every rollout, an instructor the ones they created; others' are a 404."""
-    rollout = rollout_or_404(rollout_id, lock=lock)
-    if not current_user.is_admin and rollout.created_by != current_user.display_name:
-        rollout_or_404(-1)
-    return rollout
 
 
 def target_bots(targets: RolloutTargets) -> list[Device]:

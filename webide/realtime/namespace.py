@@ -25,10 +25,12 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
-from ..core.accounts import Principal, accessible_device, principal_for_api_token
+from ..core.accounts import Principal, accessible_device, principal_for_api_token, require_staff
 from ..core.classes import visible_classroom
 from ..core.errors import ApiError
-from ..core.events import EventLog, class_room_for, room_for
+from ..core.events import EventLog, class_room_for, rollout_room_for, room_for
+from ..core.rollouts import managed_rollout
+from ..core.rules import MAX_ROW_ID
 from ..extensions import db
 from ..models import Device, User
 
@@ -108,6 +110,24 @@ class OtaNamespace(Namespace):
             return _refuse(error.message)
         join_room(class_room_for(classroom.id))
         return {"success": True, "class_name": classroom.name, "now": int(time.time() * 1000)}
+
+    def on_join_rollout(self, data: Any = None) -> dict[str, Any]:
+        """Staff join a rollout's room: its summary (state, open group, each group's counts) after every change.
+
+        Nothing is replayed; after every (re)join the page loads the rollout once, then applies summaries.
+        """
+        principal = _connection_principal()
+        if principal is None:
+            return _refuse("unauthorized")
+        rollout_id = data.get("rollout_id") if isinstance(data, dict) else None
+        if not isinstance(rollout_id, int) or isinstance(rollout_id, bool) or not 1 <= rollout_id <= MAX_ROW_ID:
+            return _refuse("join_rollout needs {rollout_id: positive integer}")
+        try:
+            rollout = managed_rollout(require_staff(principal), rollout_id)
+        except ApiError as error:
+            return _refuse(error.message)
+        join_room(rollout_room_for(rollout.id))
+        return {"success": True, "rollout_id": rollout.id, "now": int(time.time() * 1000)}
 
 
 def _refuse(message: str) -> dict[str, Any]:
