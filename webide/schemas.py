@@ -148,6 +148,9 @@ class DeviceSummary(BaseModel):
     created_at: str | None
     last_seen: str | None = Field(description="Last heartbeat (ISO 8601)")
     online: bool = Field(description="A heartbeat arrived within WEBIDE_DEVICE_OFFLINE_S")
+    live_link: bool | None = Field(
+        default=None, description="Connected to the MQTT broker (its presence on the status topic); null: never said"
+    )
     running: RunningImage | None
     target: TargetImage | None
     flash: FlashState | None

@@ -578,6 +578,8 @@ class MqttLink:
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{bot.product_id}", protocol=mqtt.MQTTv311
         )
         self.client.username_pw_set(bot.product_id, bot.token)
+        # The broker says "offline" for the bot when it drops off without a word (its last will).
+        self.client.will_set(self.topic("status"), json.dumps({"online": False}), qos=1, retain=True)
         self.client.reconnect_delay_set(1, 30)
         self.client.on_connect = self.on_connect
         self.client.on_message = self.on_message
@@ -593,6 +595,7 @@ class MqttLink:
             self.bot.log(f"mqtt refused: {reason_code}")
             return
         client.subscribe(self.topic("command"), qos=1)
+        client.publish(self.topic("status"), json.dumps({"online": True}), qos=1, retain=True)
         self.connected.set()
         self.bot.log("mqtt connected")
 
@@ -641,5 +644,15 @@ class MqttLink:
         return "failed", f"unknown command {name}"
 
     def close(self) -> None:
+        """Leave the link cleanly (the broker does not send the last will then, so say "offline" first)."""
+        if self.client.is_connected():
+            self.client.publish(
+                self.topic("status"), json.dumps({"online": False}), qos=1, retain=True
+            ).wait_for_publish(5)
         self.client.disconnect()
         self.client.loop_stop()
+
+    def drop(self) -> None:
+        """Vanish without a word, as a bot that loses power does: the broker publishes the last will."""
+        self.client.loop_stop()
+        self.client.socket().close()

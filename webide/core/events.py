@@ -118,6 +118,8 @@ redis.call('PUBLISH', ARGV[2], ARGV[3] .. stamp .. ARGV[1] .. ARGV[4])
 return ts
 """
 CLASS_EVENT_NAME = "class_event"
+# Not stored, not numbered, to every page of the namespace: whether the bridge has the broker (see linkstatus.py).
+LINK_EVENT_NAME = "device_link"
 
 
 def room_for(product_id: str) -> str:
@@ -209,6 +211,22 @@ class EventLog:
         }
         text = json.dumps(envelope)
         return text[:-2], text[-2:]  # split "[]}" between the brackets
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None:
+        """Send one unnumbered, unstored event to every connection of the namespace (no room); raises redis
+        errors to the caller."""
+        envelope = {
+            "method": "emit",
+            "event": event,
+            "binary": False,
+            "namespace": self.namespace,
+            "room": None,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+            "data": [payload],
+        }
+        self.publisher.publish(CHANNEL, json.dumps(envelope))
 
     def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
         """Number, timestamp, store and broadcast one event atomically; raises redis errors to the caller."""

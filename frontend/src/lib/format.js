@@ -61,6 +61,13 @@ export function deviceLinkText(state) {
   return 'device link state unknown';
 }
 
+/** Whether the bot itself is connected to the MQTT broker (its presence on the status topic and last will). */
+export function presenceText(liveLink) {
+  if (liveLink === true) return 'bot connected';
+  if (liveLink === false) return 'bot not connected';
+  return 'bot never connected';
+}
+
 /** One line of a command's progress, e.g. "LED on: acked" or "Reboot: failed — no permission". */
 export function commandStateText(label, state, message = '') {
   const words = { pending: 'waiting for the bot', timed_out: 'timed out' };

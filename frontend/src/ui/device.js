@@ -4,7 +4,7 @@
  * serial output (sent over the live link) with the server's time of each (so a reload lists the same times).
  * Heartbeats and serial lines never go to the build terminal.
  */
-import { commandStateText, deviceLinkText, lastSeenText } from '../lib/format.js';
+import { commandStateText, deviceLinkText, lastSeenText, presenceText } from '../lib/format.js';
 import { ask } from './dialogs.js';
 import { el, byId } from './dom.js';
 
@@ -18,7 +18,7 @@ export class DevicePanel {
     this.device = initial;
     this.monitor = byId('monitor-log');
     this.commands = new Map(); // command id -> { label, state }, the commands sent from this page
-    byId('device-link').textContent = deviceLinkText(link);
+    this.showLink(link);
     for (const button of byId('device-commands').querySelectorAll('button[data-command]')) {
       button.addEventListener('click', () => this.sendCommand(button));
     }
@@ -26,6 +26,13 @@ export class DevicePanel {
     byId('btn-provisioning').addEventListener('click', () => this.downloadKit());
     setInterval(() => this.renderLastSeen(), 5000);
     this.render();
+  }
+
+  /** The device link's state (the bridge to the MQTT broker), live: from join answers and `device_link` messages. */
+  showLink(state) {
+    const element = byId('device-link');
+    element.textContent = deviceLinkText(state);
+    element.dataset.state = state;
   }
 
   async refresh() {
@@ -54,6 +61,11 @@ export class DevicePanel {
       this.commandMoved(event.id, event.state);
       return true;
     }
+    if (event.type === 'presence') {
+      this.device = { ...this.device, live_link: event.live_link };
+      this.render();
+      return true;
+    }
     if (event.type === 'device') {
       this.device = { ...this.device, online: event.online, last_seen: event.last_seen };
       this.render();
@@ -80,6 +92,7 @@ export class DevicePanel {
     online.textContent = device.online ? 'online' : 'offline';
     online.className = device.online ? 'online' : 'offline';
     this.renderLastSeen();
+    byId('device-presence').textContent = presenceText(device.live_link);
     byId('device-running').textContent = firmwareText(device.running, device.running?.version);
     byId('device-target').textContent = firmwareText(device.target,
       device.target?.build_number ? `build #${device.target.build_number}` : '');
