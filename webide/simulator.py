@@ -573,6 +573,7 @@ class MqttLink:
         self.bot, self.outputs = bot, {"led": False, "relay": False}
         self.connected = threading.Event()
         self.refused: str | None = None
+        self.dropped = False
         self.commands_done: list[str] = []
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{bot.product_id}", protocol=mqtt.MQTTv311
@@ -645,6 +646,8 @@ class MqttLink:
 
     def close(self) -> None:
         """Leave the link cleanly (the broker does not send the last will then, so say "offline" first)."""
+        if self.dropped:
+            return
         if self.client.is_connected():
             self.client.publish(
                 self.topic("status"), json.dumps({"online": False}), qos=1, retain=True
@@ -654,5 +657,8 @@ class MqttLink:
 
     def drop(self) -> None:
         """Vanish without a word, as a bot that loses power does: the broker publishes the last will."""
+        self.dropped = True
         self.client.loop_stop()
-        self.client.socket().close()
+        connection = self.client.socket()
+        if connection is not None:
+            connection.close()

@@ -88,14 +88,27 @@ def test_led_on_reaches_done_and_a_stopped_bridge_shows_the_link_offline(
         dashboard.goto(f"/classes/{CLASS_NAME}/dashboard")
         expect(dashboard.locator("#device-link")).to_have_text("device link online")
 
-        running.stop()
-        page.reload()
-        open_device_panel(page)
+        expect(page.locator("#device-presence")).to_have_text("bot connected")
+        expect(dashboard.locator(f"tr[data-product-id='{BOT}']")).to_have_attribute("data-live-link", "true")
+
+        running.stop()  # no reload: the open pages hear it
         expect(page.locator("#device-link")).to_have_text("device link offline")
         screenshot(page, "device-link-offline-editor")
-        dashboard.reload()
         expect(dashboard.locator("#device-link")).to_have_text("device link offline")
         screenshot(dashboard, "device-link-offline-dashboard")
+
+        restarted = RunningBridge(browser_service, broker)
+        try:
+            expect(page.locator("#device-link")).to_have_text("device link online", timeout=UI_TIMEOUT_MS)
+            expect(dashboard.locator("#device-link")).to_have_text("device link online", timeout=UI_TIMEOUT_MS)
+            link.drop()  # the bot loses power: the broker publishes its last will
+            expect(page.locator("#device-presence")).to_have_text("bot not connected", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#monitor-log li", has_text="live link lost")).to_have_count(1)
+            row = dashboard.locator(f"tr[data-product-id='{BOT}']")
+            expect(row).to_have_attribute("data-live-link", "false", timeout=UI_TIMEOUT_MS)
+            expect(row).to_contain_text("bot not connected")
+        finally:
+            restarted.stop()
         dashboard.close()
     finally:
         link.close()
