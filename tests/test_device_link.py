@@ -421,6 +421,50 @@ def test_bad_commands_are_refused_and_nothing_is_stored(app, client, accounts, h
     assert client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()["commands"] == []
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"line": "x" * 257}, "longer than 256 bytes"),
+        ({"line": "é" * 129}, "longer than 256 bytes"),  # 258 bytes of UTF-8 in 129 characters
+        ({"line": "speed 4\n2"}, "control character U+000A at position 7"),
+        ({"line": "a\rb"}, "control character U+000D"),
+        ({"line": "tab\there"}, "control character U+0009"),
+        ({"line": "\x1b[2J"}, "control character U+001B"),
+        ({"line": "nul\x00"}, "control character U+0000"),
+        ({"line": "del\x7f"}, "control character U+007F"),
+        ({"line": "c1\x85"}, "control character U+0085"),
+        ({"line": "sep\u2028"}, "control character U+2028"),
+        ({"line": 42}, "must be a string"),
+        ({"line": ["a"]}, "must be a string"),
+        ({"line": None}, "must be a string"),
+        ({}, "exactly one argument"),
+        ({"line": "a", "newline": True}, "exactly one argument"),
+    ],
+)
+def test_a_bad_serial_line_is_refused_clearly_and_nothing_is_stored(app, client, accounts, http_bot, args, error):
+    student = accounts.api_token(client, product_id="bot_001", password="12345")
+    body = {"command": "serial", "args": args}
+    answer = client.post("/api/devices/bot_001/commands", json=body, headers=bearer(student))
+    assert answer.status_code == 400 and error in answer.get_json()["error"], answer.get_json()
+    device_auth = bearer(http_bot["token"])
+    assert client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()["commands"] == []
+
+
+def test_a_serial_line_goes_to_the_bots_owner_and_staff_only_and_over_http_too(app, client, accounts, http_bot):
+    student = bearer(accounts.api_token(client, product_id="bot_001", password="12345"))
+    teacher = bearer(accounts.api_token(client, username="teacher", password="correct horse"))
+    other = bearer(accounts.api_token(client, username="other", password="correct horse"))
+    longest = "é" * 128  # exactly 256 bytes
+    line = {"command": "serial", "args": {"line": longest}}
+    assert client.post("/api/devices/bot_002/commands", json=line, headers=student).status_code == 404
+    assert client.post("/api/devices/bot_001/commands", json=line, headers=other).status_code == 404
+    assert client.post("/api/devices/bot_002/commands", json=line, headers=teacher).status_code == 202
+    sent = client.post("/api/devices/bot_001/commands", json=line, headers=student)
+    assert sent.status_code == 202 and sent.get_json()["command"]["args"] == {"line": longest}
+    reply = client.post("/api/devices/bot_001/heartbeat", json={}, headers=bearer(http_bot["token"])).get_json()
+    assert reply["commands"] == [{"id": sent.get_json()["command"]["id"], "command": "serial", "line": longest}]
+
+
 def test_who_may_command_which_bot(app, client, accounts, http_bot):
     student = bearer(accounts.api_token(client, product_id="bot_001", password="12345"))
     teacher = bearer(accounts.api_token(client, username="teacher", password="correct horse"))

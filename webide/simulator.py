@@ -640,6 +640,10 @@ class MqttLink:
         if name in ("update_now", "test_update"):
             outcome = self.bot.press_button()
             return ("done" if outcome.result in ("updated", "no_update") else "failed"), outcome.result
+        if name == "serial":  # the sketch reads the line from Serial and, here, prints it back
+            line = str(args.get("line", ""))
+            self.serial(f"> {line}" if line else ">")
+            return "done", f"{len(line.encode())} bytes to Serial"
         if name == "reset_wifi":
             return "done", "Wi-Fi settings cleared"
         return "failed", f"unknown command {name}"
