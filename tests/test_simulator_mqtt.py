@@ -90,6 +90,10 @@ def test_a_line_for_the_bots_serial_input_comes_back_as_its_serial_output(live_s
     student = ApiClient(live_service.base_url, product_id="bot_001", password="12345")
     viewer = RoomListener(live_service.base_url, student.token, "bot_001")
     try:
+        assert wait_until(lambda: bridge.marked_connected)
+        joined = RoomListener(live_service.base_url, student.token, "bot_001")
+        joined.close()
+        assert joined.ack["link"] == "online"  # every join answer says how the device link is
         line = "speed 42 \u00e9t\u00e9 <b>not html</b>"
         sent = student.post("/api/devices/bot_001/commands", json={"command": "serial", "args": {"line": line}})
         assert sent.status_code == 202, sent.text
