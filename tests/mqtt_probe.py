@@ -17,7 +17,7 @@ WAIT_S = 10.0
 class Probe:
     """Connects at once; ``connected()`` waits for the broker's answer."""
 
-    def __init__(self, port: int, username: str | None, password: str | None):
+    def __init__(self, port: int, username: str | None, password: str | None, will: tuple[str, str] | None = None):
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{next(_ids)}", protocol=mqtt.MQTTv311
         )
@@ -31,6 +31,8 @@ class Probe:
         self.client.on_message = lambda _c, _u, message: self.messages.put((message.topic, message.payload))
         self.client.on_subscribe = lambda _c, _u, _m, codes, _p: self.granted.put(codes)
         self.client.on_disconnect = lambda _c, _u, _f, _code, _p: self.lost.set()
+        if will is not None:
+            self.client.will_set(will[0], will[1], qos=1, retain=True)
         self.client.reconnect_delay_set(60, 60)  # a refused probe stays refused; tests make new ones
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
@@ -43,8 +45,13 @@ class Probe:
         self.client.subscribe(topic, qos=1)
         return not self.granted.get(timeout=WAIT_S)[0].is_failure
 
-    def publish(self, topic: str, payload: str | bytes) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(WAIT_S)
+    def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(WAIT_S)
+
+    def drop(self) -> None:
+        """Vanish without a DISCONNECT (a bot losing power): the broker publishes the last will."""
+        self.client.loop_stop()
+        self.client.socket().close()
 
     def next_message(self, timeout: float = WAIT_S) -> tuple[str, bytes]:
         return self.messages.get(timeout=timeout)

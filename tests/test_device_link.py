@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 import redis
@@ -18,7 +19,9 @@ from webide.bridge import Bridge, BrokerAddress, sync_broker_files
 from webide.core.broker import BrokerFiles
 from webide.core.commands import expire_commands
 from webide.core.devicelink import LogLimiter, record_log_lines
-from webide.core.linkstatus import device_link_state
+from webide.core.events import CHANNEL, LINK_EVENT_NAME
+from webide.core.linkstatus import LINK_RENEW_S, device_link_state
+from webide.core.presenters import device_summary
 from webide.extensions import current_event_log, db
 from webide.models import Device, utcnow
 from webide.runner import bridge_password, free_port
@@ -241,6 +244,95 @@ def test_the_pages_know_when_the_link_is_down(app, broker, bridge):  # type: ign
     assert wait_until(lambda: state() == "offline")
 
 
+class ChannelListener:
+    """What the web servers hear on the Socket.IO message-queue channel: the ``device_link`` broadcasts."""
+
+    def __init__(self, app):  # type: ignore[no-untyped-def]
+        with app.app_context():
+            event_log = current_event_log()
+        self.namespace = event_log.namespace
+        self.pubsub = event_log.redis.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(CHANNEL)
+        self.states: list[str] = []
+
+    def link_states(self) -> list[str]:
+        while (message := self.pubsub.get_message(timeout=0.05)) is not None:
+            envelope = json.loads(message["data"])
+            if envelope["event"] == LINK_EVENT_NAME:
+                assert envelope["room"] is None and envelope["namespace"] == self.namespace  # every page
+                self.states.append(envelope["data"][0]["state"])
+        return self.states
+
+    def close(self) -> None:
+        self.pubsub.close()
+
+
+def test_open_pages_hear_the_link_go_down_and_come_back(app, broker):  # type: ignore[no-untyped-def]
+    listener = ChannelListener(app)
+    running = Bridge(app, BrokerAddress.from_url(broker.bridge_url))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: listener.link_states()[-1:] == ["online"], timeout=30)
+        broker.stop()
+        assert wait_until(lambda: listener.link_states()[-1:] == ["offline"])
+        broker.start()
+        assert wait_until(lambda: listener.link_states()[-1:] == ["online"], timeout=45)
+        renewals = len(listener.link_states())
+        assert not wait_until(lambda: len(listener.link_states()) > renewals, timeout=2 * LINK_RENEW_S + 0.5)
+        running.stopping = True
+        thread.join(10)
+        assert wait_until(lambda: listener.link_states()[-1:] == ["offline"])
+    finally:
+        running.stopping = True
+        thread.join(10)
+        listener.close()
+    states = listener.states
+    assert all(before != after for before, after in pairwise(states)), states  # changes only
+
+
+def test_a_bots_presence_and_last_will_are_told_to_its_room_and_class(app, broker, bridge, bot):  # type: ignore[no-untyped-def]
+    will = json.dumps({"online": False})
+
+    probe: Probe | None = None
+
+    def connects() -> bool:  # once the broker has reread its files
+        nonlocal probe
+        probe = Probe(broker.port, bot["product_id"], bot["token"], will=("devices/bot_001/status", will))
+        if probe.connected():
+            return True
+        probe.close()
+        return False
+
+    assert wait_until(connects) and probe is not None
+    probe.publish("devices/bot_001/status", json.dumps({"online": True}), retain=True)
+    assert wait_until(lambda: device_row(app).telemetry.get("live_link") is True)
+    probe.drop()  # no DISCONNECT: the broker publishes the last will
+    assert wait_until(lambda: device_row(app).telemetry.get("live_link") is False)
+    assert wait_until(lambda: [e["live_link"] for e in events(app, kind="presence")] == [True, False])
+    lines = [e["text"] for e in events(app, kind="line") if e.get("stream") == "device"]
+    assert lines[-2:] == ["live link connected", "live link lost"]
+    with app.app_context():
+        device = db.session.query(Device).filter_by(product_id="bot_001").one()
+        assert device_summary(device, broker.settings)["live_link"] is False
+
+
+def test_a_presence_that_is_no_news_is_not_told_again_and_a_bad_one_is_refused(app, accounts, settings):  # type: ignore[no-untyped-def]
+    accounts.bot("bot_001", class_name="lab-1")
+    bridge = Bridge(app, BrokerAddress.from_url("mqtt://_webide_bridge:unused@127.0.0.1:1"))  # never connects
+    batch = [
+        ("devices/bot_001/status", b'{"online": true}'),
+        ("devices/bot_001/status", b'{"online": true}'),  # the retained copy a reconnecting bridge gets again
+        ("devices/bot_001/status", b'{"online": "yes"}'),
+        ("devices/bot_001/status", b'{"online": true, "led": "ON"}'),
+    ]
+    with app.app_context():
+        assert bridge.handle_together(batch) == len(batch)
+    assert (bridge.counters["handled"], bridge.counters["refused"]) == (3, 1)
+    assert [e["live_link"] for e in events(app, kind="presence")] == [True]
+    assert [e["outputs"] for e in events(app, kind="outputs")] == [{"led": True}]
+
+
 def test_the_link_state_is_unknown_without_redis(app):  # type: ignore[no-untyped-def]
     with app.app_context():
         event_log = current_event_log()
@@ -327,6 +419,50 @@ def test_bad_commands_are_refused_and_nothing_is_stored(app, client, accounts, h
     assert client.post("/api/devices/bot_001/commands", json=body, headers=bearer(student)).status_code == 400
     device_auth = bearer(http_bot["token"])
     assert client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()["commands"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"line": "x" * 257}, "longer than 256 bytes"),
+        ({"line": "é" * 129}, "longer than 256 bytes"),  # 258 bytes of UTF-8 in 129 characters
+        ({"line": "speed 4\n2"}, "control character U+000A at position 7"),
+        ({"line": "a\rb"}, "control character U+000D"),
+        ({"line": "tab\there"}, "control character U+0009"),
+        ({"line": "\x1b[2J"}, "control character U+001B"),
+        ({"line": "nul\x00"}, "control character U+0000"),
+        ({"line": "del\x7f"}, "control character U+007F"),
+        ({"line": "c1\x85"}, "control character U+0085"),
+        ({"line": "sep\u2028"}, "control character U+2028"),
+        ({"line": 42}, "must be a string"),
+        ({"line": ["a"]}, "must be a string"),
+        ({"line": None}, "must be a string"),
+        ({}, "exactly one argument"),
+        ({"line": "a", "newline": True}, "exactly one argument"),
+    ],
+)
+def test_a_bad_serial_line_is_refused_clearly_and_nothing_is_stored(app, client, accounts, http_bot, args, error):
+    student = accounts.api_token(client, product_id="bot_001", password="12345")
+    body = {"command": "serial", "args": args}
+    answer = client.post("/api/devices/bot_001/commands", json=body, headers=bearer(student))
+    assert answer.status_code == 400 and error in answer.get_json()["error"], answer.get_json()
+    device_auth = bearer(http_bot["token"])
+    assert client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()["commands"] == []
+
+
+def test_a_serial_line_goes_to_the_bots_owner_and_staff_only_and_over_http_too(app, client, accounts, http_bot):
+    student = bearer(accounts.api_token(client, product_id="bot_001", password="12345"))
+    teacher = bearer(accounts.api_token(client, username="teacher", password="correct horse"))
+    other = bearer(accounts.api_token(client, username="other", password="correct horse"))
+    longest = "é" * 128  # exactly 256 bytes
+    line = {"command": "serial", "args": {"line": longest}}
+    assert client.post("/api/devices/bot_002/commands", json=line, headers=student).status_code == 404
+    assert client.post("/api/devices/bot_001/commands", json=line, headers=other).status_code == 404
+    assert client.post("/api/devices/bot_002/commands", json=line, headers=teacher).status_code == 202
+    sent = client.post("/api/devices/bot_001/commands", json=line, headers=student)
+    assert sent.status_code == 202 and sent.get_json()["command"]["args"] == {"line": longest}
+    reply = client.post("/api/devices/bot_001/heartbeat", json={}, headers=bearer(http_bot["token"])).get_json()
+    assert reply["commands"] == [{"id": sent.get_json()["command"]["id"], "command": "serial", "line": longest}]
 
 
 def test_who_may_command_which_bot(app, client, accounts, http_bot):

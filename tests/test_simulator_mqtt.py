@@ -84,3 +84,28 @@ def test_the_simulator_command_joins_the_live_link(live_service, broker, bridge,
         assert serial[0] == "boot: simulated bot" and serial[1].startswith("running firmware ")
     finally:
         viewer.close()
+
+
+def test_a_line_for_the_bots_serial_input_comes_back_as_its_serial_output(live_service, bridge, simulated):  # noqa: F811
+    student = ApiClient(live_service.base_url, product_id="bot_001", password="12345")
+    viewer = RoomListener(live_service.base_url, student.token, "bot_001")
+    try:
+        assert wait_until(lambda: bridge.marked_connected)
+        joined = RoomListener(live_service.base_url, student.token, "bot_001")
+        joined.close()
+        assert joined.ack["link"] == "online"  # every join answer says how the device link is
+        line = "speed 42 \u00e9t\u00e9 <b>not html</b>"
+        sent = student.post("/api/devices/bot_001/commands", json={"command": "serial", "args": {"line": line}})
+        assert sent.status_code == 202, sent.text
+        command_id = sent.json()["command"]["id"]
+
+        def command() -> dict:
+            return student.get(f"/api/devices/bot_001/commands/{command_id}").json()["command"]
+
+        assert wait_until(lambda: command()["state"] == "done", timeout=30), command()
+        viewer.wait_for(lambda events: any(e.get("stream") == "serial" for e in events))
+        assert [e["text"] for e in viewer.events if e.get("stream") == "serial"] == [f"> {line}"]
+        states = [e["state"] for e in viewer.events if e["type"] == "command" and e["id"] == command_id]
+        assert states == ["pending", "sent", "acked", "done"]
+    finally:
+        viewer.close()

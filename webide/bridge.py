@@ -85,6 +85,7 @@ class Bridge:
     connected: bool = False
     stopping: bool = False
     marked_connected: bool = False
+    link_told: bool = False
 
     def __post_init__(self) -> None:
         self.settings: Settings = self.app.config["SETTINGS"]
@@ -131,7 +132,7 @@ class Bridge:
                 if now >= next_sync:
                     next_sync = now + self.settings.mqtt_reload_s
                     self.sync_broker_files()
-                if now >= next_mark or self.connected != self.marked_connected:
+                if now >= next_mark or self.connected != self.marked_connected or not self.link_told:
                     next_mark = now + LINK_RENEW_S
                     self.mark_link(self.connected)
         finally:
@@ -227,9 +228,11 @@ class Bridge:
                 log.exception("Could not deliver or expire commands")
 
     def mark_link(self, connected: bool) -> None:
-        """Tell the pages whether the link is up (renewed every LINK_RENEW_S while connected)."""
+        """Tell the pages whether the link is up (renewed every LINK_RENEW_S while connected); open pages hear of a
+        change at once. Should Redis miss a change, it is told again on the next try."""
         with self.app.app_context():
-            mark_device_link(connected)
+            taken = mark_device_link(connected, changed=connected != self.marked_connected or not self.link_told)
+        self.link_told = taken
         self.marked_connected = connected
 
     def sync_broker_files(self) -> None:

@@ -148,6 +148,9 @@ class DeviceSummary(BaseModel):
     created_at: str | None
     last_seen: str | None = Field(description="Last heartbeat (ISO 8601)")
     online: bool = Field(description="A heartbeat arrived within WEBIDE_DEVICE_OFFLINE_S")
+    live_link: bool | None = Field(
+        default=None, description="Connected to the MQTT broker (its presence on the status topic); null: never said"
+    )
     running: RunningImage | None
     target: TargetImage | None
     flash: FlashState | None
@@ -849,7 +852,8 @@ class HeartbeatReply(Reply):
 
 class CommandRequest(RequestBody):
     """``led``/``relay``: ``{"state": "on"|"off"|"toggle"}`` (true/false and "ON"/"OFF" too); ``identify``:
-    ``{"seconds": 1-60}`` (default 5); the others take no arguments."""
+    ``{"seconds": 1-60}`` (default 5); ``serial``: ``{"line": "…"}``, one line for the sketch's Serial input (at
+    most 256 bytes of UTF-8, no control characters; the bot adds the newline); the others take no arguments."""
 
     command: Literal[COMMANDS]  # type: ignore[valid-type]
     args: dict[str, Any] = Field(default_factory=dict)

@@ -573,11 +573,14 @@ class MqttLink:
         self.bot, self.outputs = bot, {"led": False, "relay": False}
         self.connected = threading.Event()
         self.refused: str | None = None
+        self.dropped = False
         self.commands_done: list[str] = []
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{bot.product_id}", protocol=mqtt.MQTTv311
         )
         self.client.username_pw_set(bot.product_id, bot.token)
+        # The broker says "offline" for the bot when it drops off without a word (its last will).
+        self.client.will_set(self.topic("status"), json.dumps({"online": False}), qos=1, retain=True)
         self.client.reconnect_delay_set(1, 30)
         self.client.on_connect = self.on_connect
         self.client.on_message = self.on_message
@@ -593,6 +596,7 @@ class MqttLink:
             self.bot.log(f"mqtt refused: {reason_code}")
             return
         client.subscribe(self.topic("command"), qos=1)
+        client.publish(self.topic("status"), json.dumps({"online": True}), qos=1, retain=True)
         self.connected.set()
         self.bot.log("mqtt connected")
 
@@ -636,10 +640,29 @@ class MqttLink:
         if name in ("update_now", "test_update"):
             outcome = self.bot.press_button()
             return ("done" if outcome.result in ("updated", "no_update") else "failed"), outcome.result
+        if name == "serial":  # the sketch reads the line from Serial and, here, prints it back
+            line = str(args.get("line", ""))
+            self.serial(f"> {line}" if line else ">")
+            return "done", f"{len(line.encode())} bytes to Serial"
         if name == "reset_wifi":
             return "done", "Wi-Fi settings cleared"
         return "failed", f"unknown command {name}"
 
     def close(self) -> None:
+        """Leave the link cleanly (the broker does not send the last will then, so say "offline" first)."""
+        if self.dropped:
+            return
+        if self.client.is_connected():
+            self.client.publish(
+                self.topic("status"), json.dumps({"online": False}), qos=1, retain=True
+            ).wait_for_publish(5)
         self.client.disconnect()
         self.client.loop_stop()
+
+    def drop(self) -> None:
+        """Vanish without a word, as a bot that loses power does: the broker publishes the last will."""
+        self.dropped = True
+        self.client.loop_stop()
+        connection = self.client.socket()
+        if connection is not None:
+            connection.close()

@@ -833,6 +833,49 @@ TEST(live_full_queue_drops_new_lines_without_blocking) {
   CHECK(accepted == static_cast<int>(kLogQueueBytes / 33));
   CHECK(buffer.droppedLines() == static_cast<uint32_t>(1000 - accepted));
 }
+TEST(live_command_serial_line) {
+  Command parsed;
+  CHECK(command("{\"id\":\"7\",\"command\":\"serial\",\"line\":\"speed 42 \\u00e9\"}", parsed) == JsonError::None);
+  CHECK(parsed.kind == CommandKind::Serial);
+  CHECK_STR(parsed.line, "speed 42 \xc3\xa9");
+  CHECK(command("{\"id\":\"7\",\"command\":\"serial\",\"line\":\"\"}", parsed) == JsonError::None);
+  CHECK_STR(parsed.line, "");
+  CHECK(command("{\"id\":\"7\",\"command\":\"serial\"}", parsed) == JsonError::MissingField);
+  CHECK(command("{\"id\":\"7\",\"command\":\"serial\",\"line\":\"a\\nb\"}", parsed) == JsonError::WrongType);
+  CHECK(command("{\"id\":\"7\",\"command\":\"serial\",\"line\":\"a\\u001bb\"}", parsed) == JsonError::WrongType);
+  CHECK(command("{\"id\":\"7\",\"command\":\"serial\",\"line\":\"a\\u007f\"}", parsed) == JsonError::WrongType);
+  CHECK(command("{\"id\":\"7\",\"command\":\"serial\",\"line\":3}", parsed) == JsonError::WrongType);
+  char text[400];
+  char longest[kMaxSerialInputBytes + 2];
+  memset(longest, 'x', kMaxSerialInputBytes);
+  longest[kMaxSerialInputBytes] = '\0';
+  snprintf(text, sizeof text, "{\"id\":\"7\",\"command\":\"serial\",\"line\":\"%s\"}", longest);
+  CHECK(command(text, parsed) == JsonError::None);
+  CHECK(strlen(parsed.line) == kMaxSerialInputBytes);
+  longest[kMaxSerialInputBytes] = 'x';
+  longest[kMaxSerialInputBytes + 1] = '\0';
+  snprintf(text, sizeof text, "{\"id\":\"7\",\"command\":\"serial\",\"line\":\"%s\"}", longest);
+  CHECK(command(text, parsed) == JsonError::FieldTooLong);
+  CHECK_STR(commandName(CommandKind::Serial), "serial");
+}
+
+TEST(live_serial_input_is_read_like_serial_and_refuses_what_does_not_fit) {
+  SerialInput input;
+  CHECK(input.available() == 0 && input.read() == -1 && input.peek() == -1);
+  CHECK(input.push("hi"));
+  CHECK(input.available() == 3 && input.peek() == 'h');
+  CHECK(input.read() == 'h' && input.read() == 'i' && input.read() == '\n' && input.read() == -1);
+  char line[kMaxSerialInputBytes + 1];
+  memset(line, 'a', kMaxSerialInputBytes);
+  line[kMaxSerialInputBytes] = '\0';
+  CHECK(input.push(line) && input.push(line));  // two full lines fit
+  CHECK(!input.push("b"));                      // a third does not: refused whole
+  CHECK(input.available() == static_cast<int>(SerialInput::kCapacity));
+  for (size_t i = 0; i <= kMaxSerialInputBytes; ++i) input.read();
+  CHECK(input.push("\xc3\xa9"));  // wraps around the ring
+  for (size_t i = 0; i <= kMaxSerialInputBytes; ++i) input.read();
+  CHECK(input.read() == 0xC3 && input.read() == 0xA9 && input.read() == '\n' && input.available() == 0);
+}
 
 TEST(live_rate_limit_allows_bursts_then_refills) {
   LineRateLimiter limiter(10, 20);

@@ -440,6 +440,7 @@ class EditorPage {
         this.builds.handleEvent(event);
         this.device.handleEvent(event);
       },
+      onLink: (state) => this.device.showLink(state),
       onStatus: (state) => {
         status.textContent = { connecting: 'connecting…', connected: 'live', reconnecting: 'reconnecting…' }[state];
         status.dataset.state = state;

@@ -113,3 +113,9 @@ test('heap and uptime read as people say them', () => {
   assert.equal(formatUptime(3 * 3600 + 120), '3 h 2 min');
   assert.equal(formatUptime(2 * 86400 + 3600), '2 d 1 h');
 });
+
+test('a presence event changes only the bot\'s live link', () => {
+  const before = { product_id: 'b1', live_link: true, last_seen: 'x' };
+  assert.deepEqual(applyEvent(before, { type: 'presence', product_id: 'b1', live_link: false }),
+    { product_id: 'b1', live_link: false, last_seen: 'x' });
+});

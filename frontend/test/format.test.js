@@ -1,7 +1,9 @@
 import './shared-rules.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sizeSummary, formatElapsed, flashStatusText, lastSeenText, deviceLinkText, commandStateText } from '../src/lib/format.js';
+import {
+  sizeSummary, formatElapsed, flashStatusText, lastSeenText, deviceLinkText, commandStateText, presenceText, serialLineProblem,
+} from '../src/lib/format.js';
 
 test('size summary uses the Arduino IDE sentences', () => {
   const text = sizeSummary({ flash_bytes: 924, flash_max: 32256, flash_percent: 2.9, ram_bytes: 9, ram_max: 2048, ram_percent: 0.4 });
@@ -55,4 +57,20 @@ test('a command state line names the button and the state', () => {
   assert.equal(commandStateText('LED on', 'done'), 'LED on: done');
   assert.equal(commandStateText('Reboot', 'timed_out'), 'Reboot: timed out');
   assert.equal(commandStateText('Identify', 'failed', 'no LED pin'), 'Identify: failed — no LED pin');
+});
+
+test('a bot says whether it is on the live link', () => {
+  assert.equal(presenceText(true), 'bot connected');
+  assert.equal(presenceText(false), 'bot not connected');
+  assert.equal(presenceText(null), 'bot never connected');
+});
+
+test('a line for the bot\'s Serial input is one line of at most 256 bytes', () => {
+  assert.equal(serialLineProblem('speed 42'), '');
+  assert.equal(serialLineProblem(''), '');
+  assert.equal(serialLineProblem('é'.repeat(128)), '');
+  assert.equal(serialLineProblem('é'.repeat(129)), 'the line is 258 bytes; at most 256 go to the bot');
+  for (const bad of ['a\nb', 'tab\there', '\u001b[2J', 'del\u007f', 'c1\u0085', 'sep\u2028']) {
+    assert.equal(serialLineProblem(bad), 'control characters (tabs, escapes) cannot be sent', JSON.stringify(bad));
+  }
 });

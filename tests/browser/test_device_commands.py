@@ -88,14 +88,59 @@ def test_led_on_reaches_done_and_a_stopped_bridge_shows_the_link_offline(
         dashboard.goto(f"/classes/{CLASS_NAME}/dashboard")
         expect(dashboard.locator("#device-link")).to_have_text("device link online")
 
-        running.stop()
-        page.reload()
-        open_device_panel(page)
+        expect(page.locator("#device-presence")).to_have_text("bot connected")
+        expect(dashboard.locator(f"tr[data-product-id='{BOT}']")).to_have_attribute("data-live-link", "true")
+
+        running.stop()  # no reload: the open pages hear it
         expect(page.locator("#device-link")).to_have_text("device link offline")
         screenshot(page, "device-link-offline-editor")
-        dashboard.reload()
         expect(dashboard.locator("#device-link")).to_have_text("device link offline")
         screenshot(dashboard, "device-link-offline-dashboard")
+
+        restarted = RunningBridge(browser_service, broker)
+        try:
+            expect(page.locator("#device-link")).to_have_text("device link online", timeout=UI_TIMEOUT_MS)
+            expect(dashboard.locator("#device-link")).to_have_text("device link online", timeout=UI_TIMEOUT_MS)
+            link.drop()  # the bot loses power: the broker publishes its last will
+            expect(page.locator("#device-presence")).to_have_text("bot not connected", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#monitor-log li", has_text="live link lost")).to_have_count(1)
+            row = dashboard.locator(f"tr[data-product-id='{BOT}']")
+            expect(row).to_have_attribute("data-live-link", "false", timeout=UI_TIMEOUT_MS)
+            expect(row).to_contain_text("bot not connected")
+        finally:
+            restarted.stop()
         dashboard.close()
+    finally:
+        link.close()
+
+
+def test_a_line_typed_in_the_device_monitor_reaches_the_sketch_and_comes_back(
+    page: Page, browser_service: BrowserService, device_link: tuple[Broker, RunningBridge]
+) -> None:
+    broker, running = device_link
+    bot = SimulatedBot(browser_service.base_url, BOT, browser_service.device_tokens[BOT], say=lambda _: None)
+    link = MqttLink(bot, "127.0.0.1", broker.port)
+    try:
+        assert link.connected.wait(30), f"the simulated bot could not log in to the broker: {link.refused}"
+        assert wait_until(lambda: running.bridge.marked_connected, timeout=30), "the bridge did not connect"
+        open_editor_as_bot(page, BOT)
+        page.click("#btn-monitor")
+        expect(page.locator("#monitor-panel")).to_be_visible()
+
+        page.fill("#serial-line", "speed 42 <b>été</b>")
+        page.press("#serial-line", "Enter")
+        expect(page.locator("#serial-state")).to_have_text('Serial "speed 42 <b>été</b>": done', timeout=UI_TIMEOUT_MS)
+        echo = page.locator("#monitor-log li.serial", has_text="> speed 42 <b>été</b>")
+        expect(echo).to_have_count(1)  # shown as text, not markup
+        expect(page.locator("#monitor-log li.serial b")).to_have_count(0)
+        expect(page.locator("#serial-line")).to_have_value("")
+        page.locator("#serial-state").scroll_into_view_if_needed()
+        expect(page.locator("#serial-state")).to_be_in_viewport()  # reachable at 1280×720
+        screenshot(page, "device-monitor-serial-input-echo")
+
+        page.fill("#serial-line", "é" * 129)  # 258 bytes: refused before sending
+        page.click("#serial-send")
+        expect(page.locator("#serial-state")).to_have_text("Not sent: the line is 258 bytes; at most 256 go to the bot")
+        assert link.commands_done == ["serial"]
     finally:
         link.close()

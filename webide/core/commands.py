@@ -9,6 +9,7 @@ or ``failed`` when it finishes. A command not finished within ``WEBIDE_DEVICE_CO
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from .errors import BadRequest, Conflict, NotFound
 from .events import announce
 from .rules import optional_int, optional_str
 
-COMMANDS = ("led", "relay", "reboot", "reset_wifi", "test_update", "update_now", "identify")
+COMMANDS = ("led", "relay", "reboot", "reset_wifi", "test_update", "update_now", "identify", "serial")
 SWITCH_STATES = ("on", "off", "toggle")
 OPEN_STATES = ("pending", "sent", "acked")
 FINAL_STATES = ("done", "failed", "timed_out")
@@ -30,6 +31,7 @@ RESULT_STATES = ("acked", "done", "failed")
 # A later state never goes back to an earlier one (a late "acked" after "done" changes nothing).
 STATE_ORDER = {"pending": 0, "sent": 1, "acked": 2, "done": 3, "failed": 3, "timed_out": 3}
 MAX_IDENTIFY_S = 60
+MAX_SERIAL_LINE_BYTES = 256  # the agent's SerialInput takes lines up to this many UTF-8 bytes (kMaxSerialInputBytes)
 DELIVERY_BATCH = 200
 MAX_HEARTBEAT_COMMANDS = 8
 
@@ -42,9 +44,28 @@ def parse_command(command: str, args: dict[str, Any]) -> dict[str, Any]:
         return {"state": switch_state(args.get("state"))}
     if command == "identify":
         return {"seconds": optional_int(args, "seconds", 1, MAX_IDENTIFY_S, default=5)}
+    if command == "serial":
+        if set(args) != {"line"}:
+            raise BadRequest("Command serial takes exactly one argument: args.line")
+        return {"line": serial_line(args["line"])}
     if args:
         raise BadRequest(f"Command {command} takes no arguments")
     return {}
+
+
+def serial_line(value: object) -> str:
+    """One line for the bot's Serial input: text of at most MAX_SERIAL_LINE_BYTES bytes (UTF-8), without control
+    characters (the newline that ends it is the bot's to add)."""
+    if not isinstance(value, str):
+        raise BadRequest("Field args.line must be a string")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_SERIAL_LINE_BYTES:
+        raise BadRequest(f"Field args.line is longer than {MAX_SERIAL_LINE_BYTES} bytes (UTF-8)")
+    for position, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Zl", "Zp"):
+            name = "a lone surrogate" if category == "Cs" else f"control character U+{ord(char):04X}"
+            raise BadRequest(f"Field args.line holds {name} at position {position}: send one line of plain text")
+    return value
 
 
 def switch_state(value: object) -> str:

@@ -1,7 +1,8 @@
 """What bots send on the live link (MQTT), handled exactly like the same reports over HTTP.
 
 ``devices/<id>/health`` is a heartbeat, ``ota/status`` an OTA status report, ``status`` the state of the bot's outputs
-(LED, relay), ``logs`` serial output lines, ``result`` the answer to a command. The broker's ACL already makes sure a
+(LED, relay) and its presence on the link (``{"online": true}`` retained when it connects, ``{"online": false}`` as
+its last will, which the broker publishes when the bot drops off), ``logs`` serial output lines, ``result`` the answer to a command. The broker's ACL already makes sure a
 bot only publishes under its own ID. Serial lines are untrusted text: each is cut to
 ``WEBIDE_DEVICE_LOG_LINE_BYTES``, stripped of terminal control sequences, and a bot gets at most
 ``WEBIDE_DEVICE_LOG_LINES_PER_S`` lines a second (bursts of 4× that); the rest is counted and said once. Lines go to
@@ -30,7 +31,7 @@ from ..models import Device, iso, utcnow
 from .broker import TOPIC_ROOT
 from .commands import apply_result
 from .errors import BadRequest, NotFound
-from .events import announce, publish_many
+from .events import announce, announce_to_class, publish_many
 from .reports import parse_heartbeat, parse_status_report, record_heartbeat, record_status_report
 
 MAX_PAYLOAD_BYTES = 16384  # the broker's own packet limit; HTTP log batches have the same bound
@@ -164,6 +165,27 @@ def record_outputs(device: Device, outputs: dict[str, bool | int]) -> None:
     announce(device.product_id, "line", stream="device", text=f"outputs {shown}")
 
 
+def parse_status(body: dict[str, Any]) -> tuple[bool | None, dict[str, bool | int]]:
+    """A ``status`` message: (presence, or None when it does not say; the outputs it reports)."""
+    body = dict(body)
+    online = body.pop("online", None)
+    if online is not None and not isinstance(online, bool):
+        raise BadRequest("Field online must be true or false")
+    return online, parse_outputs(body)
+
+
+def record_presence(device: Device, online: bool) -> None:
+    """Whether the bot is connected to the broker now; a change is told in its room and to its class's dashboards
+    (the broker repeats a retained presence to a reconnecting bridge: no news, nothing told)."""
+    telemetry = device.telemetry or {}
+    if telemetry.get("live_link") is online:
+        return
+    device.telemetry = {**telemetry, "live_link": online, "live_link_at": iso(utcnow())}
+    announce(device.product_id, "presence", live_link=online)
+    announce(device.product_id, "line", stream="device", text=f"live link {'connected' if online else 'lost'}")
+    announce_to_class(device.classroom_id, device.product_id, "presence", live_link=online)
+
+
 def load_devices(product_ids: Iterable[str]) -> dict[str, Device]:
     """The bots of a batch of reports in one query (one SELECT for a classroom's heartbeats instead of one each)."""
     wanted = sorted(set(product_ids))
@@ -209,6 +231,10 @@ def handle_report(
     elif kind == "ota/status":
         record_status_report(device, parse_status_report(body))
     elif kind == "status":
-        record_outputs(device, parse_outputs(body))
+        online, outputs = parse_status(body)
+        if online is not None:
+            record_presence(device, online)
+        if outputs:
+            record_outputs(device, outputs)
     elif kind == "result":
         apply_result(device, body)

@@ -121,6 +121,8 @@ CLASS_EVENT_NAME = "class_event"
 # Rollout rooms carry a rollout's progress to the firmware page: one summary per rollout and transaction (the newest
 # wins), neither numbered nor stored; a page that (re)joins loads the rollout once, then applies summaries.
 ROLLOUT_EVENT_NAME = "rollout_event"
+# Not stored, not numbered, to every page of the namespace: whether the bridge has the broker (see linkstatus.py).
+LINK_EVENT_NAME = "device_link"
 
 
 def room_for(product_id: str) -> str:
@@ -217,6 +219,22 @@ class EventLog:
         text = json.dumps(envelope)
         return text[:-2], text[-2:]  # split "[]}" between the brackets
 
+    def broadcast(self, event: str, body: dict[str, Any], room: str | None = None) -> None:
+        """Send one unnumbered, unstored event on every server: to a room's sockets, or with no room to every
+        connection of the namespace; raises redis errors to the caller."""
+        envelope = {
+            "method": "emit",
+            "event": event,
+            "binary": False,
+            "namespace": self.namespace,
+            "room": room,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+            "data": [body],
+        }
+        self.publisher.publish(CHANNEL, json.dumps(envelope))
+
     def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
         """Number, timestamp, store and broadcast one event atomically; raises redis errors to the caller."""
         body = {"product_id": product_id, "type": event_type, **payload}
@@ -278,11 +296,6 @@ class EventLog:
                 ],
             )
         )
-
-    def broadcast(self, room: str, event: str, body: dict[str, Any]) -> None:
-        """Send one event to a room's sockets on every server (not numbered, not stored)."""
-        head, tail = self.message_frame("", room, event)
-        self.publisher.publish(CHANNEL, head + json.dumps(body) + tail)
 
     def series(self, product_ids: list[str], newest: int, retention_s: int) -> dict[str, list[dict[str, Any]]]:
         """The newest ``newest`` samples of each bot younger than the retention, oldest first (one round trip)."""
@@ -401,7 +414,7 @@ def broadcast_rooms(pending: dict[tuple[str, str], dict[str, Any]]) -> None:
         return
     try:
         for (room, event), body in pending.items():
-            event_log.broadcast(room, event, body)
+            event_log.broadcast(event, body, room)
     except redis.exceptions.RedisError as error:
         event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
         log.warning("Could not broadcast %s room events (events paused): %s", len(pending), error)

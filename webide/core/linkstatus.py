@@ -4,6 +4,12 @@ The bridge renews a short-lived Redis key while it is connected to the broker an
 broker or stops; a bridge that dies without a word lets the key expire within ``LINK_ALIVE_TTL_S``. Pages read
 the key with the web process's short publish timeout, so a hung Redis costs a page at most that and then says
 "unknown" for a few seconds; the device path never reads it.
+
+Open pages learn of a change without a reload: when the bridge gains or loses the broker it broadcasts a
+``device_link`` event ``{"state": "online"|"offline"}`` to every page of the realtime namespace (one message,
+not one per bot room: the state is the same for every bot and class), and a page that (re)joins its room gets the
+current state in the join answer. A bot's own presence on the link (its ``status`` topic and last will) is told in
+its rooms by :func:`webide.core.devicelink.record_presence`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import time
 import redis
 
 from ..extensions import current_event_log
-from .events import QUIET_AFTER_FAILURE_S
+from .events import LINK_EVENT_NAME, QUIET_AFTER_FAILURE_S
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +33,25 @@ def link_key(namespace: str) -> str:
     return f"{namespace}:device-link:alive"
 
 
-def mark_device_link(connected: bool) -> None:
-    """The bridge's side: renew the key while connected to the broker, delete it otherwise (best effort)."""
+def mark_device_link(connected: bool, changed: bool = False) -> bool:
+    """The bridge's side: renew the key while connected to the broker, delete it otherwise, and tell the open pages
+    when the state ``changed`` (best effort). True when Redis took it (else the caller tries again later)."""
     event_log = current_event_log()
     if event_log is None or time.monotonic() < event_log.quiet_until:
-        return
+        return False
     key = link_key(event_log.namespace)
     try:
         if connected:
             event_log.publisher.set(key, "1", ex=LINK_ALIVE_TTL_S)
         else:
             event_log.publisher.delete(key)
+        if changed:
+            event_log.broadcast(LINK_EVENT_NAME, {"state": "online" if connected else "offline"})
+        return True
     except redis.exceptions.RedisError as error:
         event_log.quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
         log.warning("Could not record the device link's state: %s", error)
+        return False
 
 
 def device_link_state() -> str:

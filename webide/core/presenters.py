@@ -46,6 +46,7 @@ def device_summary(device: Device, settings: Settings, deployment: Deployment | 
         "created_at": iso(device.created_at),
         "last_seen": iso(device.last_seen_at),
         "online": is_online(device, settings),
+        "live_link": (device.telemetry or {}).get("live_link"),
         "running": (
             {"md5": device.running_md5, "sha256": device.running_sha256, "version": device.running_version}
             if device.running_md5 or device.running_sha256

@@ -24,7 +24,12 @@ MAX_SENSORS = 32
 SENSOR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
 STANDARD_FIELDS = ("fw", "md5", "sha256", "heap", "uptime", "rssi", "ip", "mac", "rolled_back")
-KEPT_TELEMETRY = ("outputs", "outputs_at")  # reported on the live link's status topic, not in heartbeats
+KEPT_TELEMETRY = (
+    "outputs",
+    "outputs_at",
+    "live_link",
+    "live_link_at",
+)  # reported on the live link's status topic, not in heartbeats
 MAX_COUNTER = 2**53  # beyond what a double (and so JavaScript) holds exactly
 
 

@@ -14,6 +14,8 @@ The client contract (the editor page's ``EventSequencer`` and the tests' ``RoomL
    ``seq <= cursor`` (duplicates of the replay), hold later ones until the ones before them are applied.
 4. A gap that stays open (an event held for longer than a short wait, e.g. 0.5 s) is fetched with
    ``join {since: cursor}``; the room is joined again harmlessly.
+5. Both join answers also carry ``link`` (online/offline/unknown: whether the bridge has the MQTT broker); after
+   that, ``device_link`` messages ``{state}`` (unnumbered, to every page) tell each change.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..core.accounts import Principal, accessible_device, principal_for_api_toke
 from ..core.classes import visible_classroom
 from ..core.errors import ApiError
 from ..core.events import EventLog, class_room_for, rollout_room_for, room_for
+from ..core.linkstatus import device_link_state
 from ..core.rollouts import managed_rollout
 from ..core.rules import MAX_ROW_ID
 from ..extensions import db
@@ -81,6 +84,7 @@ class OtaNamespace(Namespace):
         event_log: EventLog | None = current_app.extensions.get("webide_events")
         if event_log is None:
             return {
+                "link": "unknown",
                 "success": True,
                 "product_id": device.product_id,
                 "after": since,
@@ -91,7 +95,7 @@ class OtaNamespace(Namespace):
                 "now": None,
                 "replayed": 0,
             }
-        return event_log.replay(device.product_id, since).ack(device.product_id)
+        return {**event_log.replay(device.product_id, since).ack(device.product_id), "link": device_link_state()}
 
     def on_join_class(self, data: Any = None) -> dict[str, Any]:
         """Staff join a class room: its dashboards' live changes (heartbeats, compiles, flash states, saves).
@@ -109,7 +113,12 @@ class OtaNamespace(Namespace):
         except ApiError as error:
             return _refuse(error.message)
         join_room(class_room_for(classroom.id))
-        return {"success": True, "class_name": classroom.name, "now": int(time.time() * 1000)}
+        return {
+            "success": True,
+            "class_name": classroom.name,
+            "now": int(time.time() * 1000),
+            "link": device_link_state(),
+        }
 
     def on_join_rollout(self, data: Any = None) -> dict[str, Any]:
         """Staff join a rollout's room: its summary (state, open group, each group's counts) after every change.

@@ -33,7 +33,7 @@ class Dashboard {
       offlineAfterS: () => this.offlineAfterS,
     });
     this.errors = new ErrorMapView(byId('error-map'), byId('clean-summary'));
-    byId('device-link').textContent = deviceLinkText(config.deviceLink);
+    this.showLink(config.deviceLink);
     this.bindControls();
     this.connect();
     setInterval(() => this.tick(), 1000);
@@ -70,6 +70,16 @@ class Dashboard {
     });
     this.socket.on('connect_error', () => this.setStatus('reconnecting', 'Reconnecting…'));
     this.socket.on('class_event', (event) => this.receive(event));
+    this.socket.on('device_link', (message) => {
+      if (typeof message?.state === 'string') this.showLink(message.state);
+    });
+  }
+
+  /** The device link's state (the bridge to the MQTT broker), live: from join answers and `device_link` messages. */
+  showLink(state) {
+    const element = byId('device-link');
+    element.textContent = deviceLinkText(state);
+    element.dataset.state = state;
   }
 
   join() {
@@ -80,6 +90,7 @@ class Dashboard {
         return;
       }
       if (Number.isFinite(ack.now)) this.clockOffset = ack.now - Date.now();
+      if (typeof ack.link === 'string') this.showLink(ack.link);
       this.load().then(() => this.setStatus('connected', 'Live'));
     });
   }

@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import {
   chartColumns, compileText, firmwareText, formatHeap, formatRssi, formatUptime, hasError, isOnline, visibleBots,
 } from '../lib/dashboard.js';
-import { flashStatusText, lastSeenText } from '../lib/format.js';
+import { flashStatusText, lastSeenText, presenceText } from '../lib/format.js';
 import { el } from '../ui/dom.js';
 
 const CHART_WIDTH = 150;
@@ -106,7 +106,10 @@ export class BotTable {
     const online = isOnline(bot, now, this.offlineAfterS());
     cells.status.textContent = online ? 'online' : 'offline';
     element.dataset.online = String(online);
-    cells.seen.textContent = bot.last_seen ? `last seen ${lastSeenText(bot.last_seen, now)}` : 'never seen';
+    const seen = bot.last_seen ? `last seen ${lastSeenText(bot.last_seen, now)}` : 'never seen';
+    // The bot's own presence on the MQTT link (its status topic and last will), when it ever said.
+    cells.seen.textContent = typeof bot.live_link === 'boolean' ? `${seen} · ${presenceText(bot.live_link)}` : seen;
+    element.dataset.liveLink = String(bot.live_link ?? 'unknown');
     cells.compileAt.textContent = bot.compile?.finished_at ? lastSeenText(bot.compile.finished_at, now) : '';
   }
 

@@ -97,6 +97,7 @@ export function applyEvent(bot, event) {
       };
     }
     case 'compile': return { ...bot, compile: event.compile };
+    case 'presence': return { ...bot, live_link: event.live_link };
     case 'flash': return {
       ...bot,
       flash: event.flash,

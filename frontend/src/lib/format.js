@@ -61,6 +61,24 @@ export function deviceLinkText(state) {
   return 'device link state unknown';
 }
 
+/** Whether the bot itself is connected to the MQTT broker (its presence on the status topic and last will). */
+export function presenceText(liveLink) {
+  if (liveLink === true) return 'bot connected';
+  if (liveLink === false) return 'bot not connected';
+  return 'bot never connected';
+}
+
+export const MAX_SERIAL_LINE_BYTES = 256;
+
+/** Why a line cannot go to the bot's Serial input (the server checks the same), or '' when it can. */
+export function serialLineProblem(line) {
+  const bytes = new TextEncoder().encode(line).length;
+  if (bytes > MAX_SERIAL_LINE_BYTES) return `the line is ${bytes} bytes; at most ${MAX_SERIAL_LINE_BYTES} go to the bot`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(line)) return 'control characters (tabs, escapes) cannot be sent';
+  return '';
+}
+
 /** One line of a command's progress, e.g. "LED on: acked" or "Reboot: failed — no permission". */
 export function commandStateText(label, state, message = '') {
   const words = { pending: 'waiting for the bot', timed_out: 'timed out' };

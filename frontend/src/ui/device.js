@@ -4,7 +4,7 @@
  * serial output (sent over the live link) with the server's time of each (so a reload lists the same times).
  * Heartbeats and serial lines never go to the build terminal.
  */
-import { commandStateText, deviceLinkText, lastSeenText } from '../lib/format.js';
+import { commandStateText, deviceLinkText, lastSeenText, presenceText, serialLineProblem } from '../lib/format.js';
 import { ask } from './dialogs.js';
 import { el, byId } from './dom.js';
 
@@ -18,14 +18,22 @@ export class DevicePanel {
     this.device = initial;
     this.monitor = byId('monitor-log');
     this.commands = new Map(); // command id -> { label, state }, the commands sent from this page
-    byId('device-link').textContent = deviceLinkText(link);
+    this.showLink(link);
     for (const button of byId('device-commands').querySelectorAll('button[data-command]')) {
       button.addEventListener('click', () => this.sendCommand(button));
     }
+    byId('serial-form').addEventListener('submit', (event) => this.sendSerialLine(event));
     byId('wifi-form').addEventListener('submit', (event) => this.saveWifi(event));
     byId('btn-provisioning').addEventListener('click', () => this.downloadKit());
     setInterval(() => this.renderLastSeen(), 5000);
     this.render();
+  }
+
+  /** The device link's state (the bridge to the MQTT broker), live: from join answers and `device_link` messages. */
+  showLink(state) {
+    const element = byId('device-link');
+    element.textContent = deviceLinkText(state);
+    element.dataset.state = state;
   }
 
   async refresh() {
@@ -54,6 +62,11 @@ export class DevicePanel {
       this.commandMoved(event.id, event.state);
       return true;
     }
+    if (event.type === 'presence') {
+      this.device = { ...this.device, live_link: event.live_link };
+      this.render();
+      return true;
+    }
     if (event.type === 'device') {
       this.device = { ...this.device, online: event.online, last_seen: event.last_seen };
       this.render();
@@ -80,6 +93,7 @@ export class DevicePanel {
     online.textContent = device.online ? 'online' : 'offline';
     online.className = device.online ? 'online' : 'offline';
     this.renderLastSeen();
+    byId('device-presence').textContent = presenceText(device.live_link);
     byId('device-running').textContent = firmwareText(device.running, device.running?.version);
     byId('device-target').textContent = firmwareText(device.target,
       device.target?.build_number ? `build #${device.target.build_number}` : '');
@@ -156,12 +170,38 @@ export class DevicePanel {
     shown.textContent = `${label}: sending…`;
     try {
       const reply = await this.api.sendCommand(command, state ? { state } : {});
-      const known = this.commands.get(reply.command.id);
-      this.commands.set(reply.command.id, { label, state: known?.state || reply.command.state });
-      this.commandMoved(reply.command.id, reply.command.state);
+      this.follow(reply.command, label, 'command-state');
     } catch (error) {
       shown.textContent = `${label}: not sent — ${error.message}`;
     }
+  }
+
+  /** Send the typed line to the sketch's Serial input (a `serial` command); the server has the last word. */
+  async sendSerialLine(event) {
+    event.preventDefault();
+    const input = byId('serial-line');
+    const shown = byId('serial-state');
+    const problem = serialLineProblem(input.value);
+    if (problem) {
+      shown.textContent = `Not sent: ${problem}`;
+      return;
+    }
+    const label = `Serial "${input.value}"`;
+    shown.textContent = `${label}: sending…`;
+    try {
+      const reply = await this.api.sendCommand('serial', { line: input.value });
+      input.value = '';
+      this.follow(reply.command, label, 'serial-state');
+    } catch (error) {
+      shown.textContent = `${label}: not sent — ${error.message}`;
+    }
+  }
+
+  /** Show a command sent from this page in `target` as it moves on. */
+  follow(command, label, target) {
+    const known = this.commands.get(command.id);
+    this.commands.set(command.id, { label, target, state: known?.state || command.state });
+    this.commandMoved(command.id, command.state);
   }
 
   /** A command's state changed (reply or event); states only move forward, whichever arrives first. */
@@ -173,7 +213,7 @@ export class DevicePanel {
       return;
     }
     if (COMMAND_ORDER.indexOf(state) > COMMAND_ORDER.indexOf(entry.state)) entry.state = state;
-    if (entry.label) byId('command-state').textContent = commandStateText(entry.label, entry.state);
+    if (entry.label) byId(entry.target).textContent = commandStateText(entry.label, entry.state);
   }
 
   log(text, serverTime, kind = 'report') {

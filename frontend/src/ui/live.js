@@ -9,10 +9,12 @@ import { EventSequencer } from '../lib/events.js';
 export class LiveConnection {
   /**
    * @param {object} options  {productId, path, onEvent(event), onStatus('connecting'|'connected'|'reconnecting'|
-   *   'offline', detail), onServerError(message)}
+   *   'offline', detail), onServerError(message), onLink('online'|'offline'|'unknown'): the device link's state,
+   *   from every join answer and each `device_link` message}
    */
-  constructor({ productId, path, onEvent, onStatus, onServerError }) {
+  constructor({ productId, path, onEvent, onStatus, onServerError, onLink = () => {} }) {
     this.productId = productId;
+    this.onLink = onLink;
     this.clockOffset = 0;
     this.onServerError = onServerError;
     this.sequencer = new EventSequencer({
@@ -41,12 +43,16 @@ export class LiveConnection {
     this.socket.on('ota_event', (event) => {
       if (event?.product_id === undefined || event.product_id === this.productId) this.sequencer.receive(event);
     });
+    this.socket.on('device_link', (message) => {
+      if (typeof message?.state === 'string') this.onLink(message.state);
+    });
     this.socket.on('error', (payload) => onServerError(payload?.error || String(payload)));
   }
 
   join(payload) {
     this.socket.emit('join', payload, (ack) => {
       if (Number.isFinite(ack?.now)) this.clockOffset = ack.now - Date.now();
+      if (typeof ack?.link === 'string') this.onLink(ack.link);
       if (ack && !ack.success) this.onServerError(ack.error || 'could not join the bot\'s room');
       this.sequencer.acceptJoin(ack);
     });

@@ -17,7 +17,8 @@ const char* const kTopicOta = "ota";
 
 namespace {
 
-const char* const kCommandNames[] = {"led", "relay", "reboot", "reset_wifi", "test_update", "update_now", "identify"};
+const char* const kCommandNames[] = {"led",        "relay",    "reboot", "reset_wifi",
+                                     "test_update", "update_now", "identify", "serial"};
 const size_t kCommandCount = sizeof kCommandNames / sizeof kCommandNames[0];
 
 bool commandFromName(const char* name, CommandKind& kind) {
@@ -38,7 +39,34 @@ bool switchFromName(const char* name, SwitchState& state) {
   return true;
 }
 
+bool printableLine(const char* line) {
+  for (const unsigned char* c = reinterpret_cast<const unsigned char*>(line); *c; ++c) {
+    if (*c < 0x20 || *c == 0x7F) return false;  // bytes of UTF-8 beyond ASCII are fine
+  }
+  return true;
+}
+
 }  // namespace
+
+bool SerialInput::push(const char* line) {
+  const size_t length = strlen(line);
+  if (length + 1 > kCapacity - count_) return false;
+  for (size_t i = 0; i <= length; ++i) {
+    ring_[(head_ + count_) % kCapacity] = i < length ? line[i] : '\n';
+    ++count_;
+  }
+  return true;
+}
+
+int SerialInput::read() {
+  if (count_ == 0) return -1;
+  const unsigned char byte = static_cast<unsigned char>(ring_[head_]);
+  head_ = (head_ + 1) % kCapacity;
+  --count_;
+  return byte;
+}
+
+int SerialInput::peek() const { return count_ == 0 ? -1 : static_cast<unsigned char>(ring_[head_]); }
 
 bool buildTopic(const char* productId, const char* leaf, char* out, size_t capacity) {
   if (capacity == 0) return false;
@@ -61,6 +89,7 @@ JsonError parseCommand(const char* text, size_t length, Command& out) {
       {"command", FieldKind::String, name, sizeof name, true, false},
       {"state", FieldKind::String, state, sizeof state, false, false},
       {"seconds", FieldKind::UInt32, &out.seconds, 0, false, false},
+      {"line", FieldKind::String, out.line, sizeof out.line, false, false},
   };
   const JsonError error = parseFlatObject(text, length, fields, sizeof fields / sizeof fields[0]);
   if (error != JsonError::None) return error;
@@ -71,6 +100,10 @@ JsonError parseCommand(const char* text, size_t length, Command& out) {
   if (out.kind == CommandKind::Identify) {
     if (!fields[3].present) out.seconds = kDefaultIdentifySeconds;
     if (out.seconds == 0 || out.seconds > kMaxIdentifySeconds) return JsonError::WrongType;
+  }
+  if (out.kind == CommandKind::Serial) {
+    if (!fields[4].present) return JsonError::MissingField;
+    if (!printableLine(out.line)) return JsonError::WrongType;
   }
   return JsonError::None;
 }

@@ -21,22 +21,25 @@ extern const char* const kTopicOta;
 /** devices/<productId>/<leaf>; false (and "") for an empty or wildcard-bearing product ID or a small buffer. */
 bool buildTopic(const char* productId, const char* leaf, char* out, size_t capacity);
 
-enum class CommandKind : uint8_t { Led, Relay, Reboot, ResetWifi, TestUpdate, UpdateNow, Identify };
+enum class CommandKind : uint8_t { Led, Relay, Reboot, ResetWifi, TestUpdate, UpdateNow, Identify, Serial };
 enum class SwitchState : uint8_t { On, Off, Toggle };
 
 const uint32_t kMaxIdentifySeconds = 60;
 const uint32_t kDefaultIdentifySeconds = 5;
+const size_t kMaxSerialInputBytes = 256;  // one line for the sketch's Serial input, without its newline
 
 struct Command {
   char id[33];
   CommandKind kind;
   SwitchState state;     // led and relay
   uint32_t seconds;      // identify
+  char line[kMaxSerialInputBytes + 1];  // serial: one line of text, no control characters
 };
 
 /**
- * One command as the server sends it, a flat object: {"id", "command", "state"?, "seconds"?}. An unknown command,
- * a missing id, led/relay without a valid state or identify beyond kMaxIdentifySeconds is an error, never a guess.
+ * One command as the server sends it, a flat object: {"id", "command", "state"?, "seconds"?, "line"?}. An unknown
+ * command, a missing id, led/relay without a valid state, identify beyond kMaxIdentifySeconds, or serial without a
+ * line, with a longer one or with control characters is an error, never a guess.
  */
 JsonError parseCommand(const char* text, size_t length, Command& out);
 
@@ -61,6 +64,29 @@ class LineRateLimiter {
   uint32_t tokensMilli_;
   uint32_t lastMs_;
   bool started_;
+};
+
+/**
+ * The sketch's Serial input from the live link: lines the server sent (each followed by '\n'), read byte by byte
+ * the way a sketch reads Serial. A fixed ring, never allocating: a line without room is refused whole (false), so
+ * the sketch never sees half a line.
+ */
+class SerialInput {
+ public:
+  /** Queues `line` and a newline; false when it does not fit (nothing is queued then). */
+  bool push(const char* line);
+
+  int available() const { return static_cast<int>(count_); }
+  /** The next byte, or -1 when empty (like Stream::read). */
+  int read();
+  int peek() const;
+
+  static const size_t kCapacity = 2 * (kMaxSerialInputBytes + 1);
+
+ private:
+  char ring_[kCapacity] = {0};
+  size_t head_ = 0;   // the next byte to read
+  size_t count_ = 0;
 };
 
 const size_t kMaxLogLineBytes = 256;
