@@ -88,6 +88,23 @@ def assert_demo_bot_can_verify(session: requests.Session, base: str, product_id:
     assert progress["status"] == "complete", progress
 
 
+def still_running(processes: list[psutil.Process], within_s: float) -> list[psutil.Process]:
+    """The processes still running (not exited, not a zombie) after up to ``within_s`` seconds: a pool's worker
+    notices its parent's exit by itself, a moment after the parent has gone."""
+    deadline = time.monotonic() + within_s
+    while True:
+        running = []
+        for member in processes:
+            try:
+                if member.is_running() and member.status() != psutil.STATUS_ZOMBIE:
+                    running.append(member)
+            except psutil.NoSuchProcess:
+                pass
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.2)
+
+
 def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_path):
     port = free_port()
     process, log_path = start_service(tmp_path, port, "--demo")
@@ -103,16 +120,17 @@ def test_run_starts_everything_lets_the_demo_bot_log_in_and_stops_cleanly(tmp_pa
         devices = session.get(f"{base}/api/devices").json()["devices"]
         assert [d["product_id"] for d in devices] == [match.group(1)]
         assert_demo_bot_can_verify(session, base, match.group(1))
-        tree = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
-        names = " ".join(" ".join(psutil.Process(pid).cmdline()) for pid in tree)
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        commands = {member.pid: " ".join(member.cmdline()) for member in tree}
+        names = " ".join(commands.values())
         assert "redis-server" in names and "gunicorn" in names and "celery" in names
         assert "mosquitto" in names and "webide bridge" in names
     finally:
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(60)
     assert exit_code == 0, log_path.read_text()[-3000:]
-    survivors = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
-    assert survivors == [], f"left running: {survivors}"
+    survivors = still_running(tree, within_s=10)
+    assert survivors == [], f"left running: {[commands[member.pid] for member in survivors]}"
     assert (tmp_path / "instance" / "demo-credentials.json").stat().st_mode & 0o777 == 0o600
 
 
