@@ -107,7 +107,9 @@ def nginx_serving(image_path: Path, workers: int) -> Iterator[str]:
             yield url
 
 
-def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float, seconds: float) -> tuple[list[float], int]:
+def paced_not_modified(
+    base_url: str, bots: list[SimulatedBot], rate: float, seconds: float, workers: int = 16
+) -> tuple[list[float], int]:
     """Send 304 checks at ``rate`` per second, round robin over the bots; latencies in ms from scheduled start."""
     total = int(rate * seconds)
     latencies: list[float] = []
@@ -131,7 +133,7 @@ def paced_not_modified(base_url: str, bots: list[SimulatedBot], rate: float, sec
         if status != 304:
             errors.append(status)
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(check, range(total)))
     return latencies, len(errors)
 

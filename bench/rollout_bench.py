@@ -38,9 +38,9 @@ from webide.core.rollouts import Grouping, Thresholds, act, create_rollout, roll
 from webide.core.security import argon2_hash
 from webide.extensions import db
 from webide.models import Device, Rollout, utcnow
-from webide.simulator import SimulatedBot, SimulatorError, http_exchange
+from webide.simulator import SimulatedBot
 
-from .ota_bench import percentile
+from .ota_bench import paced_not_modified, percentile
 from .service import BenchService, bench_service
 
 BOTS, GROUPS, UPDATED_GROUPS = 1000, 5, 3
@@ -115,33 +115,6 @@ def update_groups(app: Flask, rollout_id: int, groups: list[list[SimulatedBot]],
     return len(done)
 
 
-def paced_checks(base_url: str, bots: list[SimulatedBot], rate: float, seconds: float) -> tuple[list[float], list[int]]:
-    """The stock firmware request of bots the rollout has not reached, at ``rate`` per second; latencies in ms."""
-    total = int(rate * seconds)
-    latencies: list[float] = []
-    statuses: list[int] = []
-    headers = [bot.update_headers() for bot in bots]
-    paths = [f"/{bot.product_id}.ino.bin" for bot in bots]
-    begin = time.perf_counter() + 0.5
-
-    def check(index: int) -> None:
-        scheduled = begin + index / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        which = index % len(bots)
-        try:
-            status = http_exchange(base_url, "GET", paths[which], headers[which], timeout=30).status
-        except SimulatorError:
-            status = 0
-        latencies.append((time.perf_counter() - scheduled) * 1000)
-        statuses.append(status)
-
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        list(pool.map(check, range(total)))
-    return latencies, statuses
-
-
 def measure(bots: int, rate: float, seconds: float) -> list[Row]:
     one_hash = argon2_hash("12345")  # every bench bot has the same password; hashing 1,000 would take minutes
     with (
@@ -156,13 +129,12 @@ def measure(bots: int, rate: float, seconds: float) -> list[Row]:
         updater = threading.Thread(target=lambda: updated.append(update_groups(app, rollout_id, groups, stop)))
         began = time.perf_counter()
         updater.start()
-        latencies, statuses = paced_checks(service.base_url, checkers, rate, seconds)
+        latencies, not_304 = paced_not_modified(service.base_url, checkers, rate, seconds, workers=64)
         elapsed = time.perf_counter() - began
         stop.set()
         updater.join()
         state = rollout_state(app, rollout_id)
     answered = len(latencies) / elapsed
-    not_304 = sum(status != 304 for status in statuses)
     succeeded = sum(group["succeeded"] for group in state["groups"])
     failed = sum(group["failed"] for group in state["groups"])
     return [
