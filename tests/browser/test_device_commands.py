@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -50,6 +51,23 @@ def device_link(browser_service: BrowserService) -> Iterator[tuple[Broker, Runni
         broker.stop()
 
 
+@contextmanager
+def bot_on_the_link(
+    page: Page, browser_service: BrowserService, device_link: tuple[Broker, RunningBridge]
+) -> Iterator[MqttLink]:
+    """The simulated bot logged in to the broker, the bridge connected, and the bot's editor open in ``page``."""
+    broker, running = device_link
+    bot = SimulatedBot(browser_service.base_url, BOT, browser_service.device_tokens[BOT], say=lambda _: None)
+    link = MqttLink(bot, "127.0.0.1", broker.port)
+    try:
+        assert link.connected.wait(30), f"the simulated bot could not log in to the broker: {link.refused}"
+        assert wait_until(lambda: running.bridge.marked_connected, timeout=30), "the bridge did not connect"
+        open_editor_as_bot(page, BOT)
+        yield link
+    finally:
+        link.close()
+
+
 def open_device_panel(page: Page) -> None:
     page.click("#btn-device")
     expect(page.locator("#device-panel")).to_be_visible()
@@ -59,12 +77,7 @@ def test_led_on_reaches_done_and_a_stopped_bridge_shows_the_link_offline(
     page: Page, chromium: Browser, browser_service: BrowserService, device_link: tuple[Broker, RunningBridge]
 ) -> None:
     broker, running = device_link
-    bot = SimulatedBot(browser_service.base_url, BOT, browser_service.device_tokens[BOT], say=lambda _: None)
-    link = MqttLink(bot, "127.0.0.1", broker.port)
-    try:
-        assert link.connected.wait(30), f"the simulated bot could not log in to the broker: {link.refused}"
-        assert wait_until(lambda: running.bridge.marked_connected, timeout=30), "the bridge did not connect"
-        open_editor_as_bot(page, BOT)
+    with bot_on_the_link(page, browser_service, device_link) as link:
         open_device_panel(page)
         expect(page.locator("#device-link")).to_have_text("device link online")
 
@@ -110,20 +123,12 @@ def test_led_on_reaches_done_and_a_stopped_bridge_shows_the_link_offline(
         finally:
             restarted.stop()
         dashboard.close()
-    finally:
-        link.close()
 
 
 def test_a_line_typed_in_the_device_monitor_reaches_the_sketch_and_comes_back(
     page: Page, browser_service: BrowserService, device_link: tuple[Broker, RunningBridge]
 ) -> None:
-    broker, running = device_link
-    bot = SimulatedBot(browser_service.base_url, BOT, browser_service.device_tokens[BOT], say=lambda _: None)
-    link = MqttLink(bot, "127.0.0.1", broker.port)
-    try:
-        assert link.connected.wait(30), f"the simulated bot could not log in to the broker: {link.refused}"
-        assert wait_until(lambda: running.bridge.marked_connected, timeout=30), "the bridge did not connect"
-        open_editor_as_bot(page, BOT)
+    with bot_on_the_link(page, browser_service, device_link) as link:
         page.click("#btn-monitor")
         expect(page.locator("#monitor-panel")).to_be_visible()
 
@@ -142,5 +147,3 @@ def test_a_line_typed_in_the_device_monitor_reaches_the_sketch_and_comes_back(
         page.click("#serial-send")
         expect(page.locator("#serial-state")).to_have_text("Not sent: the line is 258 bytes; at most 256 go to the bot")
         assert link.commands_done == ["serial"]
-    finally:
-        link.close()
