@@ -436,6 +436,55 @@ def test_the_bots_terminal_follows_the_rollout_line_by_line(app, client, classro
     assert rollout_lines(app, second[0]) == [f"{label} (group 2): the image is offered to the bot"]
 
 
+def test_pausing_resuming_and_cancelling_tell_each_waiting_bot_what_it_means(app, client, classroom):
+    created = create(client, classroom, name="autumn", groups={"count": 3}).get_json()["rollout"]
+    first, second, third = (group_of(created, number) for number in (1, 2, 3))
+    url, teacher = f"/api/rollouts/{created['id']}", classroom["teacher"]
+    client.post(f"{url}/start", headers=teacher)
+    update_succeeds(client, classroom, first[0])
+    sweep(app)  # one of two in group 1 runs the image: below the 80 % threshold, group 2 stays closed
+    client.post(f"{url}/pause", headers=teacher)
+    client.post(f"{url}/resume", headers=teacher)
+    client.post(f"{url}/cancel", headers=teacher)
+
+    label = "Rollout 'autumn'"
+    assert rollout_lines(app, first[1])[1:] == [
+        f"{label} (group 1): rollout paused — paused by hand; the bot still takes the image it was offered",
+        f"{label} (group 1): rollout resumed",
+        f"{label} (group 1): rollout cancelled — the bot still takes the image it was offered",
+    ]
+    for product_id in (*second, *third):
+        group = 2 if product_id in second else 3
+        assert rollout_lines(app, product_id) == [
+            f"{label} (group {group}): rollout paused — paused by hand; the bot keeps its firmware for now",
+            f"{label} (group {group}): rollout resumed",
+            f"{label} (group {group}): rollout cancelled — the bot keeps its firmware",
+        ]
+    assert not any("paused" in line for line in rollout_lines(app, first[0]))  # done with it: nothing to tell
+
+
+def test_an_instructor_sees_and_steers_only_rollouts_of_bots_in_their_classes(app, client, classroom, accounts):
+    rollout_id = create(client, classroom).get_json()["rollout"]["id"]
+    accounts.instructor("other", "12345", classes=("other lab",))  # every password hashes as 12345 here
+    other = bearer(accounts.api_token(client, username="other", password="12345"))
+    assert client.get("/api/rollouts", headers=other).get_json()["rollouts"] == []
+    assert client.get(f"/api/rollouts/{rollout_id}", headers=other).status_code == 404
+    assert client.post(f"/api/rollouts/{rollout_id}/start", headers=other).status_code == 404
+    assert [r["id"] for r in client.get("/api/rollouts", headers=classroom["teacher"]).get_json()["rollouts"]] == [
+        rollout_id
+    ]
+
+    # An admin moves a bot to the other teacher's class: the rollout now reaches beyond each teacher's classes.
+    accounts.admin(password="12345")
+    admin = bearer(accounts.api_token(client, username="admin", password="12345"))
+    moved = client.put("/api/devices/bot_00/class", headers=admin, json={"class": "other lab"})
+    assert moved.status_code == 200, moved.get_json()
+    assert [r["id"] for r in client.get("/api/rollouts", headers=admin).get_json()["rollouts"]] == [rollout_id]
+    assert client.get("/api/rollouts", headers=classroom["teacher"]).get_json()["rollouts"] == []
+    assert client.get(f"/api/rollouts/{rollout_id}", headers=classroom["teacher"]).status_code == 404
+    assert client.get("/api/rollouts", headers=other).get_json()["rollouts"] == []
+
+
 def rollout_room_messages(app, action) -> list[dict]:  # type: ignore[no-untyped-def]
     """The summaries the rollout rooms were sent while ``action`` ran (read up to a marker published after it)."""
     with app.app_context():

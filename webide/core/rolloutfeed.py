@@ -8,6 +8,7 @@ The lines go to the bot's room like the flash lines (``line`` events of stream `
     Rollout 'spring-1.2' (group 2): bot runs the new image — succeeded
     Rollout 'spring-1.2' (group 2): bot failed — the bot restarted with its previous firmware
     Rollout 'spring-1.2' (group 2): bot left the rollout — the bot got another target (an Upload) …
+    Rollout 'spring-1.2' (group 3): rollout paused — 2 of 10 bots failed; the bot keeps its firmware for now
 
 A rollout's name comes from a person and a failure reason partly from the bot, so both are made plain text here:
 terminal control sequences removed, whitespace folded to single spaces, length bounded.
@@ -37,6 +38,15 @@ TARGET_LINES = {
     LEFT: "bot left the rollout — {reason}",
 }
 DOWNLOADED_LINE = "bot downloaded the image"
+# What pausing, resuming or cancelling the whole rollout means for a bot, by the bot's state in it.
+ROLLOUT_LINES = {
+    ("paused", PENDING): "rollout paused — {reason}; the bot keeps its firmware for now",
+    ("paused", UPDATING): "rollout paused — {reason}; the bot still takes the image it was offered",
+    ("resumed", PENDING): "rollout resumed",
+    ("resumed", UPDATING): "rollout resumed",
+    ("cancelled", PENDING): "rollout cancelled — the bot keeps its firmware",
+    ("cancelled", UPDATING): "rollout cancelled — the bot still takes the image it was offered",
+}
 
 
 def rollout_label(rollout: Rollout) -> str:
@@ -56,6 +66,15 @@ def announce_target_state(target: RolloutTarget) -> None:
     if template is not None:
         reason = one_line(target.reason or "no reason given", MAX_REASON)
         announce_target_line(target, template.format(reason=reason))
+
+
+def announce_rollout_moved(rollout: Rollout, moved: str) -> None:
+    """A line for each bot still waiting for or taking the image: the rollout was paused, resumed or cancelled."""
+    reason = one_line(rollout.paused_reason or "no reason given", MAX_REASON)
+    for target in rollout.targets:
+        template = ROLLOUT_LINES.get((moved, target.state))
+        if template is not None:
+            announce_target_line(target, template.format(reason=reason))
 
 
 def announce_download(device: Device, deployment: Deployment) -> None:

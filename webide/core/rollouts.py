@@ -21,15 +21,37 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Artifact, Build, Deployment, Device, Release, Rollout, RolloutTarget, User, as_utc, iso, utcnow
+from ..models import (
+    Artifact,
+    Build,
+    Classroom,
+    Deployment,
+    Device,
+    Release,
+    Rollout,
+    RolloutTarget,
+    User,
+    as_utc,
+    iso,
+    utcnow,
+)
 from .deployments import FAILED, REBOOTING, ROLLED_BACK, RUNNING, deploy_artifact, newest_deployments
 from .errors import BadRequest, Conflict, NotFound
 from .events import ROLLOUT_EVENT_NAME, announce_to_room, rollout_room_for
-from .rolloutfeed import FAILED_TARGET, LEFT, PENDING, SUCCEEDED, TARGET_STATES, UPDATING, announce_target_state
+from .rolloutfeed import (
+    FAILED_TARGET,
+    LEFT,
+    PENDING,
+    SUCCEEDED,
+    TARGET_STATES,
+    UPDATING,
+    announce_rollout_moved,
+    announce_target_state,
+)
 
 READY, ACTIVE, PAUSED, DONE, CANCELLED = "ready", "running", "paused", "done", "cancelled"
 OPEN_STATES = (READY, ACTIVE, PAUSED)
@@ -217,13 +239,14 @@ def act(rollout: Rollout, action: str) -> None:
         pause(rollout, "paused by hand")
     elif action == "resume":
         require_state(rollout, PAUSED, "resume")
-        rollout.state, rollout.paused_reason = ACTIVE, ""
+        resume(rollout)
     elif action == "advance":
         if rollout.state == READY:
             raise Conflict("Start the rollout first")
         open_next_group(rollout)
     elif action == "cancel":
         rollout.state = CANCELLED
+        announce_rollout_moved(rollout, "cancelled")
     elif action == "retry":
         if rollout.state == READY:
             raise Conflict("Start the rollout first")
@@ -242,6 +265,14 @@ def require_state(rollout: Rollout, state: str, action: str) -> None:
 
 def pause(rollout: Rollout, reason: str) -> None:
     rollout.state, rollout.paused_reason = PAUSED, reason[:300]
+    announce_rollout_moved(rollout, "paused")
+
+
+def resume(rollout: Rollout) -> None:
+    """A paused rollout runs again (resumed, advanced or retried by hand)."""
+    if rollout.state == PAUSED:
+        rollout.state, rollout.paused_reason = ACTIVE, ""
+        announce_rollout_moved(rollout, "resumed")
 
 
 def group_targets(rollout: Rollout, number: int) -> list[RolloutTarget]:
@@ -275,8 +306,7 @@ def open_next_group(rollout: Rollout) -> None:
     if rollout.current_group >= rollout.group_count:
         rollout.state = DONE
         return
-    if rollout.state == PAUSED:
-        rollout.state, rollout.paused_reason = ACTIVE, ""
+    resume(rollout)
     open_group(rollout, rollout.current_group + 1)
 
 
@@ -284,8 +314,7 @@ def retry_failed(rollout: Rollout) -> None:
     for target in rollout.targets:
         if target.state == FAILED_TARGET:
             deploy(target, rollout)
-    if rollout.state == PAUSED:
-        rollout.state, rollout.paused_reason = ACTIVE, ""
+    resume(rollout)
 
 
 def set_target_state(target: RolloutTarget, state: str, reason: str) -> None:
@@ -367,22 +396,33 @@ def advance_rollouts() -> bool:
 
 
 def visible_rollouts(user: User) -> list[Rollout]:
-    """The rollouts ``user`` may see, newest first: admins every one, an instructor those they created."""
+    """The rollouts ``user`` may see, newest first: admins every one, an instructor those whose bots are all in
+    their classes (the bots they may update one by one)."""
     query = (
         select(Rollout)
         .options(selectinload(Rollout.targets).selectinload(RolloutTarget.device))
         .order_by(Rollout.id.desc())
     )
     if not user.is_admin:
-        query = query.where(Rollout.created_by == user.display_name)
+        someone_elses_bot = (
+            select(RolloutTarget.id)
+            .join(Device, Device.id == RolloutTarget.device_id)
+            .outerjoin(Classroom, Classroom.id == Device.classroom_id)
+            .where(
+                RolloutTarget.rollout_id == Rollout.id,
+                or_(Classroom.instructor_id.is_(None), Classroom.instructor_id != user.id),
+            )
+            .correlate(Rollout)
+        )
+        query = query.where(~someone_elses_bot.exists())
     return list(db.session.scalars(query))
 
 
 def managed_rollout(user: User, rollout_id: int, *, lock: bool = False) -> Rollout:
-    """The rollout if ``user`` may follow and steer it (admins every one, an instructor those they created);
-    another's is a 404, like one that does not exist. ``lock`` as in ``rollout_or_404``."""
+    """The rollout if ``user`` may follow and steer it (admins every one, an instructor one whose bots are all in
+    their classes); another's is a 404, like one that does not exist. ``lock`` as in ``rollout_or_404``."""
     rollout = rollout_or_404(rollout_id, lock=lock)
-    if not user.is_admin and rollout.created_by != user.display_name:
+    if not all(user.can_access(target.device) for target in rollout.targets):
         raise NotFound(f"No rollout {rollout_id}")
     return rollout
 

@@ -71,7 +71,7 @@ def new_rollout(json: RolloutCreate) -> tuple[dict, int]:
 @login_required
 @documented("fleet", RolloutList, errors=(401, 403), access="staff")
 def list_rollouts() -> dict:
-    """The rollouts the caller may see (admins: all; instructors: those they created), newest first."""
+    """The rollouts the caller may see (admins: all; instructors: those whose bots are all in their classes), newest first."""
     return {"success": True, "rollouts": [rollout_view(rollout) for rollout in visible_rollouts(current_user)]}
 
 
