@@ -139,9 +139,16 @@ def test_a_line_typed_in_the_device_monitor_reaches_the_sketch_and_comes_back(
         expect(echo).to_have_count(1)  # shown as text, not markup
         expect(page.locator("#monitor-log li.serial b")).to_have_count(0)
         expect(page.locator("#serial-line")).to_have_value("")
-        page.locator("#serial-state").scroll_into_view_if_needed()
-        expect(page.locator("#serial-state")).to_be_in_viewport()  # reachable at 1280×720
+        expect(page.locator("#serial-state")).to_be_in_viewport()  # at 1280×720, without scrolling
         screenshot(page, "device-monitor-serial-input-echo")
+
+        expect(page.locator("#device-heartbeat")).to_contain_text("Bot online (bot connected)")
+
+        link.serial(*(f"reading {n}" for n in range(80)))  # more than the panel holds at 1280×720
+        expect(page.locator("#monitor-log li.serial", has_text="reading 79")).to_have_count(1, timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#monitor-log li.serial", has_text="reading 79")).to_be_in_viewport()  # log follows
+        expect(page.locator("#serial-line")).to_be_in_viewport()  # pinned below the log, no scrolling
+        screenshot(page, "device-monitor-full-log-serial-input-pinned")
 
         page.fill("#serial-line", "é" * 129)  # 258 bytes: refused before sending
         page.click("#serial-send")

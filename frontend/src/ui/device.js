@@ -111,7 +111,7 @@ export class DevicePanel {
   renderLastSeen() {
     const seen = lastSeenText(this.device?.last_seen);
     byId('device-last-seen').textContent = seen;
-    byId('device-heartbeat').textContent = `Bot ${this.device?.online ? 'online' : 'offline'}, last heartbeat ${seen}`;
+    byId('device-heartbeat').textContent = statusBarText(this.device, seen);
   }
 
   async saveWifi(event) {
@@ -222,6 +222,13 @@ export class DevicePanel {
     while (this.monitor.childElementCount > MONITOR_LIMIT) this.monitor.firstElementChild.remove();
     this.monitor.scrollTop = this.monitor.scrollHeight;
   }
+}
+
+/** The status bar's line about the bot: connected on the live link counts as online even before a heartbeat. */
+function statusBarText(device, seen) {
+  const heartbeat = `last heartbeat ${seen}`;
+  if (device?.live_link === true) return `Bot online (${presenceText(true)}), ${heartbeat}`;
+  return `Bot ${device?.online ? 'online' : 'offline'}, ${heartbeat}`;
 }
 
 function firmwareText(firmware, extra) {
