@@ -10,6 +10,8 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from webide.core.builds.queue import queue_build
+from webide.core.builds.status import end_build
 from webide.core.deployments import deploy_artifact
 from webide.core.errormap import normalise_error
 from webide.core.events import CHANNEL, class_room_for, series_keys
@@ -171,8 +173,6 @@ def test_heartbeats_compiles_and_saves_reach_the_class_room(app, client, setting
         == 200
     )
     with app.app_context():
-        from webide.core.builds.status import end_build
-
         build = finished_build("bot_c", 1)
         build.status, build.finished_at = BuildStatus.IN_PROGRESS.value, None
         end_build(build, BuildStatus.ERROR.value, "Compilation error")
@@ -184,6 +184,39 @@ def test_heartbeats_compiles_and_saves_reach_the_class_room(app, client, setting
     assert heartbeat["telemetry"]["rssi"] == -70 and isinstance(heartbeat["ts"], int)
     assert compiled["type"] == "compile" and compiled["compile"]["status"] == "error"
     assert revision == {"product_id": "bot_c", "type": "revision", "head_revision": 2, "ts": revision["ts"]}
+
+
+def test_a_build_shows_as_queued_then_compiling_until_its_result(app, client, settings, lab):
+    token, _ = lab
+    with app.app_context():
+        classroom_id = db.session.scalar(select(Classroom.id).where(Classroom.name == "lab"))
+    pubsub = redis.Redis.from_url(settings.redis_url).pubsub()
+    pubsub.subscribe(CHANNEL)
+    pubsub.get_message(timeout=1)  # the subscription's confirmation
+
+    def row(product_id: str) -> dict:
+        bots = client.get("/api/classes/lab/dashboard", headers=bearer(token)).get_json()["bots"]
+        return next(bot for bot in bots if bot["product_id"] == product_id)
+
+    with app.app_context():
+        build = queue_build(device("bot_a"), 1, ESP32_FQBN, True, "teacher")
+        db.session.commit()
+        update_id = build.id
+    [queued] = class_messages(pubsub, class_room_for(classroom_id), 1)
+    assert queued["type"] == "build" and queued["product_id"] == "bot_a"
+    assert queued["build"] == {"update_id": update_id, "status": "pending", "deploy": True, "message": "Queued"}
+    assert row("bot_a")["building"] == queued["build"] and row("bot_b")["building"] is None
+
+    with app.app_context():
+        build = db.session.get(Build, update_id)
+        build.status, build.message = BuildStatus.IN_PROGRESS.value, "Compiling…"
+        db.session.commit()
+        assert row("bot_a")["building"]["status"] == "in_progress"
+        end_build(build, BuildStatus.COMPLETE.value, "Done")
+        db.session.commit()
+    [compiled] = class_messages(pubsub, class_room_for(classroom_id), 1)  # the end is the compile, not a build
+    assert compiled["type"] == "compile" and compiled["compile"]["update_id"] == update_id
+    assert row("bot_a")["building"] is None and row("bot_a")["compile"]["status"] == "clean"
 
 
 def test_a_rolled_back_change_is_never_announced(app, settings, lab):

@@ -505,6 +505,13 @@ class CompileResult(BaseModel):
     error: FirstError | None = Field(description="The first error (with file:line when the compiler named one)")
 
 
+class Building(BaseModel):
+    update_id: str
+    status: Literal["pending", "in_progress"] = Field(description="Queued, or compiling")
+    deploy: bool = Field(description="Upload (true) or Verify (false)")
+    message: str = Field(description='Where the build stands, e.g. "Compiling once for 30 bots (on bot_07)"')
+
+
 class DashboardTelemetry(BaseModel):
     heap: int | None
     uptime: int | None
@@ -521,6 +528,7 @@ class DashboardBot(DeviceSummary):
     target_build: BuildRef | None = Field(description="The build the bot should run")
     edits_behind: int | None = Field(description="Revisions saved since the running image's; null when unknown")
     compile: CompileResult | None = Field(description="The latest finished Verify or Upload")
+    building: Building | None = Field(description="A Verify or Upload that is queued or compiling now")
     telemetry: DashboardTelemetry = Field(description="From the latest heartbeat")
     sensors: dict[str, float | int] = Field(description="Other numeric fields of the latest heartbeat")
 

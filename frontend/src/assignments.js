@@ -3,6 +3,7 @@
  * golden build and revert. Every name shown comes from the server and is set as text, never as HTML.
  */
 import { createSender } from './ui/api.js';
+import { ask } from './ui/dialogs.js';
 import { byId, el } from './ui/dom.js';
 import { actionLabel, planDetails, planHeading } from './lib/handout.js';
 
@@ -111,7 +112,12 @@ async function confirmHandout() {
 }
 
 async function remove(assignment) {
-  if (!window.confirm(`Delete the assignment “${assignment.title}”? What it handed out stays in every bot's history.`)) return;
+  const agreed = await ask({
+    title: `Delete the assignment “${assignment.title}”?`,
+    message: "What it handed out stays in every bot's history.",
+    okLabel: 'Delete assignment',
+  });
+  if (!agreed) return;
   await request('DELETE', `${classUrl}/assignments/${assignment.id}`);
   say(`Deleted “${assignment.title}”.`);
   await reload();
@@ -155,6 +161,12 @@ async function setFreeze() {
 }
 
 async function flashClass() {
+  const agreed = await ask({
+    title: 'Flash the whole class?',
+    message: "Every bot's current sketch is compiled (once per distinct sketch and board) and becomes its firmware.",
+    okLabel: 'Flash the class',
+  });
+  if (!agreed) return;
   const result = await request('POST', `${classUrl}/flash`);
   byId('flash-summary').textContent = `${result.builds.length} bots, ${result.compiles} compile(s)`;
   const rows = new Map();
@@ -192,7 +204,12 @@ async function chooseGolden() {
 }
 
 async function revert() {
-  if (!window.confirm('Make the chosen build the firmware of every bot of the class?')) return;
+  const agreed = await ask({
+    title: 'Revert the class?',
+    message: 'Every bot of the class gets the chosen build as its firmware; a bot takes it when its button is pressed.',
+    okLabel: 'Revert the class',
+  });
+  if (!agreed) return;
   const result = await request('POST', `${classUrl}/revert`, { update_id: byId('golden-select').value });
   byId('revert-table').tBodies[0].replaceChildren(...result.bots.map((bot) => el('tr', { 'data-product-id': bot.product_id },
     el('td', {}, bot.product_id),

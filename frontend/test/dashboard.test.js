@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  appendSample, applyEvent, chartColumns, compileText, editsBehind, errorMap, firmwareText, formatHeap,
+  appendSample, applyEvent, buildText, chartColumns, compileText, editsBehind, errorMap, firmwareText, formatHeap,
   formatUptime, isOnline, needsReload, seriesFields, visibleBots,
 } from '../src/lib/dashboard.js';
 
@@ -118,4 +118,22 @@ test('a presence event changes only the bot\'s live link', () => {
   const before = { product_id: 'b1', live_link: true, last_seen: 'x' };
   assert.deepEqual(applyEvent(before, { type: 'presence', product_id: 'b1', live_link: false }),
     { product_id: 'b1', live_link: false, last_seen: 'x' });
+});
+
+test('a build queued or compiling shows in the compile column until its own result arrives', () => {
+  const before = bot('a', { compile: { status: 'clean', deploy: false, update_id: 'old' } });
+  const queued = applyEvent(before, {
+    type: 'build', product_id: 'a', build: { update_id: 'new', status: 'pending', deploy: true, message: 'Queued' },
+  });
+  assert.equal(buildText(queued), 'Upload queued…');
+  const shared = applyEvent(queued, { type: 'build', product_id: 'a', build: {
+    update_id: 'new', status: 'in_progress', deploy: true, message: 'Compiling once for 30 bots (on bot_07)' } });
+  assert.equal(buildText(shared), 'Upload: Compiling once for 30 bots (on bot_07)');
+  // An older build's result does not end the newer one; its own result does.
+  const older = applyEvent(shared, { type: 'compile', product_id: 'a', compile: { status: 'clean', update_id: 'old' } });
+  assert.equal(older.building.update_id, 'new');
+  const failed = { ...error('x', 'boom', 'a.ino', 2), update_id: 'new' };
+  const done = applyEvent(older, { type: 'compile', product_id: 'a', compile: failed });
+  assert.equal(done.building, null);
+  assert.equal(buildText(done), 'a.ino:2: boom');
 });

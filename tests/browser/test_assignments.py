@@ -30,7 +30,14 @@ pytestmark = pytest.mark.browser
 # Their own instructor and classes, so the other browser tests' class and dashboard stay as they expect.
 TEACHER = ("teacher_assign", "assign password")
 HANDOUT_CLASS, FROZEN_CLASS, REVERT_CLASS = "assign-handout", "assign-frozen", "assign-revert"
-BOTS = {"bot_assign": HANDOUT_CLASS, "bot_frozen": FROZEN_CLASS, "bot_twin": FROZEN_CLASS}
+FLASH_CLASS = "assign-flash"
+BOTS = {
+    "bot_assign": HANDOUT_CLASS,
+    "bot_frozen": FROZEN_CLASS,
+    "bot_twin": FROZEN_CLASS,
+    "bot_flash_1": FLASH_CLASS,
+    "bot_flash_2": FLASH_CLASS,
+}
 REVERT_BOTS = {"bot_golden": ESP32_FQBN, "bot_golden_2": ESP32_FQBN, "bot_golden_uno": AVR_FQBN}
 
 
@@ -39,7 +46,7 @@ def assignment_classes(browser_service: BrowserService) -> BrowserService:
     app = create_app(browser_service.live.settings)
     with app.app_context():
         teacher = create_user(*TEACHER, "instructor")
-        for name in (HANDOUT_CLASS, FROZEN_CLASS, REVERT_CLASS):
+        for name in (HANDOUT_CLASS, FROZEN_CLASS, REVERT_CLASS, FLASH_CLASS):
             get_or_create_class(name, teacher)
         for product_id, class_name in BOTS.items():
             create_device(product_id, BOT_PASSWORD, "", AVR_FQBN, class_name)
@@ -176,13 +183,14 @@ def test_reverting_the_class_to_a_golden_build_retargets_its_bots(
 
     log_in(page, *TEACHER, mode="user")
     page.goto(f"/classes/{REVERT_CLASS}/assignments")
-    page.on("dialog", lambda dialog: dialog.accept())
     choice = page.locator(f'#golden-select option[value="{golden["update_id"]}"]')
     expect(choice).to_have_count(1)
     page.select_option("#golden-select", golden["update_id"])
     page.click("#btn-golden")
     expect(page.locator("#golden-current")).to_contain_text("Golden build: bot_golden · revision")
     page.click("#btn-revert")
+    expect(page.locator("#ask-dialog")).to_be_visible()
+    page.click("#ask-ok")
     expect(page.locator("#page-message")).to_contain_text("Reverted 2 of 3 bots")
     expect(page.locator('#revert-table tr[data-product-id="bot_golden_2"]')).to_contain_text("Reverted")
     expect(page.locator('#revert-table tr[data-product-id="bot_golden_uno"]')).to_contain_text("Skipped")
@@ -190,3 +198,27 @@ def test_reverting_the_class_to_a_golden_build_retargets_its_bots(
     for product_id in ("bot_golden", "bot_golden_2"):
         target = teacher_api.get(f"/api/devices/{product_id}").json()["target"]
         assert target["sha256"] == golden["artifact"]["sha256"], product_id
+
+
+def test_flashing_the_class_asks_first_and_compiles_once_for_two_bots_with_the_same_sketch(
+    page: Page, assignment_classes: BrowserService
+) -> None:
+    log_in(page, *TEACHER, mode="user")
+    page.goto(f"/classes/{FLASH_CLASS}/assignments")
+    page.click("#btn-flash")
+    expect(page.locator("#ask-dialog")).to_be_visible()
+    screenshot(page, "assignments-flash-confirmation")
+    page.keyboard.press("Escape")  # cancelled: nothing is queued
+    expect(page.locator("#ask-dialog")).to_be_hidden()
+    expect(page.locator("#flash-table")).to_be_hidden()
+
+    page.click("#btn-flash")
+    page.click("#ask-ok")
+    expect(page.locator("#flash-summary")).to_have_text("2 bots, 1 compile(s)")
+    rows = page.locator("#flash-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#flash-table tbody td", has_text="shared")).to_have_count(1)
+    for product_id in ("bot_flash_1", "bot_flash_2"):
+        status = page.locator(f'#flash-table tr[data-product-id="{product_id}"] td.status')
+        expect(status).to_contain_text("complete", timeout=120_000)
+    screenshot(page, "assignments-class-flashed")

@@ -2,7 +2,8 @@
 its heartbeat telemetry; and the class error map (which compile errors how many students have right now).
 
 Every list costs a constant number of queries, however many bots: the rows are assembled from a handful of
-grouped queries (newest deployments, deployments of the running images, head revisions, latest compiles).
+grouped queries (newest deployments, deployments of the running images, head revisions, latest compiles,
+unfinished builds).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy.orm import load_only
 
 from ..config import Settings
 from ..extensions import current_event_log, db
-from ..models import Artifact, Build, Deployment, Device, SketchRevision
+from ..models import Artifact, Build, BuildStatus, Deployment, Device, SketchRevision
+from .builds.status import building_view
 from .deployments import newest_deployment_id
 from .errormap import compile_view
 from .presenters import device_summaries
@@ -57,6 +59,20 @@ def latest_compiles(device_ids: list[int]) -> dict[int, Build]:
         )
     )
     return {build.device_id: build for build in _scalars(query)}
+
+
+def unfinished_builds(device_ids: list[int]) -> dict[int, Build]:
+    """{bot id: its newest queued or compiling build} in one query."""
+    if not device_ids:
+        return {}
+    unfinished = (BuildStatus.PENDING.value, BuildStatus.IN_PROGRESS.value)
+    query = (
+        select(Build)
+        .where(Build.device_id.in_(device_ids), Build.status.in_(unfinished))
+        .order_by(Build.created_at)
+        .options(load_only(Build.id, Build.device_id, Build.status, Build.deploy, Build.message))
+    )
+    return {build.device_id: build for build in _scalars(query)}  # the newest wins
 
 
 def head_revisions(device_ids: list[int]) -> dict[int, int]:
@@ -132,6 +148,7 @@ def dashboard_rows(devices: Sequence[Device], settings: Settings) -> list[dict[s
     newest_by_device = {image.device_id: image for image in images if image.deployment_id in _newest_ids(images)}
     heads = head_revisions(ids)
     compiles = latest_compiles(ids)
+    building = unfinished_builds(ids)
     boards = board_names(devices, settings)
     rows = []
     for device, summary in zip(devices, device_summaries(devices, settings), strict=True):
@@ -149,6 +166,7 @@ def dashboard_rows(devices: Sequence[Device], settings: Settings) -> list[dict[s
                 "target_build": {"number": target.number, "revision": target.revision} if target else None,
                 "edits_behind": edits_behind(head, running),
                 "compile": compile_view(build) if build else None,
+                "building": building_view(building[device.id]) if device.id in building else None,
                 "telemetry": {name: telemetry.get(name) for name in TELEMETRY_FIELDS},
                 "sensors": dict(telemetry.get("sensors") or {}),
             }

@@ -4,7 +4,7 @@
  */
 import uPlot from 'uplot';
 import {
-  chartColumns, compileText, firmwareText, formatHeap, formatRssi, formatUptime, hasError, isOnline, visibleBots,
+  buildText, chartColumns, firmwareText, formatHeap, formatRssi, formatUptime, hasError, isOnline, visibleBots,
 } from '../lib/dashboard.js';
 import { flashStatusText, lastSeenText, presenceText } from '../lib/format.js';
 import { el } from '../ui/dom.js';
@@ -90,7 +90,8 @@ export class BotTable {
     cells.board.textContent = bot.board_name;
     cells.board.title = bot.fqbn;
     cells.firmware.textContent = firmwareText(bot);
-    cells.compile.textContent = compileText(bot.compile);
+    cells.compile.textContent = buildText(bot);
+    row.element.dataset.building = bot.building?.status ?? '';
     cells.compile.title = bot.compile?.error?.message ?? '';
     row.element.classList.toggle('has-error', hasError(bot));
     cells.flash.textContent = bot.flash ? flashStatusText(bot.flash) : '—';

@@ -55,6 +55,14 @@ export function compileText(compiled) {
   return place ? `${place}: ${message}` : message;
 }
 
+/** The compile column: a build queued or compiling now, else the last compile's result. */
+export function buildText(bot) {
+  const { building } = bot;
+  if (!building) return compileText(bot.compile);
+  const verb = building.deploy ? 'Upload' : 'Verify';
+  return building.status === 'pending' ? `${verb} queued…` : `${verb}: ${building.message || 'compiling…'}`;
+}
+
 export function matchesFilter(bot, filter, now, offlineAfterS) {
   switch (filter) {
     case 'errors': return hasError(bot);
@@ -96,7 +104,12 @@ export function applyEvent(bot, event) {
         running_build: newImage ? null : bot.running_build,
       };
     }
-    case 'compile': return { ...bot, compile: event.compile };
+    case 'build': return { ...bot, building: event.build };
+    case 'compile': return {
+      ...bot,
+      compile: event.compile,
+      building: bot.building?.update_id === event.compile?.update_id ? null : bot.building,
+    };
     case 'presence': return { ...bot, live_link: event.live_link };
     case 'flash': return {
       ...bot,

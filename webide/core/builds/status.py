@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Build, BuildStatus, utcnow
 from ..errormap import announce_compile
-from ..events import announce
+from ..events import announce, announce_to_class
 from ..metrics import count_finished_build
 
 PENDING, IN_PROGRESS = BuildStatus.PENDING.value, BuildStatus.IN_PROGRESS.value
@@ -45,7 +45,8 @@ def waiting_followers(build: Build) -> list[Build]:
 
 
 def announce_progress(build: Build) -> None:
-    """Tell the bot's room where the build stands, once the change is committed."""
+    """Tell the bot's room where the build stands, once the change is committed; while it is queued or compiling,
+    its class dashboards too (its end reaches them as the compile's result)."""
     announce(
         build.device.product_id,
         "progress",
@@ -55,3 +56,10 @@ def announce_progress(build: Build) -> None:
         message=build.message,
         deploy=build.deploy,
     )
+    if not build.finished:
+        announce_to_class(build.device.classroom_id, build.device.product_id, "build", build=building_view(build))
+
+
+def building_view(build: Build) -> dict[str, object]:
+    """An unfinished build as the class dashboard shows it: queued or compiling, for Verify or Upload."""
+    return {"update_id": build.id, "status": build.status, "deploy": build.deploy, "message": build.message}
