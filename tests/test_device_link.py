@@ -20,11 +20,12 @@ from webide.core.broker import BrokerFiles
 from webide.core.commands import expire_commands
 from webide.core.devicelink import LogLimiter, record_log_lines
 from webide.core.events import CHANNEL, LINK_EVENT_NAME
-from webide.core.linkstatus import LINK_RENEW_S, device_link_state
+from webide.core.linkstatus import LINK_RENEW_S, device_link_state, link_key, mark_device_link
 from webide.core.presenters import device_summary
 from webide.extensions import current_event_log, db
 from webide.models import Device, utcnow
 from webide.runner import bridge_password, free_port
+from webide.tasks import sweep_once
 
 
 @pytest.fixture
@@ -289,6 +290,28 @@ def test_open_pages_hear_the_link_go_down_and_come_back(app, broker):  # type: i
         listener.close()
     states = listener.states
     assert all(before != after for before, after in pairwise(states)), states  # changes only
+
+
+def test_a_bridge_that_dies_without_a_word_is_told_offline_once_by_the_housekeeping(app):  # type: ignore[no-untyped-def]
+    listener = ChannelListener(app)
+    try:
+        with app.app_context():
+            assert mark_device_link(True, changed=True)  # a bridge connected, and said so
+            sweep_once(purge_audit=False)  # its key is alive: nothing to tell
+            assert wait_until(lambda: listener.link_states() == ["online"])
+            event_log = current_event_log()
+            event_log.publisher.delete(link_key(event_log.namespace))  # killed: its key expires, nobody says so
+            assert device_link_state() == "offline"
+            sweep_once(purge_audit=False)
+            sweep_once(purge_audit=False)  # a second sweep (or another process's) tells nothing more
+            assert wait_until(lambda: listener.link_states() == ["online", "offline"])
+            assert not wait_until(lambda: len(listener.link_states()) > 2, timeout=1)
+            assert mark_device_link(True, changed=True)  # a new bridge comes up: "online" again, and so on
+            event_log.publisher.delete(link_key(event_log.namespace))
+            sweep_once(purge_audit=False)
+        assert wait_until(lambda: listener.link_states() == ["online", "offline", "online", "offline"])
+    finally:
+        listener.close()
 
 
 def test_a_bots_presence_and_last_will_are_told_to_its_room_and_class(app, broker, bridge, bot):  # type: ignore[no-untyped-def]

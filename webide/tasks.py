@@ -13,6 +13,7 @@ from .core.audit import purge_expired
 from .core.builds.queue import RUN_BUILD_TASK, expire_stale_builds
 from .core.builds.status import IN_PROGRESS, PENDING
 from .core.builds.worker import run_started_build, try_start
+from .core.linkstatus import tell_if_the_bridge_fell_silent
 from .core.rollouts import advance_rollouts
 from .extensions import current_event_log, current_settings, db
 from .models import Build
@@ -40,7 +41,9 @@ AUDIT_PURGE_INTERVAL_S = 3600
 
 
 def sweep_once(purge_audit: bool) -> None:
-    """One round of housekeeping: fail stale builds, move running rollouts on; when asked, drop audit entries past their retention."""
+    """One round of housekeeping: fail stale builds, move running rollouts on, tell the pages when the device link's
+    bridge fell silent; when asked, drop audit entries past their retention."""
+    tell_if_the_bridge_fell_silent()
     changed = bool(expire_stale_builds())
     changed = advance_rollouts() or changed
     if purge_audit:

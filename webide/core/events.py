@@ -222,18 +222,23 @@ class EventLog:
     def broadcast(self, event: str, body: dict[str, Any], room: str | None = None) -> None:
         """Send one unnumbered, unstored event on every server: to a room's sockets, or with no room to every
         connection of the namespace; raises redis errors to the caller."""
-        envelope = {
-            "method": "emit",
-            "event": event,
-            "binary": False,
-            "namespace": self.namespace,
-            "room": room,
-            "skip_sid": None,
-            "callback": None,
-            "host_id": self.host_id,
-            "data": [body],
-        }
-        self.publisher.publish(CHANNEL, json.dumps(envelope))
+        self.publisher.publish(CHANNEL, self.envelope(event, body, room))
+
+    def envelope(self, event: str, body: dict[str, Any], room: str | None = None) -> str:
+        """The Socket.IO message queue's emit message for :meth:`broadcast` (a Redis script may publish it too)."""
+        return json.dumps(
+            {
+                "method": "emit",
+                "event": event,
+                "binary": False,
+                "namespace": self.namespace,
+                "room": room,
+                "skip_sid": None,
+                "callback": None,
+                "host_id": self.host_id,
+                "data": [body],
+            }
+        )
 
     def publish(self, product_id: str, event_type: str, **payload: Any) -> dict[str, Any]:
         """Number, timestamp, store and broadcast one event atomically; raises redis errors to the caller."""
