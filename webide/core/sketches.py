@@ -254,9 +254,12 @@ def check_buildable(device: Device, files: list[dict[str, str]], fqbn: str, sett
     return check_board(fqbn, settings)
 
 
-def set_board(device: Device, fqbn: str, settings: Settings) -> None:
-    """Make ``fqbn`` the bot's board, if an installed toolchain can build it."""
+def set_board(device: Device, fqbn: str, settings: Settings) -> str | None:
+    """Make ``fqbn`` the bot's board, if an installed toolchain can build it; returns the old board if it changed."""
     fqbn = check_board(fqbn, settings)
-    if device.fqbn != fqbn:
-        log.info("Board of %s changed from %s to %s", device.product_id, device.fqbn, fqbn)
-        device.fqbn = fqbn
+    if device.fqbn == fqbn:
+        return None
+    old = device.fqbn
+    log.info("Board of %s changed from %s to %s", device.product_id, old, fqbn)
+    device.fqbn = fqbn
+    return old

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Response, request
 from flask_login import current_user, login_required
 
-from ..api import documented
+from ..api import acting, documented
 from ..core.accounts import accessible_device
 from ..core.archive import ImportLimits, read_upload, sketch_zip
+from ..core.audit import record
 from ..core.classes import check_student_edit
 from ..core.errors import BadRequest
 from ..core.examples import example_files, list_examples
@@ -76,8 +77,9 @@ def put_sketch(product_id: str, json: SketchSave) -> dict:
     check_sketch(device, files, settings)
     kind = "save" if json.explicit else "autosave"
     saved = save_sketch(device, files, json.base_revision, kind, current_user.display_name, json.message)
-    if json.fqbn is not None:
-        set_board(device, json.fqbn, settings)
+    old_board = set_board(device, json.fqbn, settings) if json.fqbn is not None else None
+    if old_board is not None:
+        record(acting(), "device.board", device, old=old_board, new=device.fqbn)
     db.session.commit()
     return {"success": True, "revision": saved.number}
 
