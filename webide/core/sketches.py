@@ -105,11 +105,23 @@ def revision(device: Device, number: int) -> SketchRevision:
 
 
 def add_revision(
-    device: Device, files: list[dict[str, str]], number: int, kind: str, author: str, message: str
+    device: Device,
+    files: list[dict[str, str]],
+    number: int,
+    kind: str,
+    author: str,
+    message: str,
+    starter: list[dict[str, str]] | None = None,
 ) -> SketchRevision:
     """Insert revision ``number``; the (device, number) unique key turns a lost race into a 409."""
     row = SketchRevision(
-        device_id=device.id, number=number, files=files, kind=kind, author=author, message=message[:200]
+        device_id=device.id,
+        number=number,
+        files=files,
+        kind=kind,
+        author=author,
+        message=message[:200],
+        starter=starter,
     )
     db.session.add(row)
     try:
@@ -124,15 +136,23 @@ def add_revision(
 
 
 def save_sketch(
-    device: Device, files: list[dict[str, str]], base_revision: int, kind: str, author: str, message: str = ""
+    device: Device,
+    files: list[dict[str, str]],
+    base_revision: int,
+    kind: str,
+    author: str,
+    message: str = "",
+    starter: list[dict[str, str]] | None = None,
 ) -> SketchRevision:
-    """Save a new revision on top of ``base_revision``; a stale base is a conflict, never a silent overwrite."""
+    """Save a new revision on top of ``base_revision``; a stale base is a conflict, never a silent overwrite.
+
+    A hand-out or push names the ``starter`` it came from (kept on the revision as the teacher's diff base)."""
     head = head_revision(device)
     if base_revision != head.number:
         raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device))
     if files == head.files and kind in ("autosave", "save"):
         return head  # nothing changed: no empty revision
-    row = add_revision(device, files, head.number + 1, kind, author, message)
+    row = add_revision(device, files, head.number + 1, kind, author, message, starter)
     if kind == "autosave":
         prune_autosaves(device, current_settings().sketch_keep_autosaves)
     return row

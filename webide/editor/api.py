@@ -8,9 +8,10 @@ from flask_login import current_user, login_required
 from ..api import acting, documented
 from ..core.accounts import accessible_device
 from ..core.archive import ImportLimits, read_upload, sketch_zip
+from ..core.assignments import starter_diff_base
 from ..core.audit import record
 from ..core.classes import check_student_edit
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, NotFound
 from ..core.examples import example_files, list_examples
 from ..core.formatting import format_source
 from ..core.history import render_revision
@@ -46,6 +47,7 @@ from ..schemas import (
     RevisionReply,
     SketchReply,
     SketchSave,
+    StarterReply,
 )
 from . import bp
 
@@ -102,6 +104,20 @@ def show_revision(product_id: str, rev: int) -> dict:
     summary, files = revision_summary(row), row.files
     db.session.rollback()  # read only: the database connection goes back to the pool while a worker highlights
     return {"success": True, **summary, "files": files, "html": render_revision(files)}
+
+
+@bp.get("/api/devices/<product_id>/sketch/starter")
+@login_required
+@documented("sketch", StarterReply, errors=ERRORS)
+def handed_out_starter(product_id: str) -> dict:
+    """The starter of the newest hand-out or push this bot got, as the bot got it (its main file under the bot's
+    name): the base a teacher compares the student's work with. In "add" mode that is the assignment's files, not
+    the hand-out revision (the student's sketch with the new tabs). 404 when the bot never got one."""
+    device = accessible_device(current_user, product_id)
+    base = starter_diff_base(device)
+    if base is None:
+        raise NotFound(f"No sketch has been handed out to bot {device.product_id!r}")
+    return {"success": True, "revision": base.revision, "message": base.message, "files": base.files}
 
 
 @bp.post("/api/devices/<product_id>/sketch/revisions/<int:rev>/restore")
