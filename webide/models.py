@@ -214,6 +214,9 @@ class SketchRevision(db.Model):
     files: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     kind: Mapped[str] = mapped_column(String(16), default="save")  # see sketches.REVISION_KINDS
     message: Mapped[str] = mapped_column(String(200), default="")
+    # a hand-out or push: the starter's files as this bot got them (its main file under the bot's name); in "add"
+    # mode ``files`` is the student's sketch with the starter's new tabs, so the starter is kept apart
+    starter: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     author: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

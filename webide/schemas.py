@@ -236,6 +236,12 @@ class RevisionDetail(Reply, RevisionSummary):
     html: dict[str, str] = Field(description="Each file highlighted by Pygments")
 
 
+class StarterReply(Reply):
+    revision: int = Field(description="The hand-out's revision in the bot's history")
+    message: str = Field(description="The hand-out's history message (the assignment's title and the mode)")
+    files: list[SketchFile] = Field(description="The starter's files; its main .ino named after the bot's sketch")
+
+
 class Restore(RequestBody):
     base_revision: Revision | None = None
 

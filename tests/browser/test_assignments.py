@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -119,8 +120,18 @@ def test_handing_out_as_new_tabs_keeps_helper_cpp_in_the_students_editor(
     page.click("#btn-file-menu")
     page.click("#menu-history")
     page.click("#history-starter-diff")
-    expect(page.locator("#history-view")).to_contain_text("Motor.h (changed)")
-    expect(page.locator("#history-view")).to_contain_text("+// my own motor driver")
+    # the base is the assignment's starter, not the hand-out's revision (the student's sketch with the new tabs):
+    # the student's own files and main sketch show as differences from it, the untouched Motor.cpp does not
+    view = page.locator("#history-view")
+    expect(view.locator("h3").first).to_have_text(re.compile(r"The starter handed out in #\d+"))
+    expect(view).to_contain_text("Handed out 'Motor control' (add)")
+    expect(view).to_contain_text("Motor.h (changed)")
+    expect(view).to_contain_text("+// my own motor driver")
+    expect(view).to_contain_text("helper.cpp (added)")
+    expect(view).to_contain_text("helper.h (added)")
+    expect(view).to_contain_text("bot_assign.ino (changed)")
+    expect(view).not_to_contain_text("Motor.cpp (")
+    expect(view).to_contain_text("− starter (hand-out #")
     screenshot(page, "assignments-teacher-diff-with-starter")
 
 

@@ -232,7 +232,8 @@ def apply_handout(plans: list[BotPlan], starter: Starter, mode: str, kind: str, 
     message = f"{HANDOUT_LABELS[kind]} {starter.title!r} ({mode})"
     for plan in changing:
         assert plan.files is not None
-        save_sketch(plan.device, plan.files, plan.head.number, kind, author, message)
+        theirs = files_for(plan.device, starter.files, starter.main)
+        save_sketch(plan.device, plan.files, plan.head.number, kind, author, message, starter=theirs)
     return changing
 
 
@@ -247,15 +248,28 @@ def hand_out(classroom: Classroom, starter: Starter, mode: str, kind: str, autho
     return plans
 
 
-def starter_diff_base(device: Device) -> list[dict[str, str]] | None:
-    """The files of the newest hand-out this bot got (what a teacher compares the student's work with)."""
+@dataclass(frozen=True)
+class DiffBase:
+    """The starter of the newest hand-out (or push) a bot got: what a teacher compares the student's work with."""
+
+    revision: int  # the hand-out's revision
+    message: str
+    files: list[dict[str, str]]
+
+
+def starter_diff_base(device: Device) -> DiffBase | None:
+    """The starter files of the newest hand-out this bot got, not the sketch it made: in "add" mode that revision
+    is the student's sketch with the starter's new tabs. A hand-out stored before revisions kept their starter
+    falls back to its own files (right for "replace", the merged sketch for "add"). None: never handed out."""
     row = db.session.scalar(
         select(SketchRevision)
         .where(SketchRevision.device_id == device.id, SketchRevision.kind.in_(HAND_OUT_KINDS))
         .order_by(SketchRevision.number.desc())
         .limit(1)
     )
-    return row.files if row is not None else None
+    if row is None:
+        return None
+    return DiffBase(row.number, row.message, row.starter if row.starter is not None else row.files)
 
 
 def push_sketch(

@@ -105,11 +105,23 @@ def revision(device: Device, number: int) -> SketchRevision:
 
 
 def add_revision(
-    device: Device, files: list[dict[str, str]], number: int, kind: str, author: str, message: str
+    device: Device,
+    files: list[dict[str, str]],
+    number: int,
+    kind: str,
+    author: str,
+    message: str,
+    starter: list[dict[str, str]] | None = None,
 ) -> SketchRevision:
     """Insert revision ``number``; the (device, number) unique key turns a lost race into a 409."""
     row = SketchRevision(
-        device_id=device.id, number=number, files=files, kind=kind, author=author, message=message[:200]
+        device_id=device.id,
+        number=number,
+        files=files,
+        kind=kind,
+        author=author,
+        message=message[:200],
+        starter=starter,
     )
     db.session.add(row)
     try:
@@ -124,15 +136,23 @@ def add_revision(
 
 
 def save_sketch(
-    device: Device, files: list[dict[str, str]], base_revision: int, kind: str, author: str, message: str = ""
+    device: Device,
+    files: list[dict[str, str]],
+    base_revision: int,
+    kind: str,
+    author: str,
+    message: str = "",
+    starter: list[dict[str, str]] | None = None,
 ) -> SketchRevision:
-    """Save a new revision on top of ``base_revision``; a stale base is a conflict, never a silent overwrite."""
+    """Save a new revision on top of ``base_revision``; a stale base is a conflict, never a silent overwrite.
+
+    A hand-out or push names the ``starter`` it came from (kept on the revision as the teacher's diff base)."""
     head = head_revision(device)
     if base_revision != head.number:
         raise Conflict("Someone saved this sketch in the meantime", current=sketch_view(device))
     if files == head.files and kind in ("autosave", "save"):
         return head  # nothing changed: no empty revision
-    row = add_revision(device, files, head.number + 1, kind, author, message)
+    row = add_revision(device, files, head.number + 1, kind, author, message, starter)
     if kind == "autosave":
         prune_autosaves(device, current_settings().sketch_keep_autosaves)
     return row
@@ -254,9 +274,12 @@ def check_buildable(device: Device, files: list[dict[str, str]], fqbn: str, sett
     return check_board(fqbn, settings)
 
 
-def set_board(device: Device, fqbn: str, settings: Settings) -> None:
-    """Make ``fqbn`` the bot's board, if an installed toolchain can build it."""
+def set_board(device: Device, fqbn: str, settings: Settings) -> str | None:
+    """Make ``fqbn`` the bot's board, if an installed toolchain can build it; returns the old board if it changed."""
     fqbn = check_board(fqbn, settings)
-    if device.fqbn != fqbn:
-        log.info("Board of %s changed from %s to %s", device.product_id, device.fqbn, fqbn)
-        device.fqbn = fqbn
+    if device.fqbn == fqbn:
+        return None
+    old = device.fqbn
+    log.info("Board of %s changed from %s to %s", device.product_id, old, fqbn)
+    device.fqbn = fqbn
+    return old

@@ -80,7 +80,9 @@ def change_device(product_id: str, json: BoardChange) -> dict:
     """Change the bot's board; anyone who may edit the bot may (the board only affects that bot's own builds)."""
     device = accessible_device(current_user, product_id)
     settings = current_settings()
-    set_board(device, json.fqbn, settings)
+    old = set_board(device, json.fqbn, settings)
+    if old is not None:
+        record(acting(), "device.board", device, old=old, new=device.fqbn)
     db.session.commit()
     return {"success": True, **device_summary(device, settings)}
 
@@ -100,6 +102,7 @@ def put_wifi(product_id: str, json: WifiSettings) -> dict:
     """Set the bot's network: ``password`` "" means an open network, a missing one keeps the stored password."""
     device = accessible_device(current_user, product_id)
     set_wifi(device, json.ssid, json.password, current_settings().data_dir)
+    record(acting(), "device.wifi", device, ssid=device.wifi_ssid, password_changed=json.password is not None)
     db.session.commit()
     return {"success": True, **wifi_view(device)}
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Response, request
 from flask_login import current_user, login_required
 
-from ..api import documented
+from ..api import acting, documented
 from ..core.accounts import accessible_device
 from ..core.archive import ImportLimits, read_upload, sketch_zip
+from ..core.assignments import starter_diff_base
+from ..core.audit import record
 from ..core.classes import check_student_edit
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, NotFound
 from ..core.examples import example_files, list_examples
 from ..core.formatting import format_source
 from ..core.history import render_revision
@@ -45,6 +47,7 @@ from ..schemas import (
     RevisionReply,
     SketchReply,
     SketchSave,
+    StarterReply,
 )
 from . import bp
 
@@ -76,8 +79,9 @@ def put_sketch(product_id: str, json: SketchSave) -> dict:
     check_sketch(device, files, settings)
     kind = "save" if json.explicit else "autosave"
     saved = save_sketch(device, files, json.base_revision, kind, current_user.display_name, json.message)
-    if json.fqbn is not None:
-        set_board(device, json.fqbn, settings)
+    old_board = set_board(device, json.fqbn, settings) if json.fqbn is not None else None
+    if old_board is not None:
+        record(acting(), "device.board", device, old=old_board, new=device.fqbn)
     db.session.commit()
     return {"success": True, "revision": saved.number}
 
@@ -100,6 +104,20 @@ def show_revision(product_id: str, rev: int) -> dict:
     summary, files = revision_summary(row), row.files
     db.session.rollback()  # read only: the database connection goes back to the pool while a worker highlights
     return {"success": True, **summary, "files": files, "html": render_revision(files)}
+
+
+@bp.get("/api/devices/<product_id>/sketch/starter")
+@login_required
+@documented("sketch", StarterReply, errors=ERRORS)
+def handed_out_starter(product_id: str) -> dict:
+    """The starter of the newest hand-out or push this bot got, as the bot got it (its main file under the bot's
+    name): the base a teacher compares the student's work with. In "add" mode that is the assignment's files, not
+    the hand-out revision (the student's sketch with the new tabs). 404 when the bot never got one."""
+    device = accessible_device(current_user, product_id)
+    base = starter_diff_base(device)
+    if base is None:
+        raise NotFound(f"No sketch has been handed out to bot {device.product_id!r}")
+    return {"success": True, "revision": base.revision, "message": base.message, "files": base.files}
 
 
 @bp.post("/api/devices/<product_id>/sketch/revisions/<int:rev>/restore")

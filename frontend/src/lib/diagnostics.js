@@ -71,3 +71,48 @@ export function diagnosticsByFile(diagnostics, files) {
   }
   return grouped;
 }
+
+/**
+ * Which revision's diagnostics the editor may draw. A build's diagnostics name lines of the revision it compiled;
+ * drawn on another revision's text (a teacher's view that has not caught up with the student's save yet, or one
+ * that moved on) they would mark the wrong lines. So they are drawn only while the editor shows their revision,
+ * and kept waiting while the editor is behind.
+ *
+ * The state is `{drawn, waiting}`: the revision whose diagnostics are drawn (null: none), and a newer revision's
+ * diagnostics `{revision, diagnostics}` waiting for the editor to show it (null: none). Each step returns the next
+ * state and `draw`: the diagnostics to draw now (`[]` clears the markers), or null to leave the editor as it is.
+ */
+export const NO_DIAGNOSTICS = Object.freeze({ drawn: null, waiting: null });
+
+/** A build's result for `revision` arrived while the editor shows revision `shown` (either may be unknown). */
+export function diagnosticsArrived(state, revision, diagnostics, shown) {
+  if (unknown(revision) || unknown(shown) || revision === shown) {
+    const drawn = unknown(revision) ? shown ?? null : revision;
+    return { state: { drawn, waiting: newerWaiting(state.waiting, drawn) }, draw: diagnostics };
+  }
+  if (revision > shown) {
+    // the editor is behind: keep what it shows (its own revision's markers) and wait for this revision
+    const waiting = state.waiting && state.waiting.revision > revision ? state.waiting : { revision, diagnostics };
+    return { state: { drawn: state.drawn, waiting }, draw: null };
+  }
+  // a result for an older revision than the one shown: never drawn; markers not about the shown revision go
+  return state.drawn === shown ? { state, draw: null } : { state: { ...state, drawn: null }, draw: [] };
+}
+
+/** The editor now shows `revision` (its text was replaced by that revision's files). */
+export function revisionDisplayed(state, revision) {
+  const { waiting } = state;
+  if (waiting && waiting.revision === revision) {
+    return { state: { drawn: revision, waiting: null }, draw: waiting.diagnostics };
+  }
+  const next = { drawn: state.drawn === revision ? revision : null, waiting: newerWaiting(waiting, revision) };
+  return { state: next, draw: state.drawn === revision ? null : [] };
+}
+
+function unknown(revision) {
+  return revision === undefined || revision === null;
+}
+
+function newerWaiting(waiting, revision) {
+  return waiting && (unknown(revision) || waiting.revision > revision) ? waiting : null;
+}

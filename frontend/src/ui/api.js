@@ -53,6 +53,7 @@ export function createApi(productId, csrfToken) {
     revisions: () => request('GET', `${device}/sketch/revisions`),
     revision: (number) => request('GET', `${device}/sketch/revisions/${number}`),
     restoreRevision: (number) => request('POST', `${device}/sketch/revisions/${number}/restore`),
+    handedOutStarter: () => request('GET', `${device}/sketch/starter`),
     importSketch: (file) => {
       const form = new FormData();
       form.append('file', file);

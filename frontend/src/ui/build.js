@@ -8,6 +8,7 @@
  */
 import { flashStatusText, sizeSummary } from '../lib/format.js';
 import { PhaseTimes, unprintedLines } from '../lib/buildview.js';
+import { NO_DIAGNOSTICS, diagnosticsArrived, revisionDisplayed } from '../lib/diagnostics.js';
 
 const RUNNING = new Set(['pending', 'in_progress']);
 const REPLAY_SETTLE_MS = 3000;
@@ -20,7 +21,7 @@ export class BuildPanel {
    */
   constructor({ api, terminal, editor, saveFirst, serverNow, shownRevision = () => undefined, elements }) {
     Object.assign(this, { api, terminal, editor, saveFirst, serverNow, shownRevision, elements });
-    this.waitingDiagnostics = null;
+    this.diagnosticsState = NO_DIAGNOSTICS; // which revision's diagnostics are drawn, which wait (lib/diagnostics)
     this.current = null;
     this.shown = null; // the build whose lines the terminal shows
     this.times = new PhaseTimes();
@@ -179,29 +180,25 @@ export class BuildPanel {
     else this.reportFailure(result);
   }
 
-  /** Print the verdict lines that the build's own output has not shown (the toolchain prints its size summary). */
   /**
    * Draw diagnostics only on the revision they belong to: when the editor shows another one (a teacher's view
    * that has not caught up with the student's save yet), they wait until that revision is shown.
    */
   showDiagnostics(revision, diagnostics) {
-    const shown = this.shownRevision();
-    if (revision === undefined || revision === null || revision === shown) {
-      this.waitingDiagnostics = null;
-      this.editor.setDiagnostics(diagnostics);
-    } else {
-      this.waitingDiagnostics = { revision, diagnostics };
-      if (revision < shown) this.editor.setDiagnostics([]);
-    }
+    this.applyDiagnosticsStep(diagnosticsArrived(this.diagnosticsState, revision, diagnostics, this.shownRevision()));
   }
 
-  /** The editor now shows `revision`: draw the diagnostics that were waiting for it. */
+  /** The editor now shows `revision`: draw the diagnostics that were waiting for it, drop those of another. */
   revisionShown(revision) {
-    const waiting = this.waitingDiagnostics;
-    if (waiting && waiting.revision === revision) this.showDiagnostics(revision, waiting.diagnostics);
-    else if (!waiting || waiting.revision < revision) this.editor.setDiagnostics([]);
+    this.applyDiagnosticsStep(revisionDisplayed(this.diagnosticsState, revision));
   }
 
+  applyDiagnosticsStep({ state, draw }) {
+    this.diagnosticsState = state;
+    if (draw) this.editor.setDiagnostics(draw);
+  }
+
+  /** Print the verdict lines that the build's own output has not shown (the toolchain prints its size summary). */
   printVerdict(result, text, print) {
     if (result.update_id !== this.shown) return;
     for (const line of unprintedLines(text, this.recent)) print(line);

@@ -51,20 +51,35 @@ export class HistoryDialog {
     this.list.replaceChildren(...items);
   }
 
-  /** When the sketch was handed out, one click compares the current text with the newest hand-out. */
+  /**
+   * When the sketch was handed out, one click compares the current text with the starter of the newest hand-out,
+   * as the bot got it (GET …/sketch/starter): after an "add as new tabs" hand-out the hand-out's revision is the
+   * student's sketch with the new tabs, so diffing against it would hide what the student changed of their own.
+   */
   offerStarterDiff(revisions) {
     const handOut = revisions.filter((entry) => sharedRules().handOutKinds.includes(entry.kind))
       .sort((a, b) => b.revision - a.revision)[0];
     if (!handOut) return;
     this.view.replaceChildren(el('p', {}, 'Choose a revision to view it, or ',
-      el('button', { type: 'button', id: 'history-starter-diff', onclick: () => this.showStarterDiff(handOut.revision) },
+      el('button', { type: 'button', id: 'history-starter-diff', onclick: () => this.showStarterDiff() },
         `compare with the hand-out (#${handOut.revision})`)));
   }
 
-  async showStarterDiff(revision) {
-    await this.show(revision);
-    const body = this.view.querySelector('.history-body');
-    if (this.selected?.revision === revision && body) this.renderChanges(this.selected, body);
+  async showStarterDiff() {
+    this.message.textContent = 'Loading the hand-out…';
+    try {
+      const starter = await this.api.handedOutStarter();
+      for (const button of this.list.querySelectorAll('button')) button.setAttribute('aria-current', 'false');
+      this.selected = null;
+      const body = el('div', { className: 'history-body' });
+      this.view.replaceChildren(el('h3', {}, `The starter handed out in #${starter.revision}`),
+        el('p', { className: 'history-starter-message' }, starter.message), body);
+      renderDiff(body, diffFileSets(starter.files, this.currentFiles()),
+        { before: `starter (hand-out #${starter.revision})`, after: 'current editor' });
+      this.message.textContent = '';
+    } catch (error) {
+      this.message.textContent = `Could not load the hand-out: ${error.message}`;
+    }
   }
 
   async show(revision) {
