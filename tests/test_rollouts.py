@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from webide.core.deployments import RUNNING, deploy_artifact, newest_deployment
-from webide.core.events import CHANNEL, ROLLOUT_EVENT_NAME
+from webide.core.events import CHANNEL, ROLLOUT_CREATED_EVENT_NAME, ROLLOUT_EVENT_NAME
 from webide.core.registry import create_device
 from webide.core.rollouts import evaluate, locked_rollout
 from webide.core.security import argon2_hash
 from webide.extensions import current_event_log, db
-from webide.models import AuditEntry, Deployment, Device, Release, RolloutTarget, utcnow
+from webide.models import AuditEntry, Deployment, Device, Release, RolloutTarget, User, utcnow
 from webide.tasks import sweep_once
 
 from .conftest import bearer
@@ -485,7 +485,7 @@ def test_an_instructor_sees_and_steers_only_rollouts_of_bots_in_their_classes(ap
     assert client.get("/api/rollouts", headers=other).get_json()["rollouts"] == []
 
 
-def rollout_room_messages(app, action) -> list[dict]:  # type: ignore[no-untyped-def]
+def rollout_room_messages(app, action, event: str = ROLLOUT_EVENT_NAME) -> list[dict]:  # type: ignore[no-untyped-def]
     """The summaries the rollout rooms were sent while ``action`` ran (read up to a marker published after it)."""
     with app.app_context():
         event_log = current_event_log()
@@ -499,7 +499,23 @@ def rollout_room_messages(app, action) -> list[dict]:  # type: ignore[no-untyped
             if message["type"] == "message":
                 messages.append(json.loads(message["data"]))
         subscription.close()
-    return [message for message in messages if message["event"] == ROLLOUT_EVENT_NAME]
+    return [message for message in messages if message["event"] == event]
+
+
+def test_a_new_rollout_is_told_to_the_fleet_rooms_of_those_who_may_see_it(app, client, classroom):
+    created: list[dict] = []
+    messages = rollout_room_messages(
+        app, lambda: created.append(create(client, classroom).get_json()["rollout"]), ROLLOUT_CREATED_EVENT_NAME
+    )
+    with app.app_context():
+        teacher_id = db.session.scalar(select(User.id).where(User.username == "teacher"))
+    told = {message["room"]: message["data"] for message in messages}
+    assert told == {
+        "fleet:admins": [{"id": created[0]["id"]}],
+        f"fleet:instructor:{teacher_id}": [{"id": created[0]["id"]}],
+    }
+    refused = rollout_room_messages(app, lambda: create(client, classroom), ROLLOUT_CREATED_EVENT_NAME)
+    assert refused == []  # the same bots again: 409, nothing created, nothing told
 
 
 @pytest.mark.parametrize("classroom", [30], indirect=True)

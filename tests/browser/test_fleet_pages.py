@@ -227,6 +227,30 @@ def test_the_firmware_page_counts_live_while_the_bots_check_in(
     screenshot(page, "firmware-rollout-live")
 
 
+def test_a_rollout_created_elsewhere_appears_on_open_firmware_pages(
+    page: Page, browser_service: BrowserService, tmp_path: Path
+) -> None:
+    log_in(page, *INSTRUCTOR, mode="user")
+    page.goto(f"{browser_service.base_url}/firmware")
+    wait_for_console(page)
+    expect(page.locator("#rollouts-live")).to_have_attribute("data-status", "connected")
+    page.evaluate("() => { window.loadedOnce = true; }")
+
+    created = started_rollout(browser_service, tmp_path, "fleet-elsewhere", ("elsewhere_1", "elsewhere_2"), "4.0.0", 2)
+    section = page.locator(f'#rollouts > [data-rollout="{created["id"]}"]')
+    expect(section).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(page.locator("#rollouts > [data-rollout]").first).to_have_attribute("data-rollout", str(created["id"]))
+    expect(section.locator("h3")).to_contain_text("spring <b>1.2</b>")
+    expect(section.locator('.group[data-group="1"] .updating')).to_have_text("1")
+    expect(page.locator("#no-rollouts")).to_be_hidden()
+
+    token = created["tokens"][created["groups"][0][0]]
+    update_like_the_bot(browser_service, created["groups"][0][0], token)  # followed live like the others
+    expect(section.locator('.group[data-group="2"] .updating')).to_have_text("1", timeout=SWEEP_TIMEOUT_MS)
+    assert page.evaluate("() => window.loadedOnce") is True, "the page reloaded"
+    screenshot(page, "firmware-rollout-created-elsewhere")
+
+
 def rollout_room_answers(service: BrowserService, token: str, *requests_: dict) -> list[dict]:
     """What the server answers to each join_rollout request of one Socket.IO client logged in with ``token``."""
     client = InOrderClient(reconnection=False)

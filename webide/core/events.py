@@ -121,6 +121,9 @@ CLASS_EVENT_NAME = "class_event"
 # Rollout rooms carry a rollout's progress to the firmware page: one summary per rollout and transaction (the newest
 # wins), neither numbered nor stored; a page that (re)joins loads the rollout once, then applies summaries.
 ROLLOUT_EVENT_NAME = "rollout_event"
+# Fleet rooms tell the firmware pages of those who may see it that a rollout was created ({"id"}): admins, and the
+# instructor whose classes hold all its bots.
+ROLLOUT_CREATED_EVENT_NAME = "rollout_created"
 # Not stored, not numbered, to every page of the namespace: whether the bridge has the broker (see linkstatus.py).
 LINK_EVENT_NAME = "device_link"
 
@@ -131,6 +134,11 @@ def room_for(product_id: str) -> str:
 
 def rollout_room_for(rollout_id: int) -> str:
     return f"rollout:{rollout_id}"
+
+
+def fleet_room_for(instructor_id: int | None) -> str:
+    """The firmware pages of one instructor, or (``None``) of every admin."""
+    return "fleet:admins" if instructor_id is None else f"fleet:instructor:{instructor_id}"
 
 
 def class_room_for(classroom_id: int) -> str:

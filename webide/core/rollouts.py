@@ -41,7 +41,13 @@ from ..models import (
 )
 from .deployments import FAILED, REBOOTING, ROLLED_BACK, RUNNING, deploy_artifact, newest_deployments
 from .errors import BadRequest, Conflict, NotFound
-from .events import ROLLOUT_EVENT_NAME, announce_to_room, rollout_room_for
+from .events import (
+    ROLLOUT_CREATED_EVENT_NAME,
+    ROLLOUT_EVENT_NAME,
+    announce_to_room,
+    fleet_room_for,
+    rollout_room_for,
+)
 from .rolloutfeed import (
     FAILED_TARGET,
     LEFT,
@@ -175,7 +181,18 @@ def create_rollout(
                 )
             )
     db.session.flush()
+    announce_new_rollout(rollout, devices)
     return rollout
+
+
+def announce_new_rollout(rollout: Rollout, devices: list[Device]) -> None:
+    """Tell the open firmware pages of those who may see the new rollout (see ``visible_rollouts``)."""
+    instructors = {device.classroom.instructor_id if device.classroom else None for device in devices}
+    rooms = [fleet_room_for(None)]
+    if len(instructors) == 1 and None not in instructors:
+        rooms.append(fleet_room_for(instructors.pop()))
+    for room in rooms:
+        announce_to_room(room, ROLLOUT_CREATED_EVENT_NAME, {"id": rollout.id})
 
 
 def bots_in_open_rollouts(device_ids: list[int]) -> set[str]:

@@ -30,7 +30,7 @@ from flask_socketio import Namespace, emit, join_room
 from ..core.accounts import Principal, accessible_device, principal_for_api_token, require_staff
 from ..core.classes import visible_classroom
 from ..core.errors import ApiError
-from ..core.events import EventLog, class_room_for, rollout_room_for, room_for
+from ..core.events import EventLog, class_room_for, fleet_room_for, rollout_room_for, room_for
 from ..core.linkstatus import device_link_state
 from ..core.rollouts import managed_rollout
 from ..core.rules import MAX_ROW_ID
@@ -119,6 +119,18 @@ class OtaNamespace(Namespace):
             "now": int(time.time() * 1000),
             "link": device_link_state(),
         }
+
+    def on_join_fleet(self, _data: Any = None) -> dict[str, Any]:
+        """Staff join their fleet room: ``rollout_created`` ``{"id"}`` for each new rollout they may see."""
+        principal = _connection_principal()
+        if principal is None:
+            return _refuse("unauthorized")
+        try:
+            user = require_staff(principal)
+        except ApiError as error:
+            return _refuse(error.message)
+        join_room(fleet_room_for(None if user.is_admin else user.id))
+        return {"success": True, "now": int(time.time() * 1000)}
 
     def on_join_rollout(self, data: Any = None) -> dict[str, Any]:
         """Staff join a rollout's room: its summary (state, open group, each group's counts) after every change.

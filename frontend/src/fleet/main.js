@@ -4,7 +4,10 @@
  * at once; then the whole rollout (with its bots) is re-read from the API, at most every few seconds: that fills the
  * table of bots and corrects a summary overtaken by an older one (the web server and each worker publish their own).
  * After every (re)join the rollout is loaded once, so nothing missed while disconnected stays missing.
- * Every text from the server is set as text (names and reasons come from people and bots).
+ * A rollout created elsewhere arrives as `rollout_created` {id} in the user's fleet room: its section is taken from
+ * the page as the server renders it now (the same markup as on a reload) and added at the top, then followed.
+ * Every text from the server is set as text (names and reasons come from people and bots), or comes escaped in the
+ * server's own markup.
  */
 import { io } from 'socket.io-client';
 import {
@@ -78,6 +81,7 @@ class LiveRollout {
 
 class LiveRollouts {
   constructor(container, status) {
+    this.container = container;
     this.status = status;
     this.rollouts = new Map(
       [...container.querySelectorAll('[data-rollout]')].map((section) => [Number(section.dataset.rollout), new LiveRollout(section)]),
@@ -97,14 +101,39 @@ class LiveRollouts {
     });
     this.socket.on('connect_error', () => this.setStatus('reconnecting', 'Live updates: reconnecting…'));
     this.socket.on('rollout_event', (summary) => this.rollouts.get(summary?.id)?.receive(summary));
+    this.socket.on('rollout_created', (created) => this.add(created?.id).catch(() => {}));
   }
 
   async joinAll() {
     const following = [...this.rollouts.values()].filter((rollout) => rollout.open);
-    const answers = await Promise.all(following.map((rollout) => this.join(rollout)));
+    const answers = await Promise.all([this.joinFleet(), ...following.map((rollout) => this.join(rollout))]);
     const refused = answers.find((ack) => !ack?.success);
     if (refused) this.setStatus('error', `Live updates unavailable: ${refused?.error || 'no answer'}`);
     else this.setStatus('connected', 'Live updates: on');
+  }
+
+  joinFleet() {
+    return new Promise((resolve) => {
+      this.socket.timeout(10000).emit('join_fleet', {}, (error, ack) => {
+        resolve(error ? { success: false, error: 'no answer' } : ack);
+      });
+    });
+  }
+
+  /** A rollout created elsewhere: its section as the server renders the page now, at the top, followed live. */
+  async add(id) {
+    if (!Number.isInteger(id) || this.rollouts.has(id)) return;
+    const response = await fetch(window.location.pathname, { credentials: 'same-origin' });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), 'text/html');
+    const section = page.querySelector(`#rollouts > [data-rollout="${id}"]`);
+    if (!section || this.rollouts.has(id)) return;
+    const added = document.importNode(section, true);
+    this.container.prepend(added);
+    document.getElementById('no-rollouts').hidden = true;
+    const rollout = new LiveRollout(added);
+    this.rollouts.set(id, rollout);
+    if (rollout.open) await this.join(rollout);
   }
 
   join(rollout) {
