@@ -251,14 +251,17 @@ def test_a_rollout_created_elsewhere_appears_on_open_firmware_pages(
     screenshot(page, "firmware-rollout-created-elsewhere")
 
 
-def rollout_room_answers(service: BrowserService, token: str, *requests_: dict) -> list[dict]:
-    """What the server answers to each join_rollout request of one Socket.IO client logged in with ``token``."""
+def rollout_room_answers(
+    service: BrowserService, token: str, *requests_: dict, event: str = "join_rollout"
+) -> list[dict]:
+    """What the server answers to each ``event`` request (join_rollout) of one Socket.IO client logged in with
+    ``token``."""
     client = InOrderClient(reconnection=False)
     client.connect(
         service.base_url, namespaces=["/ota-update"], auth={"token": token}, transports=["websocket"], wait_timeout=10
     )
     try:
-        return [client.call("join_rollout", body, namespace="/ota-update", timeout=10) for body in requests_]
+        return [client.call(event, body, namespace="/ota-update", timeout=10) for body in requests_]
     finally:
         client.disconnect()
 
@@ -281,6 +284,12 @@ def test_only_the_rollouts_instructor_and_admins_join_its_room(
     for allowed in (owner, admin):
         [joined] = rollout_room_answers(browser_service, allowed.token, {"rollout_id": rollout_id})
         assert joined["success"] is True and joined["rollout_id"] == rollout_id
+    # The fleet room (new rollouts): staff only.
+    [refused] = rollout_room_answers(browser_service, student.token, {}, event="join_fleet")
+    assert refused == {"success": False, "error": "Only instructors and admins may do this"}
+    for allowed in (owner, other, admin):
+        [joined] = rollout_room_answers(browser_service, allowed.token, {}, event="join_fleet")
+        assert joined["success"] is True
 
 
 def test_the_bots_terminal_follows_the_rollout(page: Page, browser_service: BrowserService, tmp_path: Path) -> None:
