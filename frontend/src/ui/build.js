@@ -7,7 +7,7 @@
  * lines (stream `device`) and the bot's serial output (stream `serial`) belong to the device monitor, not here.
  */
 import { flashStatusText, sizeSummary } from '../lib/format.js';
-import { PhaseTimes, unprintedLines } from '../lib/buildview.js';
+import { PhaseTimes, successVerdict, unprintedLines } from '../lib/buildview.js';
 
 const RUNNING = new Set(['pending', 'in_progress']);
 const REPLAY_SETTLE_MS = 3000;
@@ -16,7 +16,7 @@ const RECENT_LINES = 40;
 export class BuildPanel {
   /**
    * @param {object} parts  {api, terminal, editor, saveFirst() → Promise<{ok, error?}>, serverNow() → ms,
-   *   elements: {status, progress, elapsed, verify, upload, cancel, fullLog}}
+   *   elements: {status, progress, elapsed, verify, upload, cancel, fullLog, firmware}}
    */
   constructor({ api, terminal, editor, saveFirst, serverNow, shownRevision = () => undefined, elements }) {
     Object.assign(this, { api, terminal, editor, saveFirst, serverNow, shownRevision, elements });
@@ -72,6 +72,7 @@ export class BuildPanel {
     this.times = new PhaseTimes();
     this.recent = [];
     this.elements.fullLog.hidden = true;
+    this.elements.firmware.hidden = true;
     this.editor.setDiagnostics([]);
     this.terminal.clear();
     this.terminal.info(deploy ? 'Compiling sketch for upload…' : 'Compiling sketch…');
@@ -179,7 +180,6 @@ export class BuildPanel {
     else this.reportFailure(result);
   }
 
-  /** Print the verdict lines that the build's own output has not shown (the toolchain prints its size summary). */
   /**
    * Draw diagnostics only on the revision they belong to: when the editor shows another one (a teacher's view
    * that has not caught up with the student's save yet), they wait until that revision is shown.
@@ -202,6 +202,7 @@ export class BuildPanel {
     else if (!waiting || waiting.revision < revision) this.editor.setDiagnostics([]);
   }
 
+  /** Print the verdict lines that the build's own output has not shown (the toolchain prints its size summary). */
   printVerdict(result, text, print) {
     if (result.update_id !== this.shown) return;
     for (const line of unprintedLines(text, this.recent)) print(line);
@@ -213,11 +214,18 @@ export class BuildPanel {
     this.elements.progress.value = 100;
     const headline = sizes ? sizes.split('\n')[0] : result.message || 'Done compiling';
     this.lastHeadline = headline;
-    if (deploy) {
-      this.setStatus(`${headline} — press the button on your bot`, 'ok');
-    } else {
-      this.setStatus(`Done compiling. ${headline}`, 'ok');
-    }
+    const verdict = successVerdict(result, deploy, headline);
+    if (verdict.note) this.printVerdict(result, verdict.note, (line) => this.terminal.info(line));
+    this.setStatus(verdict.status, 'ok');
+    if (verdict.firmware && result.update_id === this.shown) this.offerFirmware(verdict.firmware);
+  }
+
+  /** A board flashed over USB: the compiled firmware is a download next to the status line. */
+  offerFirmware({ url, label }) {
+    const link = this.elements.firmware;
+    link.href = url;
+    link.textContent = label;
+    link.hidden = false;
   }
 
   reportFailure(result) {
