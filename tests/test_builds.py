@@ -136,9 +136,15 @@ def test_upload_for_a_board_without_over_the_air_updates_offers_the_firmware_ins
     result = api.wait(api.submit("bot_4", files_for("bot_4", main, header, source), deploy=True))
     assert result["status"] == "complete", result["log"]
     assert "cannot update over the air" in result["message"] and "flash it over USB" in result["message"]
+    firmware_url = f"/api/builds/{result['update_id']}/firmware"
+    assert (result["over_the_air"], result["firmware_url"], result["firmware_file"]) == (
+        False,
+        firmware_url,
+        "bot_4.ino.hex",
+    )
     device = api.get("/api/devices/bot_4").json()
     assert device["target"] is None and device["flash"] is None
-    download = api.get(f"/api/builds/{result['update_id']}/firmware")
+    download = api.get(firmware_url)
     assert download.status_code == 200
     assert download.headers["Content-Disposition"] == "attachment; filename=bot_4.ino.hex"
     assert download.content.startswith(b":") and download.content.rstrip().endswith(b":00000001FF")  # Intel HEX

@@ -348,6 +348,16 @@ class BuildDetail(BuildProgress):
         None, description="A class flash compiles each distinct sketch once: the build that compiled for this one"
     )
     artifact: ArtifactDigest | None
+    over_the_air: bool | None = Field(
+        description="The board updates over the air (an Upload makes the image the bot's target); false: it is "
+        "flashed over USB from firmware_url; null: no installed toolchain knows the board"
+    )
+    firmware_url: str | None = Field(
+        description="Where the compiled firmware is downloaded (null: the build made none)"
+    )
+    firmware_file: str | None = Field(
+        description="The file that download saves (e.g. blink.ino.hex), for a board flashed over USB; else null"
+    )
     timings: Timings
     log: str | None = Field(None, description="The compiler output (only in the single-build view)")
 

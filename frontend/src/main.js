@@ -140,6 +140,7 @@ class EditorPage {
         upload: byId('btn-upload'),
         cancel: byId('btn-cancel'),
         fullLog: byId('full-log'),
+        firmware: byId('download-firmware'),
       },
     });
   }

@@ -1,7 +1,7 @@
 import './shared-rules.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PhaseTimes, unprintedLines } from '../src/lib/buildview.js';
+import { PhaseTimes, successVerdict, unprintedLines } from '../src/lib/buildview.js';
 
 const T0 = 1_800_000_000_000;
 
@@ -46,4 +46,29 @@ test('a verdict the log already printed is not printed again', () => {
   assert.deepEqual(unprintedLines(log.join('\n'), log), []);
   assert.deepEqual(unprintedLines('Stopped: memory limit 64 MiB exceeded', ['cc1plus', 'Stopped: memory limit 64 MiB exceeded']), []);
   assert.deepEqual(unprintedLines('Compilation error (1)', ['x.ino:3:1: error: expected']), ['Compilation error (1)']);
+});
+
+test('an Upload on a board that updates over the air waits for the button; Verify only names the sizes', () => {
+  const headline = 'Sketch uses 924 bytes (2%) of program storage space.';
+  const ota = { over_the_air: true, firmware_url: '/api/builds/b1/firmware', firmware_file: null, message: 'Sketch uses…' };
+  assert.deepEqual(successVerdict(ota, true, headline),
+    { status: `${headline} — press the button on your bot`, note: '', firmware: null });
+  assert.deepEqual(successVerdict({ over_the_air: false }, false, headline),
+    { status: `Done compiling. ${headline}`, note: '', firmware: null }, 'Verify offers no download');
+  assert.equal(successVerdict({}, true, headline).status, `${headline} — press the button on your bot`,
+    'a result without the field (an older event) keeps the old wording');
+});
+
+test('an Upload on a board that cannot update over the air says so and offers the firmware instead', () => {
+  const message = 'Sketch uses 924 bytes (2%) of program storage space. This board cannot update over the air: '
+    + 'download the compiled firmware from /api/builds/b2/firmware and flash it over USB';
+  const verdict = successVerdict(
+    { over_the_air: false, firmware_url: '/api/builds/b2/firmware', firmware_file: 'bot_1.ino.hex', message },
+    true, 'Sketch uses 924 bytes (2%) of program storage space.');
+  assert.match(verdict.status, /^This board cannot update over the air: download the firmware and flash it over USB/);
+  assert.doesNotMatch(verdict.status, /press the button/);
+  assert.equal(verdict.note, message);
+  assert.deepEqual(verdict.firmware, { url: '/api/builds/b2/firmware', label: 'Download firmware (.hex)' });
+  assert.equal(successVerdict({ over_the_air: false, firmware_url: '/f' }, true, 'Done').firmware.label,
+    'Download firmware', 'no file name: no made-up extension');
 });

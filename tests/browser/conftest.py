@@ -40,6 +40,7 @@ BOTS = (
     "bot_type",
     "bot_verify",
     "bot_upload",
+    "bot_usb",
     "bot_tabs",
     "bot_import",
     "bot_history",

@@ -168,6 +168,36 @@ def test_upload_waits_for_the_button_then_follows_the_bot_through_the_flash(
     screenshot(page, "upload-flashed-device-panel")
 
 
+def test_upload_on_a_board_without_over_the_air_updates_offers_the_compiled_hex(page: Page) -> None:
+    """An Arduino UNO cannot pull firmware: Upload says so plainly and offers the Intel HEX to flash over USB."""
+    open_editor_as_bot(page, "bot_usb")
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+U")
+    assert wait_for_build_end(page) == "ok", terminal_text(page)
+    status = page.locator("#build-status")
+    expect(status).to_have_text(
+        re.compile(f"^This board cannot update over the air: download the firmware and flash it over USB — {SIZE_LINE}")
+    )
+    text = terminal_text(page)
+    assert re.search(
+        f"This board cannot update over the air: download the compiled firmware .* over USB. {SIZE_LINE}", text
+    ), text
+    assert len(set(re.findall(r"\((\d+)%\) of program storage", text))) == 1, "one percentage, as Arduino prints it"
+    assert "press the button" not in text and "press the button" not in status.inner_text(), text
+
+    link = page.locator("#download-firmware")
+    expect(link).to_be_visible()
+    expect(link).to_have_text("Download firmware (.hex)")
+    status.click()  # then the keyboard: Tab from the status line reaches the link
+    page.keyboard.press("Tab")
+    expect(link).to_be_focused()
+    download = page.request.get(link.get_attribute("href") or "")
+    assert download.status == 200, download.text()[:500]
+    assert download.headers["content-disposition"] == "attachment; filename=bot_usb.ino.hex"
+    assert download.body().startswith(b":") and download.body().rstrip().endswith(b":00000001FF")  # Intel HEX
+    screenshot(page, "upload-usb-only-board-offers-hex")
+
+
 def test_a_dropped_connection_reconnects_and_replays_the_missed_output(
     page: Page, context: BrowserContext, browser_service: BrowserService
 ) -> None:

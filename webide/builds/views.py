@@ -82,7 +82,7 @@ def progress(update_id: str) -> tuple[dict, int]:
 @documented("builds", BuildDetail, errors=ERRORS)
 def detail(update_id: str) -> dict:
     """Build details with the log, diagnostics, sizes and timings."""
-    return build_detail(visible_build(update_id))
+    return build_detail(visible_build(update_id), current_settings())
 
 
 @bp.post("/api/builds/<update_id>/cancel")
@@ -102,6 +102,7 @@ def cancel(update_id: str) -> dict:
 def history(product_id: str) -> dict:
     """The bot's last 50 builds, newest first (without their logs)."""
     device = accessible_device(current_user, product_id)
+    settings = current_settings()
     builds = db.session.scalars(
         select(Build)
         .where(Build.device_id == device.id)
@@ -109,7 +110,7 @@ def history(product_id: str) -> dict:
         .order_by(Build.created_at.desc())
         .limit(50)
     )
-    return {"success": True, "builds": [build_detail(build, with_log=False) for build in builds]}
+    return {"success": True, "builds": [build_detail(build, settings, with_log=False) for build in builds]}
 
 
 @bp.get("/api/builds/<update_id>/firmware")

@@ -29,6 +29,7 @@ from ..core.presenters import device_summaries, with_summary_rows
 from ..core.registry import check_roster, import_roster, roster_row_view
 from ..core.roster import class_devices, roster_csv
 from ..core.sketches import files_of
+from ..core.toolchain import default_board
 from ..extensions import current_settings, db
 from ..models import Device
 from ..schemas import (
@@ -132,7 +133,7 @@ def roster_import(class_name: str, query: RosterOptions) -> dict:
         raise BadRequest("Send the roster as a text/csv body or as the multipart field 'file'")
     text = decode_upload(content)
     settings = current_settings()
-    fqbn = query.fqbn or settings.default_fqbn
+    fqbn = query.fqbn or default_board(settings)
     if query.preview:
         rows = check_roster(text, fqbn, classroom, settings.max_roster_rows)
         valid = sum(1 for row in rows if not row.errors)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import selectinload
 
 from ..config import Settings
-from ..models import Build, BuildStatus, Deployment, Device, as_utc, iso, utcnow
+from ..models import Artifact, Build, BuildStatus, Deployment, Device, as_utc, iso, utcnow
 from .deployments import newest_deployment, newest_deployments
+from .firmware.images import updates_over_the_air
+from .firmware.store import artifact_store, download_name
 from .firmware.urls import firmware_url
-from .toolchain import available_boards
+from .sketches import sketch_name
+from .toolchain import available_boards, get_compiler
 
 
 def is_online(device: Device, settings: Settings) -> bool:
@@ -84,7 +88,28 @@ def build_progress(build: Build) -> dict[str, Any]:
     return view
 
 
-def build_detail(build: Build, with_log: bool = True) -> dict[str, Any]:
+def build_firmware(build: Build, settings: Settings) -> dict[str, Any]:
+    """Whether the build's board updates over the air (None when no installed toolchain knows it) and where its
+    compiled firmware is downloaded; a board flashed over USB also names the file that download saves."""
+    board = get_compiler(settings).board(build.fqbn)
+    over_the_air = updates_over_the_air(board.mcu) if board is not None else None
+    artifact = build.artifact
+    return {
+        "over_the_air": over_the_air,
+        "firmware_url": f"/api/builds/{build.id}/firmware" if artifact is not None else None,
+        "firmware_file": (
+            firmware_file(build.device, artifact, settings) if artifact is not None and over_the_air is False else None
+        ),
+    }
+
+
+def firmware_file(device: Device, artifact: Artifact, settings: Settings) -> str:
+    """The name a build's firmware download saves under: ``<sketch>.ino.hex`` for AVR boards, else ``.ino.bin``."""
+    stored = download_name(artifact_store(settings), artifact)
+    return f"{sketch_name(device)}.ino{PurePath(stored).suffix}"
+
+
+def build_detail(build: Build, settings: Settings, with_log: bool = True) -> dict[str, Any]:
     started, finished = as_utc(build.started_at), as_utc(build.finished_at)
     created = as_utc(build.created_at)
     detail = {
@@ -103,6 +128,7 @@ def build_detail(build: Build, with_log: bool = True) -> dict[str, Any]:
             if build.artifact
             else None
         ),
+        **build_firmware(build, settings),
         "timings": {
             "queued_s": (started - created).total_seconds() if started and created else None,
             "build_s": (finished - started).total_seconds() if finished and started else None,

@@ -15,6 +15,7 @@ from ..core.provisioning import check_reflash_allowed, provisioning_kit
 from ..core.registry import create_device, reset_device_token
 from ..core.roster import delete_device, device_status, move_device
 from ..core.sketches import set_board
+from ..core.toolchain import default_board
 from ..core.wifi import set_wifi, wifi_view
 from ..extensions import current_settings, db
 from ..models import Device
@@ -137,9 +138,8 @@ def register_device(json: DeviceRegister) -> tuple[dict, int]:
     require_staff(current_user)
     classroom = visible_classroom(current_user, json.class_name)
     check_open(classroom, "adding bots")
-    created = create_device(
-        json.product_id, json.password, json.name, json.fqbn or current_settings().default_fqbn, classroom
-    )
+    fqbn = json.fqbn or default_board(current_settings())
+    created = create_device(json.product_id, json.password, json.name, fqbn, classroom)
     record(acting(), "device.create", created.product_id, classroom_id=classroom.id, target_kind="device")
     db.session.commit()
     return {

@@ -55,3 +55,24 @@ export function unprintedLines(verdict, recentLines) {
   const shown = new Set(recentLines.map((line) => line.trim()));
   return String(verdict).split('\n').filter((line) => line.trim() && !shown.has(line.trim()));
 }
+
+/**
+ * What a successful build tells the student. An Upload on a board that updates over the air waits for the button
+ * press; on one that cannot (AVR), the status says so plainly and `firmware` is the download offered instead.
+ * @returns {{status: string, note: string, firmware: {url: string, label: string} | null}}
+ */
+export function successVerdict(result, deploy, headline) {
+  if (!deploy) return { status: `Done compiling. ${headline}`, note: '', firmware: null };
+  if (result.over_the_air !== false) {
+    return { status: `${headline} — press the button on your bot`, note: '', firmware: null };
+  }
+  const extension = /\.[a-z0-9]+$/i.exec(result.firmware_file ?? '')?.[0];
+  const firmware = result.firmware_url
+    ? { url: result.firmware_url, label: extension ? `Download firmware (${extension})` : 'Download firmware' }
+    : null;
+  return {
+    status: `This board cannot update over the air: download the firmware and flash it over USB — ${headline}`,
+    note: result.message || 'This board cannot update over the air: flash the compiled firmware over USB',
+    firmware,
+  };
+}

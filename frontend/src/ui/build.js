@@ -7,7 +7,7 @@
  * lines (stream `device`) and the bot's serial output (stream `serial`) belong to the device monitor, not here.
  */
 import { flashStatusText, sizeSummary } from '../lib/format.js';
-import { PhaseTimes, unprintedLines } from '../lib/buildview.js';
+import { PhaseTimes, successVerdict, unprintedLines } from '../lib/buildview.js';
 import { NO_DIAGNOSTICS, diagnosticsArrived, revisionDisplayed } from '../lib/diagnostics.js';
 
 const RUNNING = new Set(['pending', 'in_progress']);
@@ -17,7 +17,7 @@ const RECENT_LINES = 40;
 export class BuildPanel {
   /**
    * @param {object} parts  {api, terminal, editor, saveFirst() → Promise<{ok, error?}>, serverNow() → ms,
-   *   elements: {status, progress, elapsed, verify, upload, cancel, fullLog}}
+   *   elements: {status, progress, elapsed, verify, upload, cancel, fullLog, firmware}}
    */
   constructor({ api, terminal, editor, saveFirst, serverNow, shownRevision = () => undefined, elements }) {
     Object.assign(this, { api, terminal, editor, saveFirst, serverNow, shownRevision, elements });
@@ -73,6 +73,7 @@ export class BuildPanel {
     this.times = new PhaseTimes();
     this.recent = [];
     this.elements.fullLog.hidden = true;
+    this.elements.firmware.hidden = true;
     this.editor.setDiagnostics([]);
     this.terminal.clear();
     this.terminal.info(deploy ? 'Compiling sketch for upload…' : 'Compiling sketch…');
@@ -210,11 +211,18 @@ export class BuildPanel {
     this.elements.progress.value = 100;
     const headline = sizes ? sizes.split('\n')[0] : result.message || 'Done compiling';
     this.lastHeadline = headline;
-    if (deploy) {
-      this.setStatus(`${headline} — press the button on your bot`, 'ok');
-    } else {
-      this.setStatus(`Done compiling. ${headline}`, 'ok');
-    }
+    const verdict = successVerdict(result, deploy, headline);
+    if (verdict.note) this.printVerdict(result, verdict.note, (line) => this.terminal.info(line));
+    this.setStatus(verdict.status, 'ok');
+    if (verdict.firmware && result.update_id === this.shown) this.offerFirmware(verdict.firmware);
+  }
+
+  /** A board flashed over USB: the compiled firmware is a download next to the status line. */
+  offerFirmware({ url, label }) {
+    const link = this.elements.firmware;
+    link.href = url;
+    link.textContent = label;
+    link.hidden = false;
   }
 
   reportFailure(result) {

@@ -6,6 +6,7 @@ Each step of a running build is its own transaction, so the web side sees it sta
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..events import announce, publish
 from ..firmware.images import ImageRejected, check_app_image, updates_over_the_air
 from ..firmware.signing import sign_image
 from ..firmware.store import APP_IMAGE, artifact_store, publish_artifact
+from ..presenters import build_firmware
 from ..sketches import revision, sketch_files, sketch_name
 from ..toolchain import get_compiler
 from .status import COMPLETE, ERROR, IN_PROGRESS, PENDING, announce_progress, end_build, waiting_followers
@@ -167,8 +169,8 @@ def publish_result(build: Build, result: BuildResult) -> None:
         end_build(
             build,
             COMPLETE,
-            f"{size_summary(result)}. This board cannot update over the air: download the "
-            f"compiled firmware from /api/builds/{build.id}/firmware and flash it over USB",
+            f"This board cannot update over the air: download the compiled firmware from "
+            f"/api/builds/{build.id}/firmware and flash it over USB. {size_summary(result)}",
         )
         return
     if build.deploy:
@@ -181,13 +183,16 @@ def size_summary(result: BuildResult) -> str:
     sizes = result.sizes or {}
     if "flash_bytes" not in sizes:
         return "Done compiling" + (" (from cache)" if result.cache_hit else "")
-    return f"Sketch uses {sizes['flash_bytes']} bytes ({sizes.get('flash_percent', '?')}%) of program storage space" + (
+    percent = sizes.get("flash_percent")
+    whole = math.floor(percent) if isinstance(percent, int | float) else "?"  # cut off, as the Arduino tools print it
+    return f"Sketch uses {sizes['flash_bytes']} bytes ({whole}%) of program storage space" + (
         " (from cache)" if result.cache_hit else ""
     )
 
 
 def result_event(build: Build) -> dict[str, Any]:
     return {
+        **build_firmware(build, current_settings()),
         "update_id": build.id,
         "revision": build.revision,
         "status": build.status,
