@@ -160,13 +160,21 @@ def class_messages(pubsub: redis.client.PubSub, room: str, wanted: int) -> list[
     return found
 
 
-def test_heartbeats_compiles_and_saves_reach_the_class_room(app, client, settings, lab):
-    _, device_tokens = lab
+@pytest.fixture
+def lab_room(app, settings, lab):  # type: ignore[no-untyped-def]
+    """A subscription to the Socket.IO message queue's channel, and the lab's class room."""
     with app.app_context():
         classroom_id = db.session.scalar(select(Classroom.id).where(Classroom.name == "lab"))
     pubsub = redis.Redis.from_url(settings.redis_url).pubsub()
     pubsub.subscribe(CHANNEL)
     pubsub.get_message(timeout=1)  # the subscription's confirmation
+    yield pubsub, class_room_for(classroom_id)
+    pubsub.close()
+
+
+def test_heartbeats_compiles_and_saves_reach_the_class_room(app, client, lab, lab_room):
+    _, device_tokens = lab
+    pubsub, room = lab_room
     body = {"heap": 1000, "rssi": -70, "uptime": 5, "light": 300}
     assert (
         client.post("/api/devices/bot_b/heartbeat", headers=bearer(device_tokens["bot_b"]), json=body).status_code
@@ -178,7 +186,7 @@ def test_heartbeats_compiles_and_saves_reach_the_class_room(app, client, setting
         end_build(build, BuildStatus.ERROR.value, "Compilation error")
         save_sketch(device("bot_c"), [{"name": "bot_c.ino", "content": "// new\n"}], 1, "save", "bot_c")
         db.session.commit()
-    heartbeat, compiled, revision = class_messages(pubsub, class_room_for(classroom_id), 3)
+    heartbeat, compiled, revision = class_messages(pubsub, room, 3)
     assert heartbeat["type"] == "heartbeat" and heartbeat["product_id"] == "bot_b"
     assert heartbeat["values"] == {"heap": 1000, "uptime": 5, "rssi": -70, "light": 300}
     assert heartbeat["telemetry"]["rssi"] == -70 and isinstance(heartbeat["ts"], int)
@@ -186,13 +194,9 @@ def test_heartbeats_compiles_and_saves_reach_the_class_room(app, client, setting
     assert revision == {"product_id": "bot_c", "type": "revision", "head_revision": 2, "ts": revision["ts"]}
 
 
-def test_a_build_shows_as_queued_then_compiling_until_its_result(app, client, settings, lab):
+def test_a_build_shows_as_queued_then_compiling_until_its_result(app, client, lab, lab_room):
     token, _ = lab
-    with app.app_context():
-        classroom_id = db.session.scalar(select(Classroom.id).where(Classroom.name == "lab"))
-    pubsub = redis.Redis.from_url(settings.redis_url).pubsub()
-    pubsub.subscribe(CHANNEL)
-    pubsub.get_message(timeout=1)  # the subscription's confirmation
+    pubsub, room = lab_room
 
     def row(product_id: str) -> dict:
         bots = client.get("/api/classes/lab/dashboard", headers=bearer(token)).get_json()["bots"]
@@ -202,7 +206,7 @@ def test_a_build_shows_as_queued_then_compiling_until_its_result(app, client, se
         build = queue_build(device("bot_a"), 1, ESP32_FQBN, True, "teacher")
         db.session.commit()
         update_id = build.id
-    [queued] = class_messages(pubsub, class_room_for(classroom_id), 1)
+    [queued] = class_messages(pubsub, room, 1)
     assert queued["type"] == "build" and queued["product_id"] == "bot_a"
     assert queued["build"] == {"update_id": update_id, "status": "pending", "deploy": True, "message": "Queued"}
     assert row("bot_a")["building"] == queued["build"] and row("bot_b")["building"] is None
@@ -214,7 +218,7 @@ def test_a_build_shows_as_queued_then_compiling_until_its_result(app, client, se
         assert row("bot_a")["building"]["status"] == "in_progress"
         end_build(build, BuildStatus.COMPLETE.value, "Done")
         db.session.commit()
-    [compiled] = class_messages(pubsub, class_room_for(classroom_id), 1)  # the end is the compile, not a build
+    [compiled] = class_messages(pubsub, room, 1)  # the end is the compile, not a build
     assert compiled["type"] == "compile" and compiled["compile"]["update_id"] == update_id
     assert row("bot_a")["building"] is None and row("bot_a")["compile"]["status"] == "clean"
 
