@@ -7,12 +7,13 @@ import pytest
 from tests.conftest import Broker
 from tests.mqtt_probe import Probe, wait_until
 from webide.bridge import BrokerAddress, sync_broker_files
-from webide.config import ConfigError, load_settings
+from webide.config import ConfigError, Settings, load_settings
 from webide.core.accounts import set_blocked
 from webide.core.broker import (
     BRIDGE_USERNAME,
     BrokerFiles,
     acl_text,
+    bot_broker_url,
     mosquitto_password_hash,
     mosquitto_password_matches,
 )
@@ -188,3 +189,65 @@ def test_broker_urls_name_the_bridges_credentials_and_tls():
         BrokerAddress.from_url("http://broker.example")
     with pytest.raises(ConfigError, match="WEBIDE_MQTT_URL"):
         load_settings({"WEBIDE_MQTT_URL": "tcp://broker.example:1883"})
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, ""),  # no broker: bots stay on HTTP
+        ({"WEBIDE_MQTT_PUBLIC_URL": "mqtts://link.example:8883"}, "mqtts://link.example:8883"),
+        ({"WEBIDE_MQTT_URL": "mqtt://_webide_bridge:secret@broker.example:1883"}, "mqtt://broker.example:1883"),
+        ({"WEBIDE_MQTT_URL": "mqtts://_webide_bridge:secret@broker.example"}, "mqtts://broker.example:8883"),
+        (  # the private broker of `webide run`, listening on every address: the address bots use for the server
+            {
+                "WEBIDE_MQTT_URL": "mqtt://_webide_bridge:secret@127.0.0.1:1884",
+                "WEBIDE_MQTT_HOST": "0.0.0.0",
+                "WEBIDE_PUBLIC_URL": "http://10.0.0.2:5000",
+            },
+            "mqtt://10.0.0.2:1884",
+        ),
+        (
+            {"WEBIDE_MQTT_URL": "mqtt://_webide_bridge:secret@127.0.0.1:1885", "WEBIDE_MQTT_HOST": "192.168.4.10"},
+            "mqtt://192.168.4.10:1885",
+        ),
+        (
+            {"WEBIDE_MQTT_URL": "mqtt://_webide_bridge:secret@127.0.0.1:1884", "WEBIDE_MQTT_HOST": "fd00::2"},
+            "mqtt://[fd00::2]:1884",
+        ),
+        # listening on loopback only, or on every address without a public URL: no bot could reach it
+        ({"WEBIDE_MQTT_URL": "mqtt://_webide_bridge:secret@127.0.0.1:1884"}, ""),
+        ({"WEBIDE_MQTT_URL": "mqtt://_webide_bridge:secret@localhost:1884", "WEBIDE_MQTT_HOST": "0.0.0.0"}, ""),
+        (
+            {
+                "WEBIDE_MQTT_URL": "mqtt://_webide_bridge:secret@127.0.0.1:1884",
+                "WEBIDE_MQTT_HOST": "0.0.0.0",
+                "WEBIDE_PUBLIC_URL": "http://localhost:5000",
+            },
+            "",
+        ),
+    ],
+)
+def test_bots_are_told_the_broker_they_can_reach_never_the_bridges_credentials(environment, expected):
+    url = bot_broker_url(load_settings(environment))
+    assert url == expected
+    assert "secret" not in url and "@" not in url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://link.example:1883",
+        "mqtt://user:password@link.example:1883",
+        "mqtt://link.example:1883/path",
+        "mqtt://link.example:70000",
+        "mqtt://" + "a" * 130,
+    ],
+)
+def test_a_public_broker_url_a_bot_would_refuse_is_a_configuration_error(url):
+    with pytest.raises(ConfigError, match="WEBIDE_MQTT_PUBLIC_URL"):
+        load_settings({"WEBIDE_MQTT_PUBLIC_URL": url})
+
+
+def test_a_broker_url_too_long_for_the_bot_is_not_told():
+    host = "b" * 120 + ".example"
+    assert bot_broker_url(Settings(mqtt_url=f"mqtt://bridge:secret@{host}:1883")) == ""

@@ -397,6 +397,45 @@ def test_a_bot_without_mqtt_gets_its_commands_in_the_heartbeat_reply_and_answers
     assert unknown.status_code == 404
 
 
+def test_the_heartbeat_reply_names_the_broker_when_bots_can_reach_one(app, client, http_bot):
+    device_auth = bearer(http_bot["token"])
+    reply = client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()
+    assert "mqtt" not in reply  # the test app's broker settings name none a bot could reach
+    app.config["SETTINGS"] = app.config["SETTINGS"].with_overrides(mqtt_public_url="mqtt://10.0.0.2:1884")
+    reply = client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth).get_json()
+    assert reply["mqtt"] == "mqtt://10.0.0.2:1884"
+
+
+def test_heartbeat_replies_keep_within_what_the_agent_reads(app, client, accounts, http_bot):
+    """The agent reads at most 2048 bytes of a reply; commands that would not fit wait for the next replies."""
+    student = accounts.api_token(client, product_id="bot_001", password="12345")
+    line = "\u00e9" * 128  # 256 bytes of UTF-8, 768 once JSON escapes it
+    queued = [
+        client.post(
+            "/api/devices/bot_001/commands", json={"command": "serial", "args": {"line": line}}, headers=bearer(student)
+        ).get_json()["command"]["id"]
+        for _ in range(4)
+    ]
+    app.config["SETTINGS"] = app.config["SETTINGS"].with_overrides(mqtt_public_url="mqtts://" + "b" * 100 + ":8883")
+    device_auth = bearer(http_bot["token"])
+    received: list[str] = []
+    for _ in range(4):
+        response = client.post("/api/devices/bot_001/heartbeat", json={}, headers=device_auth)
+        assert len(response.get_data()) <= 2048
+        commands = response.get_json()["commands"]
+        assert commands, "every reply carries at least one open command"
+        for command in commands:
+            assert command["line"] == line
+            client.post(
+                "/api/devices/bot_001/results", json={"id": command["id"], "state": "done"}, headers=device_auth
+            )
+            received.append(command["id"])
+        if len(received) == len(queued):
+            break
+    assert received == queued
+    assert len(queued) > 2  # so they needed more than one reply
+
+
 def test_log_batches_over_http_take_the_same_path(app, client, http_bot):
     device_auth = bearer(http_bot["token"])
     sent = client.post("/api/devices/bot_001/logs", json={"lines": ["boot", "\x1b[31mred\x1b[0m"]}, headers=device_auth)

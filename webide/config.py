@@ -8,6 +8,7 @@ object instead of looking at ``os.environ`` itself.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -15,6 +16,16 @@ from pathlib import Path
 
 ASYNC_MODES = ("eventlet", "gevent", "threading")
 TOOLCHAINS = ("auto", "arduino-cli", "arduino-builder")
+# A broker address a bot accepts (the agent's validBrokerUrl in bootstrap_firmware/WebideAgent/src/core/
+# live_session.cpp): mqtt[s]://host[:port][/], no credentials or path, at most 128 bytes.
+BOT_BROKER_URL_RE = re.compile(r"mqtts?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?/?")
+MAX_BOT_BROKER_URL_BYTES = 128
+
+
+def is_bot_broker_url(url: str) -> bool:
+    match = BOT_BROKER_URL_RE.fullmatch(url)
+    port = match.group(1) if match else None
+    return bool(match) and len(url.encode()) <= MAX_BOT_BROKER_URL_BYTES and (port is None or 0 < int(port) < 65536)
 
 
 class ConfigError(ValueError):
@@ -107,6 +118,8 @@ class Settings:
     mqtt_host: str = "127.0.0.1"  # address the private broker listens on (0.0.0.0 lets bots on the LAN reach it)
     mqtt_port: int = 1884  # port of the private broker (1883 is left to a system Mosquitto, which Debian starts)
     mqtt_reload_s: int = 2  # how often the bridge brings the broker's password and ACL files up to date
+    # the broker as bots reach it, mqtt[s]://host:port, told in heartbeat replies (default: derived, see broker.py)
+    mqtt_public_url: str = ""
     device_command_ttl_s: int = 300  # a command the bot has not acknowledged by then is timed out
     device_log_lines_per_s: int = 20  # serial lines taken from one bot per second (a burst of 4× that is allowed)
     device_log_line_bytes: int = 512  # longer serial lines are cut
@@ -207,6 +220,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"WEBIDE_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
     if settings.mqtt_url and not settings.mqtt_url.startswith(("mqtt://", "mqtts://")):
         raise ConfigError("WEBIDE_MQTT_URL must start with mqtt:// or mqtts:// (TLS)")
+    if settings.mqtt_public_url and not is_bot_broker_url(settings.mqtt_public_url):
+        raise ConfigError(
+            "WEBIDE_MQTT_PUBLIC_URL must look like mqtt://host:1883 or mqtts://host:8883 (no user, password or path; "
+            "at most 128 characters): bots log in with their own credentials"
+        )
     if settings.toolchain not in TOOLCHAINS:
         raise ConfigError(f"WEBIDE_TOOLCHAIN must be one of {', '.join(TOOLCHAINS)}")
     check_artifact_store(settings)

@@ -867,7 +867,14 @@ class WireCommand(BaseModel):
 class HeartbeatReply(Reply):
     update_available: bool
     commands: list[WireCommand] = Field(
-        default_factory=list, description="Commands to run (for bots without MQTT); answer each at …/results"
+        default_factory=list,
+        description="Commands to run (for bots without MQTT), as many as fit the agent's 2 KiB reply; answer each at "
+        "…/results",
+    )
+    mqtt: str | None = Field(
+        default=None,
+        description="The live link's broker as bots reach it (mqtt[s]://host:port; log in with the product ID and "
+        "device token); absent when the server has none a bot could use",
     )
 
 

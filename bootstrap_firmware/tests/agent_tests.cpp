@@ -8,6 +8,7 @@
 #include "core/digest.h"
 #include "core/flat_json.h"
 #include "core/live_link.h"
+#include "core/live_session.h"
 #include "core/reports.h"
 #include "core/server_replies.h"
 #include "core/settings.h"
@@ -895,4 +896,330 @@ TEST(live_rate_limit_survives_millis_wrap_around) {
   CHECK(limiter.allow(0xFFFFFFF0u));
   CHECK(!limiter.allow(0xFFFFFFF5u));
   CHECK(limiter.allow(0x00000060u));  // 112 ms later, across the wrap
+}
+
+TEST(live_batches_hold_at_most_the_lines_the_server_reads) {
+  LineBuffer buffer(100000, 100000);
+  for (int i = 0; i < 150; ++i) print(buffer, "x\n", 0);
+  char batch[1024];
+  CHECK(buffer.takeBatch(batch, sizeof batch) == 2 * kMaxLogLinesPerBatch - 1);
+  CHECK(buffer.takeBatch(batch, sizeof batch) == 2 * 50 - 1);
+  CHECK(buffer.droppedLines() == 0);
+}
+
+// ---------------------------------------------------------------- live link session
+
+TEST(live_broker_urls_are_plain_mqtt_addresses) {
+  CHECK(validBrokerUrl("mqtt://10.0.0.2:1884"));
+  CHECK(validBrokerUrl("mqtts://broker.example"));
+  CHECK(validBrokerUrl("mqtt://broker.example:8883/"));
+  CHECK(validBrokerUrl("mqtt://[fd00::2]:1883"));
+  CHECK(!validBrokerUrl(""));
+  CHECK(!validBrokerUrl(nullptr));
+  CHECK(!validBrokerUrl("http://10.0.0.2:1884"));
+  CHECK(!validBrokerUrl("mqtt://user:secret@10.0.0.2:1884"));  // the bot logs in with its own credentials
+  CHECK(!validBrokerUrl("mqtt://10.0.0.2:1884/path"));
+  CHECK(!validBrokerUrl("mqtt://10.0.0.2:0"));
+  CHECK(!validBrokerUrl("mqtt://10.0.0.2:65536"));
+  CHECK(!validBrokerUrl("mqtt://10.0.0.2:"));
+  CHECK(!validBrokerUrl("mqtt://"));
+  CHECK(!validBrokerUrl("mqtt://bro ker"));
+  char longest[kMaxBrokerUrlBytes + 2];
+  memset(longest, 'a', sizeof longest);
+  memcpy(longest, "mqtt://", 7);
+  longest[kMaxBrokerUrlBytes] = '\0';
+  CHECK(validBrokerUrl(longest));
+  longest[kMaxBrokerUrlBytes] = 'a';
+  longest[kMaxBrokerUrlBytes + 1] = '\0';
+  CHECK(!validBrokerUrl(longest));
+}
+
+TEST(live_incoming_topics_are_routed_to_the_bots_own_subscriptions) {
+  const char* command = "devices/bot_001/command";
+  CHECK(routeTopic("bot_001", command, strlen(command)) == InboundTopic::Command);
+  const char* ota = "devices/bot_001/otaXYZ";
+  CHECK(routeTopic("bot_001", ota, strlen("devices/bot_001/ota")) == InboundTopic::Ota);  // not NUL-terminated
+  CHECK(routeTopic("bot_001", ota, strlen(ota)) == InboundTopic::Other);
+  const char* other = "devices/bot_002/command";
+  CHECK(routeTopic("bot_001", other, strlen(other)) == InboundTopic::Other);
+  const char* prefix = "devices/bot_0010/command";
+  CHECK(routeTopic("bot_001", prefix, strlen(prefix)) == InboundTopic::Other);
+  const char* status = "devices/bot_001/status";
+  CHECK(routeTopic("bot_001", status, strlen(status)) == InboundTopic::Other);
+  CHECK(routeTopic("bot_001", command, 10) == InboundTopic::Other);
+  CHECK(routeTopic("bot/1", "devices/bot/1/command", 21) == InboundTopic::Other);
+  CHECK(routeTopic("", "devices//command", 16) == InboundTopic::Other);
+}
+
+namespace {
+
+LiveSession session() { return LiveSession(30000, 250, 15000, Backoff(2000, 60000, 7)); }
+
+/** Brings a session from nothing to online at `nowMs`. */
+void bringOnline(LiveSession& link, uint32_t nowMs) {
+  link.setBroker("mqtt://10.0.0.2:1884");
+  link.setWifi(true);
+  CHECK(link.next(nowMs, 0) == LinkStep::Start);
+  link.done(LinkStep::Start, true, nowMs);
+  link.clientConnected();
+  CHECK(link.next(nowMs, 0) == LinkStep::Announce);
+  link.done(LinkStep::Announce, true, nowMs);
+  CHECK(link.online());
+}
+
+}  // namespace
+
+TEST(live_session_connects_only_with_a_broker_and_wifi) {
+  LiveSession link = session();
+  CHECK(link.next(0, 0) == LinkStep::None);
+  link.setWifi(true);
+  CHECK(link.next(0, 0) == LinkStep::None);  // no broker named yet
+  link.setBroker("http://not-a-broker");
+  CHECK(link.next(0, 0) == LinkStep::None);
+  CHECK_STR(link.broker(), "");
+  link.setBroker("mqtt://10.0.0.2:1884");
+  CHECK(link.next(5, 0) == LinkStep::Start);
+  link.done(LinkStep::Start, true, 5);
+  CHECK(link.next(10, 0) == LinkStep::None);  // waiting for the broker's answer
+  CHECK(!link.online() && !link.carriesHeartbeats(false));
+  link.clientConnected();
+  CHECK(link.next(20, 0) == LinkStep::Announce);
+  link.done(LinkStep::Announce, true, 20);
+  CHECK(link.online());
+  CHECK(link.carriesHeartbeats(false));
+  CHECK(!link.carriesHeartbeats(true));  // on probation only the HTTP reply confirms the firmware
+}
+
+TEST(live_session_publishes_health_at_once_then_on_its_period_and_flushes_lines) {
+  LiveSession link = session();
+  bringOnline(link, 1000);
+  CHECK(link.next(1000, 0) == LinkStep::PublishHealth);
+  link.done(LinkStep::PublishHealth, true, 1000);
+  CHECK(link.next(1000, 0) == LinkStep::None);
+  CHECK(link.next(1000, 12) == LinkStep::FlushLogs);  // lines waiting go out at once after connecting
+  link.done(LinkStep::FlushLogs, true, 1000);
+  CHECK(link.next(1100, 12) == LinkStep::None);  // then at most every 250 ms
+  CHECK(link.next(1250, 12) == LinkStep::FlushLogs);
+  link.done(LinkStep::FlushLogs, true, 1250);
+  CHECK(link.next(30999, 0) == LinkStep::None);
+  CHECK(link.next(31000, 0) == LinkStep::PublishHealth);
+}
+
+TEST(live_session_backs_off_after_failed_attempts_and_resets_once_online) {
+  LiveSession link = session();
+  link.setBroker("mqtt://10.0.0.2:1884");
+  link.setWifi(true);
+  CHECK(link.next(0, 0) == LinkStep::Start);
+  link.done(LinkStep::Start, false, 0);  // the client could not even be created
+  CHECK(link.failedAttempts() == 1);
+  CHECK(link.next(999, 0) == LinkStep::None);  // the first delay lies in [1000, 2000]
+  CHECK(link.next(2000, 0) == LinkStep::Start);
+  link.done(LinkStep::Start, true, 2000);
+  CHECK(link.next(16999, 0) == LinkStep::None);
+  CHECK(link.next(17000, 0) == LinkStep::Stop);  // no answer within the connect timeout
+  link.done(LinkStep::Stop, true, 17000);
+  CHECK(link.failedAttempts() == 2);
+  CHECK(link.next(17000 + 1999, 0) == LinkStep::None);  // the second delay lies in [2000, 4000]
+  CHECK(link.next(17000 + 4000, 0) == LinkStep::Start);
+  link.done(LinkStep::Start, true, 21000);
+  link.clientLost();  // refused (wrong token) or dropped before CONNECTED
+  CHECK(link.next(21001, 0) == LinkStep::Stop);
+  link.done(LinkStep::Stop, true, 21001);
+  CHECK(link.failedAttempts() == 3);
+  CHECK(link.next(21001 + 8000, 0) == LinkStep::Start);
+  link.done(LinkStep::Start, true, 29001);
+  link.clientConnected();
+  CHECK(link.next(29001, 0) == LinkStep::Announce);
+  link.done(LinkStep::Announce, true, 29001);
+  CHECK(link.failedAttempts() == 0);
+}
+
+TEST(live_session_stops_and_waits_when_the_broker_drops_it) {
+  LiveSession link = session();
+  bringOnline(link, 0);
+  link.clientLost();
+  CHECK(link.next(10, 0) == LinkStep::Stop);
+  link.done(LinkStep::Stop, true, 10);
+  CHECK(!link.online());
+  CHECK(link.next(10 + 999, 0) == LinkStep::None);
+  CHECK(link.next(10 + 2000, 0) == LinkStep::Start);
+  link.clientLost();  // a late event of the stopped client changes nothing
+  link.done(LinkStep::Start, true, 2010);
+  CHECK(link.next(2011, 0) == LinkStep::None);
+}
+
+TEST(live_session_a_failed_announce_is_a_failed_attempt) {
+  LiveSession link = session();
+  link.setBroker("mqtt://10.0.0.2:1884");
+  link.setWifi(true);
+  link.next(0, 0);
+  link.done(LinkStep::Start, true, 0);
+  link.clientConnected();
+  CHECK(link.next(0, 0) == LinkStep::Announce);
+  link.done(LinkStep::Announce, false, 0);
+  CHECK(!link.online());
+  CHECK(link.next(1, 0) == LinkStep::Stop);
+  link.done(LinkStep::Stop, true, 1);
+  CHECK(link.failedAttempts() == 1);
+  CHECK(link.next(2, 0) == LinkStep::None);
+}
+
+TEST(live_session_follows_the_broker_and_wifi) {
+  LiveSession link = session();
+  bringOnline(link, 0);
+  link.setBroker("mqtt://10.0.0.2:1884");  // the same broker again: nothing happens
+  CHECK(link.next(0, 0) == LinkStep::PublishHealth);
+  link.done(LinkStep::PublishHealth, true, 0);
+  link.setBroker("mqtt://10.0.0.3:1884");  // another one: leave and come back at once, no backoff
+  CHECK(link.next(5, 0) == LinkStep::Stop);
+  link.done(LinkStep::Stop, true, 5);
+  CHECK(link.failedAttempts() == 0);
+  CHECK(link.next(5, 0) == LinkStep::Start);
+  CHECK_STR(link.broker(), "mqtt://10.0.0.3:1884");
+  link.done(LinkStep::Start, true, 5);
+  link.setWifi(false);
+  CHECK(link.next(6, 0) == LinkStep::Stop);
+  link.done(LinkStep::Stop, true, 6);
+  CHECK(link.next(60000, 0) == LinkStep::None);  // no Wi-Fi, no attempts
+  link.setWifi(true);
+  CHECK(link.next(60001, 0) == LinkStep::Start);  // Wi-Fi is back: at once
+  link.done(LinkStep::Start, true, 60001);
+  link.setBroker("");  // the server no longer names a broker
+  CHECK(link.next(60002, 0) == LinkStep::Stop);
+  link.done(LinkStep::Stop, true, 60002);
+  CHECK(link.next(120000, 0) == LinkStep::None);
+}
+
+TEST(live_session_timing_survives_millis_wrap_around) {
+  LiveSession link = session();
+  bringOnline(link, 0xFFFFF000u);
+  CHECK(link.next(0xFFFFF000u, 0) == LinkStep::PublishHealth);
+  link.done(LinkStep::PublishHealth, true, 0xFFFFF000u);
+  CHECK(link.next(0x00001000u, 0) == LinkStep::None);  // 8 s later, across the wrap
+  CHECK(link.next(0xFFFFF000u + 30000u, 0) == LinkStep::PublishHealth);
+}
+
+namespace {
+
+void deliver(LinkInbox& inbox, const char* text, size_t pieceBytes) {
+  const size_t total = strlen(text);
+  size_t offset = 0;
+  do {
+    const size_t length = total - offset < pieceBytes ? total - offset : pieceBytes;
+    inbox.receive(InboundTopic::Command, offset, text + offset, length, total);
+    offset += length;
+  } while (offset < total);
+}
+
+}  // namespace
+
+TEST(live_inbox_puts_pieces_together_in_order) {
+  LinkInbox inbox;
+  InboundMessage message;
+  CHECK(!inbox.take(message));
+  deliver(inbox, "{\"id\":\"1\",\"command\":\"reboot\"}", 7);
+  inbox.receive(InboundTopic::Ota, 0, "{}", 2, 2);
+  CHECK(inbox.take(message));
+  CHECK(message.topic == InboundTopic::Command);
+  CHECK_STR(message.payload, "{\"id\":\"1\",\"command\":\"reboot\"}");
+  CHECK(message.length == strlen(message.payload));
+  CHECK(inbox.take(message));
+  CHECK(message.topic == InboundTopic::Ota);
+  CHECK_STR(message.payload, "{}");
+  CHECK(!inbox.take(message));
+  inbox.receive(InboundTopic::Command, 0, nullptr, 0, 0);  // an empty message is a message
+  CHECK(inbox.take(message) && message.length == 0 && message.payload[0] == '\0');
+  CHECK(inbox.dropped() == 0);
+}
+
+TEST(live_inbox_drops_what_it_cannot_hold_whole) {
+  LinkInbox inbox;
+  InboundMessage message;
+  static char big[kMaxInboundBytes + 2];
+  memset(big, 'x', kMaxInboundBytes + 1);
+  big[kMaxInboundBytes + 1] = '\0';
+  deliver(inbox, big, 100);  // over the limit: every piece ignored
+  CHECK(inbox.dropped() == 1);
+  CHECK(!inbox.take(message));
+  big[kMaxInboundBytes] = '\0';
+  deliver(inbox, big, 100);  // exactly the limit fits
+  CHECK(inbox.take(message) && message.length == kMaxInboundBytes);
+  inbox.receive(InboundTopic::Command, 0, "{\"a\"", 4, 8);
+  inbox.receive(InboundTopic::Command, 5, ":1}", 3, 8);  // a gap: dropped, never glued together
+  CHECK(inbox.dropped() == 2);
+  CHECK(!inbox.take(message));
+  inbox.receive(InboundTopic::Command, 0, "{\"a\"", 4, 8);
+  inbox.receive(InboundTopic::Command, 0, "{}", 2, 2);  // the first never finished
+  CHECK(inbox.dropped() == 3);
+  CHECK(inbox.take(message) && strcmp(message.payload, "{}") == 0);
+  for (size_t i = 0; i < LinkInbox::kSlots + 1; ++i) deliver(inbox, "{}", 2);
+  CHECK(inbox.dropped() == 4);  // every slot taken: the newest is dropped
+  for (size_t i = 0; i < LinkInbox::kSlots; ++i) CHECK(inbox.take(message));
+  CHECK(!inbox.take(message));
+}
+
+TEST(live_recent_commands_run_once) {
+  RecentCommands recent;
+  CHECK(!recent.seen("a"));
+  recent.remember("a");
+  CHECK(recent.seen("a"));
+  CHECK(!recent.seen(""));
+  char id[8];
+  for (size_t i = 0; i < RecentCommands::kKept; ++i) {
+    snprintf(id, sizeof id, "c%u", static_cast<unsigned>(i));
+    recent.remember(id);
+  }
+  CHECK(!recent.seen("a"));  // the oldest is forgotten first
+  CHECK(recent.seen("c0") && recent.seen("c7"));
+}
+
+TEST(heartbeat_reply_names_the_broker_and_carries_commands) {
+  HeartbeatReply reply;
+  const char* text =
+      "{\"success\": true, \"update_available\": false, \"mqtt\": \"mqtt://10.0.0.2:1884\", \"commands\": ["
+      "{\"id\": \"a1\", \"command\": \"led\", \"state\": \"on\"}, {\"id\": \"a2\", \"command\": \"identify\"},"
+      " {\"id\": \"a3\", \"command\": \"warp\"}]}";
+  CHECK(parseHeartbeatReply(text, strlen(text), reply) == JsonError::None);
+  CHECK_STR(reply.mqttUrl, "mqtt://10.0.0.2:1884");
+  size_t offset = 0;
+  JsonSpan element;
+  Command command;
+  CHECK(nextArrayElement(reply.commands, offset, element));
+  CHECK(parseCommand(element.text, element.length, command) == JsonError::None);
+  CHECK(command.kind == CommandKind::Led && command.state == SwitchState::On && strcmp(command.id, "a1") == 0);
+  CHECK(nextArrayElement(reply.commands, offset, element));
+  CHECK(parseCommand(element.text, element.length, command) == JsonError::None);
+  CHECK(command.kind == CommandKind::Identify && command.seconds == kDefaultIdentifySeconds);
+  CHECK(nextArrayElement(reply.commands, offset, element));
+  CHECK(parseCommand(element.text, element.length, command) == JsonError::MissingField);
+  CHECK(!nextArrayElement(reply.commands, offset, element));
+  CHECK(!nextArrayElement(reply.commands, offset, element));
+
+  const char* none = "{\"success\": true, \"commands\": []}";
+  CHECK(parseHeartbeatReply(none, strlen(none), reply) == JsonError::None);
+  offset = 0;
+  CHECK(!nextArrayElement(reply.commands, offset, element));
+  CHECK_STR(reply.mqttUrl, "");
+  const char* absent = "{\"success\": true}";
+  CHECK(parseHeartbeatReply(absent, strlen(absent), reply) == JsonError::None);
+  offset = 0;
+  CHECK(!nextArrayElement(reply.commands, offset, element));
+  const char* wrongType = "{\"success\": true, \"commands\": {}}";
+  CHECK(parseHeartbeatReply(wrongType, strlen(wrongType), reply) == JsonError::WrongType);
+}
+
+TEST(heartbeat_reply_ignores_a_broker_it_must_not_use) {
+  HeartbeatReply reply;
+  const char* text = "{\"success\": true, \"mqtt\": \"mqtt://bridge:secret@10.0.0.2:1884\"}";
+  CHECK(parseHeartbeatReply(text, strlen(text), reply) == JsonError::None);  // still a good heartbeat
+  CHECK(reply.success);
+  CHECK_STR(reply.mqttUrl, "");
+}
+
+TEST(endpoint_urls_for_command_results_and_logs) {
+  char url[128];
+  CHECK(buildEndpointUrl("http://10.0.0.2:5000/", Endpoint::Results, "bot 1", url, sizeof url));
+  CHECK_STR(url, "http://10.0.0.2:5000/api/devices/bot%201/results");
+  CHECK(buildEndpointUrl("http://10.0.0.2:5000", Endpoint::Logs, "bot_1", url, sizeof url));
+  CHECK_STR(url, "http://10.0.0.2:5000/api/devices/bot_1/logs");
 }

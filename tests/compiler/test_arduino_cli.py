@@ -69,7 +69,9 @@ def test_compile_argv_has_no_build_path_and_bounded_jobs() -> None:
         "--library",
         "/sandbox/libraries/WebideAgent",
         "--build-property",
-        "compiler.libraries.ldflags=-Wl,--wrap=_Z5setupv -Wl,--wrap=_Z4loopv",
+        "compiler.libraries.ldflags=-Wl,--wrap=_Z5setupv -Wl,--wrap=_Z4loopv -Wl,--wrap=uartWrite "
+        "-Wl,--wrap=uartWriteBuf -Wl,--wrap=uartAvailable -Wl,--wrap=uartReadBytes -Wl,--wrap=uartPeek "
+        "-Wl,--wrap=uartRead",
         "/sandbox/sketch/Blink",
     ]
 

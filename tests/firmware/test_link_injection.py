@@ -156,8 +156,7 @@ def test_cpp_setup_and_loop_are_mangled_as_the_esp32_flags_expect(tmp_path: Path
     require_success(run_tool(["g++", "-c", str(HOST_LINK_DIR / "student_sketch.cpp"), "-o", str(obj)]))
     defined = set(re.findall(r"^\S+ T (\S+)$", run_tool(["nm", str(obj)]).stdout, re.MULTILINE))
     wrapped = {flag.split("--wrap=", 1)[1] for flag in esp32_link_flags}
-    assert wrapped == {"_Z5setupv", "_Z4loopv"}
-    assert wrapped <= defined
+    assert {"_Z5setupv", "_Z4loopv"} <= wrapped & defined  # the others are the serial tee's (test_platform_layer.py)
 
 
 def link_host_program(tmp_path: Path, flags: list[str]):

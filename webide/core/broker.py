@@ -13,14 +13,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from ..config import Settings, is_bot_broker_url
 from ..extensions import db
 from ..models import Device
 
@@ -38,6 +41,48 @@ PASSWORD_FILE, ACL_FILE, CONFIG_FILE, PID_FILE = "passwd", "acl", "mosquitto.con
 
 def topic(product_id: str, leaf: str) -> str:
     return f"{TOPIC_ROOT}/{product_id}/{leaf}"
+
+
+def bot_broker_url(settings: Settings) -> str:
+    """The broker as bots reach it, for the heartbeat reply ("" when there is none a bot could use).
+
+    ``WEBIDE_MQTT_PUBLIC_URL`` when set; else the host and port of ``WEBIDE_MQTT_URL`` without its credentials, when
+    that host is not this machine's loopback; else, for the private broker of `webide run` listening on all
+    addresses (``WEBIDE_MQTT_HOST=0.0.0.0``) or on one LAN address, that address (``WEBIDE_PUBLIC_URL``'s host for
+    all addresses) with the broker's port. A broker only this machine can reach is never named.
+    """
+    if settings.mqtt_public_url:
+        return settings.mqtt_public_url
+    if not settings.mqtt_url:
+        return ""
+    parts = urlsplit(settings.mqtt_url)
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    host = parts.hostname or ""
+    if host and not is_loopback_host(host):
+        scheme = parts.scheme
+        port = port or (8883 if scheme == "mqtts" else 1883)
+    else:  # the private broker `webide run` started, reached by the bridge over loopback
+        scheme, port = "mqtt", port or settings.mqtt_port
+        host = settings.mqtt_host
+        if host in ("0.0.0.0", "::", ""):
+            host = urlsplit(settings.public_url).hostname or ""
+        if not host or is_loopback_host(host):
+            return ""
+    url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+    return url if is_bot_broker_url(url) else ""
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def mosquitto_password_hash(secret: str, salt: bytes | None = None) -> str:

@@ -9,6 +9,7 @@ or ``failed`` when it finishes. A command not finished within ``WEBIDE_DEVICE_CO
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -34,6 +35,10 @@ MAX_IDENTIFY_S = 60
 MAX_SERIAL_LINE_BYTES = 256  # the agent's SerialInput takes lines up to this many UTF-8 bytes (kMaxSerialInputBytes)
 DELIVERY_BATCH = 200
 MAX_HEARTBEAT_COMMANDS = 8
+# The agent reads a heartbeat reply of at most 2048 bytes (kMaxServerReplyBytes, bootstrap_firmware/WebideAgent/src/
+# core/flat_json.h) and a longer one not at all, which would count as a failed heartbeat; the commands get this much
+# of it (json.dumps escapes as Flask does: ASCII only), the rest is for the other fields.
+HEARTBEAT_COMMAND_BYTES = 1700
 
 
 def parse_command(command: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -185,9 +190,16 @@ def commands_for_heartbeat(device: Device) -> list[dict[str, Any]]:
         .order_by(DeviceCommand.id)
         .limit(MAX_HEARTBEAT_COMMANDS)
     ).all()
+    wired: list[dict[str, Any]] = []
+    size = 0
     for entry in entries:
+        wire = wire_form(entry)
+        size += len(json.dumps(wire)) + 2
+        if wired and size > HEARTBEAT_COMMAND_BYTES:
+            break  # the rest ride along in the next replies
         move_to(entry, "sent")
-    return [wire_form(entry) for entry in entries]
+        wired.append(wire)
+    return wired
 
 
 def apply_result(device: Device, body: dict[str, Any]) -> DeviceCommand:

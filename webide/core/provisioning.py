@@ -12,7 +12,6 @@ previous token.
 from __future__ import annotations
 
 import io
-import ipaddress
 import json
 import logging
 import zipfile
@@ -28,6 +27,7 @@ from ..config import Settings
 from ..extensions import public_base_url
 from ..models import Device, User, utcnow
 from .accounts import Principal
+from .broker import is_loopback_host
 from .errors import BadRequest, Conflict
 from .firmware.signing import signing_key
 from .firmware.urls import firmware_url
@@ -92,13 +92,7 @@ def check_server_url(url: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def check_reflash_allowed(principal: Principal, confirmed: bool) -> None:

@@ -8,6 +8,7 @@ from flask import Response, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..api import DEVICE, FIRMWARE, documented
+from ..core.broker import bot_broker_url
 from ..core.commands import apply_result, command_view, commands_for_heartbeat
 from ..core.devicelink import MAX_PAYLOAD_BYTES, LogLimiter, lines_field, record_log_lines
 from ..core.errors import ApiError, RangeNotSatisfiable
@@ -97,6 +98,9 @@ def heartbeat(product_id: str) -> dict:
     device = authenticated_device(product_id)
     answer = record_heartbeat(device, parse_heartbeat(json_body(MAX_REPORT_BYTES)), current_settings())
     answer["commands"] = commands_for_heartbeat(device)
+    broker = bot_broker_url(current_settings())
+    if broker:
+        answer["mqtt"] = broker  # where this bot's live link is (it logs in with its product ID and token)
     db.session.commit()
     return answer
 

@@ -222,11 +222,24 @@ JsonError readStringField(Cursor& cursor, FieldSpec& field) {
   return out.overflow ? JsonError::FieldTooLong : JsonError::None;
 }
 
+JsonError readArrayField(Cursor& cursor, FieldSpec& field) {
+  JsonSpan& span = *static_cast<JsonSpan*>(field.destination);
+  span.text = cursor.position;
+  span.length = 0;
+  if (consumeLiteral(cursor, "null")) return JsonError::None;
+  if (!peekIs(cursor, '[')) return skipValue(cursor, 0) ? JsonError::WrongType : JsonError::Syntax;
+  span.text = cursor.position;
+  if (!skipValue(cursor, 0)) return JsonError::Syntax;
+  span.length = static_cast<size_t>(cursor.position - span.text);
+  return JsonError::None;
+}
+
 JsonError readField(Cursor& cursor, FieldSpec& field) {
   skipWhitespace(cursor);
   switch (field.kind) {
     case FieldKind::Bool: return readBool(cursor, field);
     case FieldKind::UInt32: return readUInt32(cursor, field);
+    case FieldKind::Array: return readArrayField(cursor, field);
     default: return readStringField(cursor, field);
   }
 }
@@ -274,6 +287,33 @@ JsonError parseFlatObject(const char* text, size_t length, FieldSpec* fields, si
   skipWhitespace(cursor);
   if (cursor.position != cursor.end) return JsonError::Syntax;
   return checkRequired(fields, fieldCount);
+}
+
+bool nextArrayElement(const JsonSpan& array, size_t& offset, JsonSpan& element) {
+  element.text = nullptr;
+  element.length = 0;
+  if (array.text == nullptr || array.length < 2 || offset >= array.length) return false;
+  Cursor cursor = {array.text + offset, array.text + array.length};
+  if (offset == 0) {
+    if (!consume(cursor, '[')) return false;
+    if (consume(cursor, ']')) {
+      offset = array.length;
+      return false;
+    }
+  } else if (!consume(cursor, ',')) {
+    offset = array.length;  // the closing bracket (or bad text): no more elements
+    return false;
+  }
+  skipWhitespace(cursor);
+  const char* start = cursor.position;
+  if (!skipValue(cursor, 1)) {
+    offset = array.length;
+    return false;
+  }
+  element.text = start;
+  element.length = static_cast<size_t>(cursor.position - start);
+  offset = static_cast<size_t>(cursor.position - array.text);
+  return true;
 }
 
 const char* jsonErrorName(JsonError error) {

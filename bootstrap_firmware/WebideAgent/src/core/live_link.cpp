@@ -165,7 +165,8 @@ void LineBuffer::endLine(uint32_t nowMs) {
 size_t LineBuffer::takeBatch(char* out, size_t capacity) {
   if (capacity == 0) return 0;
   size_t taken = 0;  // bytes of the queue moved, newlines included
-  while (taken < queued_) {
+  size_t lines = 0;
+  while (taken < queued_ && lines < kMaxLogLinesPerBatch) {
     const char* start = queue_ + taken;
     const size_t lineLength = static_cast<const char*>(memchr(start, '\n', queued_ - taken)) - start;
     if (taken + lineLength >= capacity) {  // this line and a NUL would not fit
@@ -179,6 +180,7 @@ size_t LineBuffer::takeBatch(char* out, size_t capacity) {
     }
     memcpy(out + taken, start, lineLength + 1);
     taken += lineLength + 1;
+    ++lines;
   }
   if (taken == 0) {
     out[0] = '\0';

@@ -91,6 +91,7 @@ class SerialInput {
 
 const size_t kMaxLogLineBytes = 256;
 const size_t kLogQueueBytes = 2048;
+const size_t kMaxLogLinesPerBatch = 100;  // the server reads at most this many lines of one logs message
 
 /**
  * The serial tee's buffer: the bytes the sketch prints, cut into lines (a newline ends one, carriage returns are
@@ -105,7 +106,8 @@ class LineBuffer {
   void write(uint8_t byte, uint32_t nowMs);
 
   /**
-   * Moves whole queued lines, newline-separated, into `out` (NUL-terminated); returns their length (0: none).
+   * Moves whole queued lines (at most kMaxLogLinesPerBatch), newline-separated, into `out` (NUL-terminated); returns
+   * their length (0: none).
    * Give it at least kMaxLogLineBytes + 1 bytes: a line that does not fit alone is dropped and counted.
    */
   size_t takeBatch(char* out, size_t capacity);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "live_session.h"
 
 namespace webide {
 
@@ -41,8 +42,13 @@ JsonError parseHeartbeatReply(const char* text, size_t length, HeartbeatReply& o
   FieldSpec fields[] = {
       {"success", FieldKind::Bool, &out.success, 0, true, false},
       {"update_available", FieldKind::Bool, &out.updateAvailable, 0, false, false},
+      {"commands", FieldKind::Array, &out.commands, 0, false, false},
+      {"mqtt", FieldKind::String, out.mqttUrl, sizeof out.mqttUrl, false, false},
   };
-  return parseFlatObject(text, length, fields, sizeof fields / sizeof fields[0]);
+  const JsonError error = parseFlatObject(text, length, fields, sizeof fields / sizeof fields[0]);
+  if (error != JsonError::None) return error;
+  if (!validBrokerUrl(out.mqttUrl)) out.mqttUrl[0] = '\0';
+  return JsonError::None;
 }
 
 bool manifestOffersNewImage(const Manifest& manifest, const char* runningMd5) {

@@ -24,6 +24,8 @@ struct Manifest {
 struct HeartbeatReply {
   bool success;
   bool updateAvailable;
+  JsonSpan commands;  // "commands": the open commands of a bot off the live link, each one parseCommand object
+  char mqttUrl[129];  // "mqtt": the broker of the live link (mqtt://host:port); "" when the server has none
 };
 
 /**
@@ -32,7 +34,11 @@ struct HeartbeatReply {
  */
 JsonError parseManifest(const char* text, size_t length, Manifest& out);
 
-/** Parses the heartbeat answer; `update_available` is optional (older servers omit it). */
+/**
+ * Parses the heartbeat answer; `update_available`, `commands` and `mqtt` are optional (older servers omit them). A
+ * broker address that is not a plain mqtt:// or mqtts:// URL (see validBrokerUrl) is left out (""), never tried;
+ * it does not make the reply itself bad, which would cost a bot on probation its new firmware.
+ */
 JsonError parseHeartbeatReply(const char* text, size_t length, HeartbeatReply& out);
 
 /** True when the manifest offers an image different from the one running (compared by MD5). */

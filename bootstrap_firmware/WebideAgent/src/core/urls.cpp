@@ -6,8 +6,8 @@ namespace webide {
 
 namespace {
 
-const char* const kEndpointPrefix[] = {"/", "/api/ota/", "/api/ota/", "/api/devices/"};
-const char* const kEndpointSuffix[] = {".ino.bin", "/check", "/status", "/heartbeat"};
+const char* const kEndpointPrefix[] = {"/", "/api/ota/", "/api/ota/", "/api/devices/", "/api/devices/", "/api/devices/"};
+const char* const kEndpointSuffix[] = {".ino.bin", "/check", "/status", "/heartbeat", "/results", "/logs"};
 
 struct Builder {
   char* out;

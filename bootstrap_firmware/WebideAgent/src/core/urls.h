@@ -6,7 +6,7 @@
 
 namespace webide {
 
-enum class Endpoint : uint8_t { Firmware, Check, Status, Heartbeat };
+enum class Endpoint : uint8_t { Firmware, Check, Status, Heartbeat, Results, Logs };
 
 /** True for an http:// or https:// URL with a non-empty host. */
 bool isHttpUrl(const char* url);

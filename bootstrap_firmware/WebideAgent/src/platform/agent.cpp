@@ -1,4 +1,5 @@
-// The OTA agent task: Wi-Fi, trigger button, heartbeats, pulls with progress reports, rollback safety.
+// The OTA agent task: Wi-Fi, trigger button, heartbeats, pulls with progress reports, rollback safety, and the live
+// link (MQTT): health, the sketch's serial lines, and the commands the server sends, whichever way they come.
 #include <Arduino.h>
 #include <HTTPUpdate.h>
 #include <WiFi.h>
@@ -10,6 +11,8 @@
 #include "../core/backoff.h"
 #include "../core/debounce.h"
 #include "../core/digest.h"
+#include "../core/live_link.h"
+#include "../core/live_session.h"
 #include "../core/reports.h"
 #include "../core/server_replies.h"
 #include "../core/update_machine.h"
@@ -17,6 +20,8 @@
 #include "../link_hooks.h"
 #include "device_store.h"
 #include "image_signature.h"
+#include "live_link_client.h"
+#include "serial_tee.h"
 #include "server_link.h"
 #include "web_pages.h"
 
@@ -32,6 +37,9 @@
 #endif
 #ifndef WEBIDE_HEARTBEAT_INTERVAL_MS
 #define WEBIDE_HEARTBEAT_INTERVAL_MS 30000
+#endif
+#ifndef WEBIDE_RELAY_PIN
+#define WEBIDE_RELAY_PIN -1  // no relay unless the build or the stored settings (NVS "relaypin") name one
 #endif
 #ifndef WEBIDE_CONFIRM_WINDOW_MS
 #define WEBIDE_CONFIRM_WINDOW_MS 180000
@@ -53,6 +61,10 @@ const uint32_t kPortalRetryAfterMs = 300000;
 const uint32_t kButtonSettleMs = 30;
 const uint32_t kLongPressMs = 3000;
 const size_t kMaxSensors = 8;
+const uint32_t kLogFlushMs = 250;
+const uint32_t kLinkConnectTimeoutMs = 20000;
+const uint32_t kIdentifyBlinkMs = 200;
+const int kMaxLinkStepsPerPass = 4;
 
 struct Sensor {
   char name[24];
@@ -71,6 +83,16 @@ UpdateMachine machine(WEBIDE_CONFIRM_WINDOW_MS);
 ButtonDebouncer button(kButtonSettleMs, kLongPressMs);
 Backoff heartbeatBackoff(2000, 300000, 1);
 Backoff wifiBackoff(5000, 120000, 1);
+LiveSession liveSession(WEBIDE_HEARTBEAT_INTERVAL_MS, kLogFlushMs, kLinkConnectTimeoutMs, Backoff(2000, 300000, 1));
+LiveLinkClient liveLink;
+RecentCommands recentCommands;
+OutputPins outputPins = {WEBIDE_LED_PIN, WEBIDE_RELAY_PIN};
+bool ledOn = false;
+bool relayOn = false;
+uint32_t identifyUntilMs = 0;
+bool identifying = false;
+// The update command being run, answered when the update ends (before the restart, when it installs).
+char updateCommandId[sizeof(Command::id)];
 
 volatile bool sketchLoopReached = false;
 bool agentStarted = false;
@@ -115,10 +137,33 @@ bool imagePendingVerify() {
 
 void sendStatus(OtaStatus status, int progress, const char* message) {
   char body[256];
-  if (buildStatusJson(status, progress, message, body, sizeof body) == 0) return;
+  const size_t length = buildStatusJson(status, progress, message, body, sizeof body);
+  if (length == 0) return;
+  if (liveSession.online() && liveLink.publish(kTopicOtaStatus, body, length, false)) {
+    Serial.printf("[webide] status %s %d%% (%s) -> live link\n", body, progress, message);
+    return;
+  }
   ServerLink link(settings, runningMd5);
   const int code = link.postJson(Endpoint::Status, body, nullptr, 0);
   Serial.printf("[webide] status %s %d%% (%s) -> HTTP %d\n", body, progress, message, code);
+}
+
+/** A command's answer: on the live link when it is up, else POST /api/devices/<id>/results. */
+void answerCommand(const char* id, CommandOutcome outcome, const char* message) {
+  char body[384];
+  const size_t length = buildResultJson(id, outcome, message, body, sizeof body);
+  if (length == 0) return;
+  if (liveSession.online() && liveLink.publish(kTopicResult, body, length, false)) return;
+  ServerLink link(settings, runningMd5);
+  const int code = link.postJson(Endpoint::Results, body, nullptr, 0);
+  if (code < 200 || code >= 300) Serial.printf("[webide] could not answer command %s (HTTP %d)\n", id, code);
+}
+
+/** Answers the update command being run, if any, once the update has ended one way or the other. */
+void finishUpdateCommand(CommandOutcome outcome, const char* message) {
+  if (updateCommandId[0] == '\0') return;
+  answerCommand(updateCommandId, outcome, message);
+  updateCommandId[0] = '\0';
 }
 
 void openPortal(bool becauseWifiFailed) {
@@ -150,6 +195,7 @@ void perform(UpdateAction action) {
     case UpdateAction::RollBackAndReboot: rollBack(); break;
     case UpdateAction::ReportRolledBack: rollbackReportDue = true; break;
     case UpdateAction::Reboot:
+      finishUpdateCommand(CommandOutcome::Done, "installed, restarting");
       Serial.println("[webide] update installed, restarting");
       delay(200);
       ESP.restart();
@@ -166,7 +212,8 @@ void snapshotSensors(SensorReading* readings, Sensor* copies, size_t& count) {
   for (size_t i = 0; i < count; ++i) readings[i] = SensorReading{copies[i].name, copies[i].value};
 }
 
-void sendHeartbeat(uint32_t nowMs) {
+/** The heartbeat's JSON: the HTTP heartbeat's body and the live link's health message. Returns its length or 0. */
+size_t buildHealth(uint32_t nowMs, char* body, size_t capacity) {
   Sensor copies[kMaxSensors];
   SensorReading readings[kMaxSensors];
   size_t count = 0;
@@ -175,9 +222,15 @@ void sendHeartbeat(uint32_t nowMs) {
   const String mac = WiFi.macAddress();
   const HeartbeatInfo info = {firmwareVersion, runningMd5, "", ESP.getFreeHeap(), nowMs / 1000,
                               WiFi.RSSI(), ip.c_str(), mac.c_str(), readings, count};
+  return buildHeartbeatJson(info, body, capacity);
+}
+
+void runReplyCommands(const JsonSpan& commands);
+
+void sendHeartbeat(uint32_t nowMs) {
   char body[768];
-  char reply[256];
-  if (buildHeartbeatJson(info, body, sizeof body) == 0) return;
+  static char reply[kMaxServerReplyBytes + 1];  // up to 8 open commands ride along for a bot off the live link
+  if (buildHealth(nowMs, body, sizeof body) == 0) return;
   ServerLink link(settings, runningMd5);
   const int code = link.postJson(Endpoint::Heartbeat, body, reply, sizeof reply);
   HeartbeatReply answer;
@@ -186,7 +239,9 @@ void sendHeartbeat(uint32_t nowMs) {
     heartbeatBackoff.reset();
     if (sketchLoopReached) machine.noteSketchRunning();
     perform(machine.heartbeatAccepted());
+    liveSession.setBroker(answer.mqttUrl);
     if (answer.updateAvailable) Serial.println("[webide] new firmware waiting: press the button to install it");
+    runReplyCommands(answer.commands);
     const bool onProbation = machine.state() == UpdateState::AwaitingConfirmation;
     nextHeartbeatMs = nowMs + (onProbation ? kProbationHeartbeatMs : WEBIDE_HEARTBEAT_INTERVAL_MS);
   } else {
@@ -244,6 +299,7 @@ bool installedImageIsSigned() {
   char message[96];
   snprintf(message, sizeof message, "signature check failed: %s", signatureCheckName(check));
   sendStatus(OtaStatus::Failed, 100, message);
+  finishUpdateCommand(CommandOutcome::Failed, message);
   Serial.printf("[webide] %s; keeping the current firmware\n", message);
   machine.downloadFinished(false);
   return false;
@@ -253,6 +309,7 @@ void finishPull(HTTPUpdateResult result) {
   setLed(false);
   if (result == HTTP_UPDATE_NO_UPDATES) {
     machine.checkAnswered(false);
+    finishUpdateCommand(CommandOutcome::Done, "no_update: already running the latest firmware");
     Serial.println("[webide] already running the latest firmware");
     return;
   }
@@ -265,6 +322,7 @@ void finishPull(HTTPUpdateResult result) {
   }
   const String reason = httpUpdate.getLastErrorString();
   sendStatus(OtaStatus::Failed, lastReportedQuarter * 25, reason.c_str());
+  finishUpdateCommand(CommandOutcome::Failed, reason.c_str());
   Serial.printf("[webide] update failed: %s\n", reason.c_str());
   if (downloadStarted) {
     machine.downloadFinished(false);
@@ -275,7 +333,10 @@ void finishPull(HTTPUpdateResult result) {
 
 void checkAndPull() {
   if (machine.requestCheck() != UpdateAction::StartCheck) {
-    Serial.printf("[webide] cannot check now (%s)\n", updateStateName(machine.state()));
+    char message[64];
+    snprintf(message, sizeof message, "cannot update now (%s)", updateStateName(machine.state()));
+    finishUpdateCommand(CommandOutcome::Failed, message);
+    Serial.printf("[webide] %s\n", message);
     return;
   }
   char url[256];
@@ -283,9 +344,11 @@ void checkAndPull() {
   if (!chooseImageUrl(url, sizeof url, upToDate)) {
     if (upToDate) {
       machine.checkAnswered(false);
+      finishUpdateCommand(CommandOutcome::Done, "no_update: already running the latest firmware");
       Serial.println("[webide] already running the latest firmware");
     } else {
       machine.checkFailed();
+      finishUpdateCommand(CommandOutcome::Failed, "no firmware URL for this bot");
     }
     return;
   }
@@ -294,6 +357,178 @@ void checkAndPull() {
   httpUpdate.onProgress(onDownloadProgress);
   ServerLink link(settings, runningMd5);
   finishPull(link.pullFirmware(httpUpdate, url));
+}
+
+// ---------------------------------------------------------------- commands (live link or heartbeat reply)
+
+/** Drives an output the server may switch; false when this bot has no pin for it. */
+bool switchOutput(int pin, bool& on, SwitchState state) {
+  if (pin < 0) return false;
+  on = state == SwitchState::Toggle ? !on : state == SwitchState::On;
+  pinMode(pin, OUTPUT);
+  digitalWrite(pin, on ? HIGH : LOW);
+  return true;
+}
+
+void publishOutputs() {
+  if (!liveSession.online()) return;
+  char body[64];
+  const int length = snprintf(body, sizeof body, "{\"led\":%s,\"relay\":%s}", ledOn ? "true" : "false",
+                              relayOn ? "true" : "false");
+  if (length > 0 && static_cast<size_t>(length) < sizeof body) {
+    liveLink.publish(kTopicStatus, body, static_cast<size_t>(length), false);
+  }
+}
+
+void restartSoon(const char* why) {
+  Serial.printf("[webide] %s: restarting\n", why);
+  delay(500);  // the answer leaves before the connection does
+  ESP.restart();
+}
+
+/** Runs one command, whichever way it came: acked at once, then done or failed with a message. */
+void runCommand(const Command& command) {
+  if (recentCommands.seen(command.id)) return;  // a repeat of one already run (lost answer, redelivery)
+  recentCommands.remember(command.id);
+  Serial.printf("[webide] command %s (%s)\n", commandName(command.kind), command.id);
+  answerCommand(command.id, CommandOutcome::Acked, "");
+  char message[80];
+  switch (command.kind) {
+    case CommandKind::Led:
+    case CommandKind::Relay: {
+      const bool led = command.kind == CommandKind::Led;
+      const bool switched = led ? switchOutput(outputPins.led, ledOn, command.state)
+                                : switchOutput(outputPins.relay, relayOn, command.state);
+      if (!switched) {
+        answerCommand(command.id, CommandOutcome::Failed, led ? "this bot has no LED pin set" : "this bot has no relay pin set");
+        return;
+      }
+      publishOutputs();
+      snprintf(message, sizeof message, "%s %s", led ? "led" : "relay", (led ? ledOn : relayOn) ? "on" : "off");
+      answerCommand(command.id, CommandOutcome::Done, message);
+      return;
+    }
+    case CommandKind::Identify:
+      if (outputPins.led < 0) {
+        answerCommand(command.id, CommandOutcome::Failed, "this bot has no LED pin set");
+        return;
+      }
+      identifying = true;
+      identifyUntilMs = millis() + command.seconds * 1000u;
+      snprintf(message, sizeof message, "blinking for %u s", static_cast<unsigned>(command.seconds));
+      answerCommand(command.id, CommandOutcome::Done, message);
+      return;
+    case CommandKind::Serial:
+      if (!pushSerialInput(command.line)) {
+        answerCommand(command.id, CommandOutcome::Failed, "the sketch has not read the previous lines yet");
+        return;
+      }
+      snprintf(message, sizeof message, "%u bytes to Serial", static_cast<unsigned>(strlen(command.line)));
+      answerCommand(command.id, CommandOutcome::Done, message);
+      return;
+    case CommandKind::Reboot:
+      answerCommand(command.id, CommandOutcome::Done, "rebooting");
+      restartSoon("reboot command");
+      return;
+    case CommandKind::ResetWifi:
+      store.forgetWifi();
+      answerCommand(command.id, CommandOutcome::Done, "Wi-Fi settings cleared, opening the setup portal");
+      restartSoon("reset_wifi command");
+      return;
+    case CommandKind::TestUpdate:
+    case CommandKind::UpdateNow:
+      // Like a short press of the button; answered when the update ends (before the restart when it installs).
+      copyText(updateCommandId, sizeof updateCommandId, command.id);
+      checkAndPull();
+      finishUpdateCommand(CommandOutcome::Failed, "the update ended without a result");
+      return;
+  }
+}
+
+/** A command text from either path; an unreadable one is answered failed when it names its id. */
+void runCommandText(const char* text, size_t length) {
+  static Command command;  // the agent task's stack is kept for HTTPUpdate and TLS
+  const JsonError error = parseCommand(text, length, command);
+  if (error == JsonError::None) {
+    runCommand(command);
+    return;
+  }
+  Serial.printf("[webide] command refused: %s\n", jsonErrorName(error));
+  if (command.id[0] != '\0' && !recentCommands.seen(command.id)) {
+    recentCommands.remember(command.id);
+    answerCommand(command.id, CommandOutcome::Failed, jsonErrorName(error));
+  }
+}
+
+void runReplyCommands(const JsonSpan& commands) {
+  size_t offset = 0;
+  JsonSpan element;
+  while (nextArrayElement(commands, offset, element)) runCommandText(element.text, element.length);
+}
+
+void blinkWhileIdentifying(uint32_t nowMs) {
+  if (!identifying) return;
+  if (due(nowMs, identifyUntilMs)) {
+    identifying = false;
+    digitalWrite(outputPins.led, ledOn ? HIGH : LOW);  // back to what the LED command last set
+    return;
+  }
+  pinMode(outputPins.led, OUTPUT);
+  digitalWrite(outputPins.led, (nowMs / kIdentifyBlinkMs) % 2 == 0 ? HIGH : LOW);
+}
+
+// ---------------------------------------------------------------- the live link
+
+bool carryOut(LinkStep step, uint32_t nowMs) {
+  switch (step) {
+    case LinkStep::Start:
+      Serial.printf("[webide] live link: connecting to %s\n", liveSession.broker());
+      return liveLink.start(liveSession.broker(), settings.productId, settings.token);
+    case LinkStep::Stop:
+      if (liveSession.online()) Serial.println("[webide] live link lost");
+      liveLink.stop();
+      return true;
+    case LinkStep::Announce: {
+      const bool announced = liveLink.announce();
+      if (announced) Serial.println("[webide] live link connected");
+      return announced;
+    }
+    case LinkStep::PublishHealth: {
+      char body[768];
+      const size_t length = buildHealth(nowMs, body, sizeof body);
+      return length > 0 && liveLink.publish(kTopicHealth, body, length, false);
+    }
+    case LinkStep::FlushLogs: {
+      static char batch[1024];
+      const size_t length = takeSerialLines(batch, sizeof batch);
+      return length == 0 || liveLink.publish(kTopicLogs, batch, length, false);
+    }
+    default:
+      return true;
+  }
+}
+
+void serviceLiveLink(uint32_t nowMs, bool wifiUp) {
+  if (!liveLinkSupported()) return;
+  liveSession.setWifi(wifiUp);
+  bool connected = false;
+  bool lost = false;
+  liveLink.takeEvents(connected, lost);
+  if (connected) liveSession.clientConnected();
+  if (lost) liveSession.clientLost();
+  for (int i = 0; i < kMaxLinkStepsPerPass; ++i) {
+    const LinkStep step = liveSession.next(nowMs, serialLinesQueued());
+    if (step == LinkStep::None) break;
+    liveSession.done(step, carryOut(step, nowMs), nowMs);
+  }
+  static InboundMessage message;
+  while (liveLink.takeMessage(message)) {
+    if (message.topic == InboundTopic::Command) {
+      runCommandText(message.payload, message.length);
+    } else if (message.topic == InboundTopic::Ota) {
+      Serial.println("[webide] new firmware waiting: press the button to install it");
+    }
+  }
 }
 
 void handleButton(uint32_t nowMs) {
@@ -332,7 +567,14 @@ void onConnected(uint32_t nowMs) {
     store.saveMd5BeforeUpdate("");
     rollbackReportDue = false;
   }
-  if (due(nowMs, nextHeartbeatMs)) sendHeartbeat(nowMs);
+  const bool onProbation = machine.state() == UpdateState::AwaitingConfirmation;
+  if (due(nowMs, nextHeartbeatMs)) {
+    if (liveSession.carriesHeartbeats(onProbation)) {
+      nextHeartbeatMs = nowMs + WEBIDE_HEARTBEAT_INTERVAL_MS;  // health on the link stands in for it
+    } else {
+      sendHeartbeat(nowMs);
+    }
+  }
   if (checkRequested) {
     checkRequested = false;
     checkAndPull();
@@ -340,7 +582,9 @@ void onConnected(uint32_t nowMs) {
 }
 
 void runStation(uint32_t nowMs) {
-  if (WiFi.isConnected()) {
+  const bool wifiUp = WiFi.isConnected();
+  serviceLiveLink(nowMs, wifiUp);
+  if (wifiUp) {
     onConnected(nowMs);
   } else {
     wasConnected = false;
@@ -385,7 +629,10 @@ void startUp() {
   const uint32_t seed = esp_random();
   heartbeatBackoff = Backoff(2000, 300000, seed);
   wifiBackoff = Backoff(5000, 120000, seed ^ 0x5A5A5A5Au);
+  liveSession = LiveSession(WEBIDE_HEARTBEAT_INTERVAL_MS, kLogFlushMs, kLinkConnectTimeoutMs,
+                            Backoff(2000, 300000, seed ^ 0xA5A5A5A5u));
   configured = store.loadSettings(settings);
+  store.loadOutputPins(outputPins);
   WiFi.persistent(false);
   WiFi.mode(WIFI_STA);
   WiFi.setAutoReconnect(true);
@@ -403,6 +650,7 @@ void agentTask(void*) {
       runPortal(nowMs);
     } else {
       runStation(nowMs);
+      blinkWhileIdentifying(nowMs);
     }
     vTaskDelay(pdMS_TO_TICKS(kPollIntervalMs));
   }

@@ -14,6 +14,9 @@ const char* const kProductKey = "product";
 const char* const kTokenKey = "token";
 const char* const kSigningKeyKey = "signkey";  // written only by the first-flash kit
 const char* const kMd5BeforeKey = "md5_before";
+const char* const kLedPinKey = "ledpin";
+const char* const kRelayPinKey = "relaypin";
+const int32_t kMaxPin = 63;
 
 void readString(Preferences& preferences, const char* key, char* out, size_t capacity) {
   out[0] = '\0';
@@ -36,6 +39,20 @@ bool DeviceStore::loadSettings(DeviceSettings& out) {
   readString(preferences, kSigningKeyKey, out.signingKey, sizeof out.signingKey);
   preferences.end();
   return validateSettings(out) == SettingsError::None;
+}
+
+void DeviceStore::loadOutputPins(OutputPins& pins) {
+  Preferences preferences;
+  if (!preferences.begin(kNamespace, true)) return;
+  if (preferences.isKey(kLedPinKey)) {
+    const int32_t pin = preferences.getInt(kLedPinKey, pins.led);
+    if (pin >= -1 && pin <= kMaxPin) pins.led = pin;
+  }
+  if (preferences.isKey(kRelayPinKey)) {
+    const int32_t pin = preferences.getInt(kRelayPinKey, pins.relay);
+    if (pin >= -1 && pin <= kMaxPin) pins.relay = pin;
+  }
+  preferences.end();
 }
 
 bool DeviceStore::saveSettings(const DeviceSettings& settings) {

@@ -7,12 +7,21 @@
 
 namespace webide {
 
+/** The outputs the server may switch (led, relay commands); -1: none. */
+struct OutputPins {
+  int led;
+  int relay;
+};
+
 class DeviceStore {
  public:
   /** Loads what the portal saved; false when Wi-Fi or server settings are missing or invalid. */
   bool loadSettings(DeviceSettings& out);
 
   bool saveSettings(const DeviceSettings& settings);
+
+  /** Overrides `pins` with the stored "ledpin" / "relaypin" (int32) when present; the build's defaults otherwise. */
+  void loadOutputPins(OutputPins& pins);
 
   /** Drops the Wi-Fi name and password but keeps server, product ID and token. */
   void forgetWifi();
