@@ -15,9 +15,9 @@ from ..api import documented
 from ..core.accounts import require_staff
 from ..core.cards import credential_cards
 from ..core.classes import class_summaries, visible_classroom, visible_classrooms
+from ..core.hosts import is_loopback_host
 from ..core.people import all_users
 from ..core.presenters import board_names, device_summaries
-from ..core.provisioning import is_loopback
 from ..core.roster import class_devices
 from ..core.toolchain import available_boards, default_board
 from ..extensions import current_settings, public_base_url
@@ -73,5 +73,5 @@ def cards_page(class_name: str) -> str:
     classroom = visible_classroom(require_staff(current_user), class_name)
     base_url = public_base_url(current_settings())
     cards = credential_cards(class_devices(classroom), base_url)
-    loopback = is_loopback(urlsplit(base_url).hostname or "")
+    loopback = is_loopback_host(urlsplit(base_url).hostname or "")
     return render_template("classroom/cards.html", classroom=classroom, cards=cards, loopback=loopback)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import os
 import secrets
 from collections.abc import Iterable
@@ -26,6 +25,7 @@ from sqlalchemy import select
 from ..config import Settings, is_bot_broker_url
 from ..extensions import db
 from ..models import Device
+from .hosts import is_loopback_host
 
 # A product ID starts with a letter or digit, so no bot can be called this.
 BRIDGE_USERNAME = "_webide_bridge"
@@ -73,16 +73,6 @@ def bot_broker_url(settings: Settings) -> str:
             return ""
     url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
     return url if is_bot_broker_url(url) else ""
-
-
-def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def mosquitto_password_hash(secret: str, salt: bytes | None = None) -> str:

@@ -27,10 +27,10 @@ from ..config import Settings
 from ..extensions import public_base_url
 from ..models import Device, User, utcnow
 from .accounts import Principal
-from .broker import is_loopback_host
 from .errors import BadRequest, Conflict
 from .firmware.signing import signing_key
 from .firmware.urls import firmware_url
+from .hosts import is_loopback_host
 from .registry import reset_device_token
 from .toolchain import BUNDLED_AGENT, agent_library
 from .wifi import wifi_credentials
@@ -78,7 +78,7 @@ def check_server_url(url: str) -> str:
     """Refuse a server URL the agent would not accept or would cut (it could then never reach the server)."""
     if not url.startswith(("http://", "https://")):
         raise BadRequest(f"The server URL {url!r} must start with http:// or https://; check WEBIDE_PUBLIC_URL")
-    if is_loopback(urlsplit(url).hostname or ""):
+    if is_loopback_host(urlsplit(url).hostname or ""):
         raise BadRequest(
             f"The server URL {url!r} only reaches this computer itself, so a bot could never reach it; "
             f"set WEBIDE_PUBLIC_URL to the address bots use (e.g. http://192.168.1.10:5000)"
@@ -89,10 +89,6 @@ def check_server_url(url: str) -> str:
             f"store; set WEBIDE_PUBLIC_URL to a shorter address"
         )
     return url
-
-
-def is_loopback(host: str) -> bool:
-    return is_loopback_host(host)
 
 
 def check_reflash_allowed(principal: Principal, confirmed: bool) -> None:

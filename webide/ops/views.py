@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from flask import Response, request
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -11,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ..api import METRICS, PUBLIC, documented
 from ..config import Settings
 from ..core.errors import Forbidden, Unauthorized
+from ..core.hosts import is_loopback_host
 from ..core.metrics import exposition
 from ..core.readiness import OK, readiness
 from ..extensions import current_settings
@@ -51,12 +51,5 @@ def allow_scrape(settings: Settings) -> None:
         if not hmac.compare_digest(sent.encode(), f"Bearer {settings.metrics_token}".encode()):
             raise Unauthorized("Send the metrics token as Authorization: Bearer <WEBIDE_METRICS_TOKEN>")
         return
-    if "X-Forwarded-For" in request.headers or not is_loopback(request.remote_addr):
+    if "X-Forwarded-For" in request.headers or not is_loopback_host(request.remote_addr or ""):
         raise Forbidden("Metrics are served only on this machine; set WEBIDE_METRICS_TOKEN to scrape from elsewhere")
-
-
-def is_loopback(address: str | None) -> bool:
-    try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
