@@ -143,13 +143,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 @pytest.fixture
 def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A page whose console errors are logged; when the test fails, its screen and terminal are kept for a look."""
+    """A page whose console errors are logged; when the test fails, its screen and terminal are kept for a look.
+    An uncaught script error fails the test even when the page looked right: it breaks the next live update."""
     opened = context.new_page()
-    watch_console(opened)
+    uncaught = watch_console(opened)
     yield opened
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed and not opened.is_closed():
         keep_failure_evidence(opened, request.node.name)
+    assert not uncaught, f"uncaught script errors on the page: {uncaught}"
 
 
 def keep_failure_evidence(page: Page, test_name: str) -> None:
@@ -159,10 +161,18 @@ def keep_failure_evidence(page: Page, test_name: str) -> None:
     logger.warning("failure screenshot: %s", path)
 
 
-def watch_console(page: Page) -> None:
-    """Page errors end up in the test log, which makes a failing browser test much easier to understand."""
-    page.on("pageerror", lambda error: logger.warning("page error: %s", error))
+def watch_console(page: Page) -> list[str]:
+    """Page errors end up in the test log, which makes a failing browser test much easier to understand; the
+    uncaught ones are also collected in the list returned."""
+    uncaught: list[str] = []
+
+    def page_error(error: Exception) -> None:
+        logger.warning("page error: %s", error)
+        uncaught.append(str(error))
+
+    page.on("pageerror", page_error)
     page.on("console", lambda message: message.type == "error" and logger.warning("console: %s", message.text))
+    return uncaught
 
 
 def log_in(page: Page, identifier: str, password: str, mode: str = "device") -> None:

@@ -8,13 +8,15 @@
  *   until the ones before them have been applied.
  * - A gap that stays open for `gapWaitMs` is fetched with `join {since: cursor}` (through `fetchAfter`).
  */
+import { realTimers } from './timers.js';
+
 export const GAP_WAIT_MS = 500;
 
 export class EventSequencer {
   /**
    * @param {object} options  {apply(event), fetchAfter(since), gapWaitMs?, timers?: {set, clear}}
    */
-  constructor({ apply, fetchAfter, gapWaitMs = GAP_WAIT_MS, timers = { set: setTimeout, clear: clearTimeout } }) {
+  constructor({ apply, fetchAfter, gapWaitMs = GAP_WAIT_MS, timers = realTimers }) {
     Object.assign(this, { apply, fetchAfter, gapWaitMs, timers });
     this.cursor = 0;
     this.held = new Map();

@@ -3,6 +3,8 @@
  * and a throttle so a rollout of a thousand bots re-reads its table of bots at most every few seconds.
  */
 
+import { realTimers } from './timers.js';
+
 /** Buttons (by class) shown in each rollout state; the others are hidden. */
 export const ROLLOUT_BUTTONS = {
   ready: ['rollout-start', 'rollout-cancel'],
@@ -29,7 +31,7 @@ export function stateLabel(state) {
  * Run `task` at most once every `intervalMs`: a call inside the interval is folded into one run at its end.
  * `clock` and `timer` are injectable for tests ({now() → ms}, {set(fn, ms), clear(handle)}).
  */
-export function throttle(task, intervalMs, clock = Date, timer = { set: setTimeout, clear: clearTimeout }) {
+export function throttle(task, intervalMs, clock = Date, timer = realTimers) {
   let last = -Infinity;
   let pending = null;
   const run = () => {
